@@ -1,0 +1,165 @@
+//! API keys: the bearer secrets users authenticate with, stored only as hashes.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::clock::Expiry;
+use crate::error::DomainError;
+use crate::ids::{ApiKeyId, UserId};
+use crate::name::Name;
+use crate::page::{Page, PageRequest, order_fields};
+use crate::role::{Limits, Permissions};
+use crate::secret::Secret;
+
+/// The hash a key is stored and looked up by; the key itself is never stored.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct KeyHash(Vec<u8>);
+
+impl KeyHash {
+    /// Wraps a digest computed by a [`KeyGenerator`] or read from storage.
+    pub fn new(digest: impl Into<Vec<u8>>) -> Self {
+        Self(digest.into())
+    }
+
+    /// The digest bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for KeyHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeyHash([REDACTED])")
+    }
+}
+
+/// A freshly generated key: the secret to show once, its hash to store, and its masked form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedKey {
+    /// The key itself (`sk-...`), shown only in the answer that creates it.
+    pub secret: Secret,
+    /// What is stored and looked up.
+    pub hash: KeyHash,
+    /// What is shown everywhere else (`sk-ab12...9xyz`).
+    pub masked: String,
+}
+
+/// Makes new keys and hashes presented ones the same way.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait KeyGenerator: Send + Sync {
+    /// A new key from the operating system's random source.
+    fn generate(&self) -> GeneratedKey;
+
+    /// The hash of a presented key, to look it up.
+    fn hash(&self, key: &str) -> KeyHash;
+}
+
+/// An API key as stored: its masked form only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// Its id.
+    pub id: ApiKeyId,
+    /// Its name.
+    pub name: Name,
+    /// Its owner.
+    pub user: UserId,
+    /// The masked key (`sk-ab12...9xyz`).
+    pub masked: String,
+    /// When it stops working; `None` for never.
+    pub expires: Option<DateTime<Utc>>,
+    /// When it was created.
+    pub created: DateTime<Utc>,
+}
+
+/// What is inserted to create an API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiKey {
+    /// Its name.
+    pub name: Name,
+    /// Its owner, who must exist.
+    pub user: UserId,
+    /// The hash of the key.
+    pub hash: KeyHash,
+    /// The masked key.
+    pub masked: String,
+    /// When it stops working; `None` for never.
+    pub expires: Option<Expiry>,
+}
+
+/// What a key grants, read in one go on every authenticated request: the key's and the account's
+/// expiry, and the permissions and limits of the owner's role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyGrant {
+    /// The key.
+    pub key: ApiKeyId,
+    /// When the key stops working.
+    pub key_expires: Option<DateTime<Utc>>,
+    /// Its owner.
+    pub user: UserId,
+    /// When the owner's account stops working.
+    pub account_expires: Option<DateTime<Utc>>,
+    /// The permissions of the owner's role.
+    pub permissions: Permissions,
+    /// The limits of the owner's role.
+    pub limits: Limits,
+}
+
+/// Filters of a key list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ApiKeyFilter {
+    /// Only the keys of this user.
+    pub user: Option<UserId>,
+}
+
+order_fields!(
+    /// The fields a key list can be ordered by.
+    ApiKeyOrder {
+        Id => "id",
+        Name => "name",
+        Created => "created",
+    }
+);
+
+/// Stores API keys by their hash.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ApiKeyRepository: Send + Sync {
+    /// Inserts a key.
+    ///
+    /// # Errors
+    /// An adapter MUST return [`DomainError::NotFound`]`(User)` when the owner does not exist,
+    /// [`DomainError::Unavailable`] when the storage cannot be reached.
+    async fn create(&self, new: NewApiKey) -> Result<ApiKey, DomainError>;
+
+    /// The key with this id, if any.
+    ///
+    /// # Errors
+    /// [`DomainError::Unavailable`] when the storage cannot be reached; a missing key is
+    /// `Ok(None)`.
+    async fn find_by_id(&self, id: ApiKeyId) -> Result<Option<ApiKey>, DomainError>;
+
+    /// One page of the keys matching `filter`, and how many match in all.
+    ///
+    /// # Errors
+    /// [`DomainError::Unavailable`] when the storage cannot be reached.
+    async fn list(
+        &self,
+        filter: ApiKeyFilter,
+        page: PageRequest<ApiKeyOrder>,
+    ) -> Result<Page<ApiKey>, DomainError>;
+
+    /// Deletes a key; it stops working at once.
+    ///
+    /// # Errors
+    /// An adapter MUST return [`DomainError::NotFound`]`(ApiKey)` when there is no such key.
+    async fn delete(&self, id: ApiKeyId) -> Result<(), DomainError>;
+
+    /// What the key with this hash grants, if such a key exists. Expiry is left to the caller.
+    ///
+    /// # Errors
+    /// [`DomainError::Unavailable`] when the storage cannot be reached; an unknown hash is
+    /// `Ok(None)`.
+    async fn find_grant_by_hash(&self, hash: KeyHash) -> Result<Option<KeyGrant>, DomainError>;
+}

@@ -1,0 +1,60 @@
+//! Gatehouse's domain: the entities, the value types that can only hold valid data, and the ports
+//! (repository and service traits) that adapters implement.
+//!
+//! This crate knows nothing of HTTP, SQL or async runtimes, so that other services of the gateway can
+//! depend on it to check keys, permissions and budgets with adapters of their own.
+//!
+//! With the `mocks` feature, every port also has a mockall mock (`MockOrganizationRepository`...).
+
+pub mod api_key;
+pub mod clock;
+pub mod email;
+pub mod error;
+pub mod ids;
+pub mod name;
+pub mod organization;
+pub mod page;
+pub mod password;
+pub mod patch;
+pub mod role;
+pub mod secret;
+pub mod user;
+
+pub use chrono::{DateTime, Utc};
+
+pub use api_key::{
+    ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyRepository, GeneratedKey, KeyGenerator, KeyGrant,
+    KeyHash, NewApiKey,
+};
+pub use clock::{Clock, Expiry, SystemClock};
+pub use email::Email;
+pub use error::{BoxError, DomainError, DomainResult, Entity, ValueError, Violation};
+pub use ids::{ApiKeyId, OrganizationId, RoleId, UserId};
+pub use name::Name;
+pub use organization::{
+    NewOrganization, Organization, OrganizationOrder, OrganizationPatch, OrganizationRepository,
+};
+pub use page::{Direction, Page, PageRequest};
+pub use password::{Password, PasswordHash, PasswordHasher};
+pub use patch::Patch;
+pub use role::{
+    Limit, LimitType, Limits, NewRole, Permission, Permissions, Role, RoleOrder, RolePatch,
+    RoleRepository,
+};
+pub use secret::Secret;
+pub use user::{
+    Budget, NewUser, Priority, User, UserFilter, UserOrder, UserPatch, UserRepository,
+};
+
+#[cfg(feature = "mocks")]
+pub use api_key::{MockApiKeyRepository, MockKeyGenerator};
+#[cfg(feature = "mocks")]
+pub use clock::MockClock;
+#[cfg(feature = "mocks")]
+pub use organization::MockOrganizationRepository;
+#[cfg(feature = "mocks")]
+pub use password::MockPasswordHasher;
+#[cfg(feature = "mocks")]
+pub use role::MockRoleRepository;
+#[cfg(feature = "mocks")]
+pub use user::MockUserRepository;

@@ -1,0 +1,267 @@
+//! Users: the accounts that hold roles, budgets and API keys.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::clock::Expiry;
+use crate::email::Email;
+use crate::error::{DomainError, ValueError};
+use crate::ids::{OrganizationId, RoleId, UserId};
+use crate::name::Name;
+use crate::page::{Page, PageRequest, order_fields};
+use crate::password::PasswordHash;
+use crate::patch::Patch;
+
+/// A spending budget: a finite amount, never negative.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Budget(f64);
+
+impl Budget {
+    /// Checks that `amount` is a finite number >= 0.
+    ///
+    /// # Errors
+    /// `greater_than_equal` for a negative amount, `finite_number` for NaN or infinity.
+    pub fn new(amount: f64) -> Result<Self, ValueError> {
+        if !amount.is_finite() {
+            return Err(ValueError::new(
+                "finite_number",
+                "Input should be a finite number.",
+            ));
+        }
+        if amount < 0.0 {
+            return Err(ValueError::new(
+                "greater_than_equal",
+                "Input should be greater than or equal to 0.",
+            ));
+        }
+        // -0.0 passes the check above; store it as 0.
+        Ok(Self(amount + 0.0))
+    }
+
+    /// The amount.
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+/// A scheduling priority: an integer >= 0, higher served first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
+pub struct Priority(i64);
+
+impl Priority {
+    /// Checks that `value` is >= 0.
+    ///
+    /// # Errors
+    /// `greater_than_equal` for a negative value.
+    pub fn new(value: i64) -> Result<Self, ValueError> {
+        if value < 0 {
+            return Err(ValueError::new(
+                "greater_than_equal",
+                "Input should be greater than or equal to 0.",
+            ));
+        }
+        Ok(Self(value))
+    }
+
+    /// The value.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// A user as stored. Never holds the password or its hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    /// Its id (never 0: that is the master user, which is not stored).
+    pub id: UserId,
+    /// Its email address, unique without regard to case.
+    pub email: Email,
+    /// Its display name.
+    pub name: Option<Name>,
+    /// Subject of an OAuth2/OpenID Connect account; `None` for email/password accounts.
+    pub sub: Option<String>,
+    /// Issuer of an OAuth2/OpenID Connect account; `None` for email/password accounts.
+    pub iss: Option<String>,
+    /// Its role.
+    pub role: RoleId,
+    /// Its organization.
+    pub organization: Option<OrganizationId>,
+    /// What it may still spend; `None` for no limit.
+    pub budget: Option<Budget>,
+    /// When the account stops working; `None` for never.
+    pub expires: Option<DateTime<Utc>>,
+    /// Its scheduling priority.
+    pub priority: Priority,
+    /// When it was created.
+    pub created: DateTime<Utc>,
+    /// When it was last changed.
+    pub updated: DateTime<Utc>,
+}
+
+/// What is inserted to create a user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewUser {
+    /// The email address, unique without regard to case.
+    pub email: Email,
+    /// The display name.
+    pub name: Option<Name>,
+    /// The hash of its password; `None` for accounts that log in another way.
+    pub password: Option<PasswordHash>,
+    /// The role, which must exist.
+    pub role: RoleId,
+    /// The organization, which must exist.
+    pub organization: Option<OrganizationId>,
+    /// The budget; `None` for no limit.
+    pub budget: Option<Budget>,
+    /// When the account stops working; `None` for never.
+    pub expires: Option<Expiry>,
+    /// The scheduling priority.
+    pub priority: Priority,
+}
+
+/// A merge patch of a user: `None` and [`Patch::Keep`] keep the stored value.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UserPatch {
+    /// A new email address.
+    pub email: Option<Email>,
+    /// A new display name, or none.
+    pub name: Patch<Name>,
+    /// The hash of a new password.
+    pub password: Option<PasswordHash>,
+    /// A new role.
+    pub role: Option<RoleId>,
+    /// A new organization, or none.
+    pub organization: Patch<OrganizationId>,
+    /// A new budget, or no limit.
+    pub budget: Patch<Budget>,
+    /// A new expiry, or never.
+    pub expires: Patch<Expiry>,
+    /// A new priority.
+    pub priority: Option<Priority>,
+}
+
+impl UserPatch {
+    /// Whether the patch changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.email.is_none()
+            && self.name.is_keep()
+            && self.password.is_none()
+            && self.role.is_none()
+            && self.organization.is_keep()
+            && self.budget.is_keep()
+            && self.expires.is_keep()
+            && self.priority.is_none()
+    }
+}
+
+/// Filters of a user list; every filter given must match.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UserFilter {
+    /// Only users holding this role.
+    pub role: Option<RoleId>,
+    /// Only users of this organization.
+    pub organization: Option<OrganizationId>,
+    /// Only the user with this email address, compared without regard to case.
+    pub email: Option<String>,
+}
+
+order_fields!(
+    /// The fields a user list can be ordered by.
+    UserOrder {
+        Id => "id",
+        Name => "name",
+        Email => "email",
+        Created => "created",
+        Updated => "updated",
+    }
+);
+
+/// Stores users.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Inserts a user.
+    ///
+    /// # Errors
+    /// An adapter MUST return [`DomainError::AlreadyExists`]`(User)` when the email is taken
+    /// (without regard to case), [`DomainError::NotFound`]`(Role)` or `(Organization)` when the
+    /// role or organization does not exist, [`DomainError::Unavailable`] when the storage cannot be
+    /// reached.
+    async fn create(&self, new: NewUser) -> Result<User, DomainError>;
+
+    /// The user with this id, if any.
+    ///
+    /// # Errors
+    /// [`DomainError::Unavailable`] when the storage cannot be reached; a missing user is
+    /// `Ok(None)`.
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, DomainError>;
+
+    /// One page of the users matching `filter`, and how many match in all.
+    ///
+    /// # Errors
+    /// [`DomainError::Unavailable`] when the storage cannot be reached.
+    async fn list(
+        &self,
+        filter: UserFilter,
+        page: PageRequest<UserOrder>,
+    ) -> Result<Page<User>, DomainError>;
+
+    /// Applies a merge patch and returns the user as stored afterwards. An empty patch changes
+    /// nothing, `updated` included.
+    ///
+    /// # Errors
+    /// An adapter MUST return [`DomainError::NotFound`]`(User)` when there is no such user,
+    /// [`DomainError::AlreadyExists`]`(User)` when the new email is taken,
+    /// [`DomainError::NotFound`]`(Role)` or `(Organization)` when the new role or organization
+    /// does not exist.
+    async fn update(&self, id: UserId, patch: UserPatch) -> Result<User, DomainError>;
+
+    /// Deletes a user and, with it, every API key of theirs.
+    ///
+    /// # Errors
+    /// An adapter MUST return [`DomainError::NotFound`]`(User)` when there is no such user.
+    async fn delete(&self, id: UserId) -> Result<(), DomainError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    #[allow(clippy::float_cmp)]
+    fn budgets_are_finite_and_not_negative() {
+        assert_eq!(Budget::new(0.0).unwrap().get(), 0.0);
+        assert!(Budget::new(-0.0).unwrap().get().is_sign_positive());
+        assert_eq!(Budget::new(-0.01).unwrap_err().code, "greater_than_equal");
+        assert_eq!(Budget::new(f64::NAN).unwrap_err().code, "finite_number");
+        assert_eq!(Budget::new(f64::INFINITY).unwrap_err().code, "finite_number");
+    }
+
+    #[test]
+    fn priorities_are_not_negative() {
+        assert_eq!(Priority::new(0).unwrap(), Priority::default());
+        assert_eq!(Priority::new(-1).unwrap_err().code, "greater_than_equal");
+    }
+
+    #[test]
+    fn an_empty_patch_is_empty_and_any_field_makes_it_not() {
+        assert!(UserPatch::default().is_empty());
+        let patch = UserPatch {
+            organization: Patch::Clear,
+            ..UserPatch::default()
+        };
+        assert!(!patch.is_empty());
+    }
+
+    proptest! {
+        #[test]
+        fn every_accepted_budget_is_finite_and_not_negative(amount in any::<f64>()) {
+            if let Ok(budget) = Budget::new(amount) {
+                prop_assert!(budget.get().is_finite() && budget.get() >= 0.0);
+            } else {
+                prop_assert!(!amount.is_finite() || amount < 0.0);
+            }
+        }
+    }
+}
