@@ -13,6 +13,10 @@ use crate::page::{Page, PageRequest, order_fields};
 use crate::role::{Limits, Permissions};
 use crate::secret::Secret;
 
+/// What every API key starts with, so that a key is recognisable (and a bearer that is not one can
+/// be refused without a lookup).
+pub const API_KEY_PREFIX: &str = "sk-";
+
 /// The hash a key is stored and looked up by; the key itself is never stored.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct KeyHash(Vec<u8>);

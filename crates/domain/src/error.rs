@@ -39,7 +39,7 @@ impl fmt::Display for Entity {
 
 /// Why one value was refused, before anyone knows which field it came from.
 ///
-/// `code` is a short machine word in `FastAPI`'s vocabulary (`string_too_short`, `value_error`...),
+/// `code` is a short machine word in FastAPI's vocabulary (`string_too_short`, `value_error`...),
 /// `message` a sentence for people.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]

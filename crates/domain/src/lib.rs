@@ -20,11 +20,11 @@ pub mod role;
 pub mod secret;
 pub mod user;
 
-pub use chrono::{DateTime, Utc};
+pub use chrono::{self, DateTime, Utc};
 
 pub use api_key::{
-    ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyRepository, GeneratedKey, KeyGenerator, KeyGrant,
-    KeyHash, NewApiKey,
+    API_KEY_PREFIX, ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyRepository, GeneratedKey,
+    KeyGenerator, KeyGrant, KeyHash, NewApiKey,
 };
 pub use clock::{Clock, Expiry, SystemClock};
 pub use email::Email;
@@ -42,9 +42,7 @@ pub use role::{
     RoleRepository,
 };
 pub use secret::Secret;
-pub use user::{
-    Budget, NewUser, Priority, User, UserFilter, UserOrder, UserPatch, UserRepository,
-};
+pub use user::{Budget, NewUser, Priority, User, UserFilter, UserOrder, UserPatch, UserRepository};
 
 #[cfg(feature = "mocks")]
 pub use api_key::{MockApiKeyRepository, MockKeyGenerator};

@@ -336,7 +336,10 @@ mod tests {
     #[test]
     fn permissions_parse_from_their_words_and_unknown_ones_are_refused() {
         for permission in Permission::ALL {
-            assert_eq!(permission.as_str().parse::<Permission>().unwrap(), permission);
+            assert_eq!(
+                permission.as_str().parse::<Permission>().unwrap(),
+                permission
+            );
         }
         assert_eq!("root".parse::<Permission>().unwrap_err().code, "enum");
     }

@@ -235,7 +235,10 @@ mod tests {
         assert!(Budget::new(-0.0).unwrap().get().is_sign_positive());
         assert_eq!(Budget::new(-0.01).unwrap_err().code, "greater_than_equal");
         assert_eq!(Budget::new(f64::NAN).unwrap_err().code, "finite_number");
-        assert_eq!(Budget::new(f64::INFINITY).unwrap_err().code, "finite_number");
+        assert_eq!(
+            Budget::new(f64::INFINITY).unwrap_err().code,
+            "finite_number"
+        );
     }
 
     #[test]

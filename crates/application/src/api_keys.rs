@@ -1,0 +1,496 @@
+//! Use cases of API keys: admins manage everyone's, users manage their own.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use gatehouse_domain::chrono::TimeDelta;
+use gatehouse_domain::{
+    ApiKey, ApiKeyFilter, ApiKeyId, ApiKeyOrder, ApiKeyRepository, Clock, DateTime, DomainError,
+    Entity, Expiry, KeyGenerator, Name, NewApiKey, Page, PageRequest, Permission, Secret, UserId,
+    Utc,
+};
+
+use crate::{Principal, future_expiry};
+
+/// What is given to create a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateApiKey {
+    /// Its name.
+    pub name: Name,
+    /// When it stops working, which must lie in the future; `None` for never, or for the
+    /// configured maximum lifetime when there is one.
+    pub expires: Option<DateTime<Utc>>,
+}
+
+/// A key just created: the only time its secret is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedApiKey {
+    /// The key as stored.
+    pub key: ApiKey,
+    /// The key itself, to show once.
+    pub secret: Secret,
+}
+
+/// Creates, lists and deletes API keys.
+#[derive(Clone)]
+pub struct ApiKeyService {
+    keys: Arc<dyn ApiKeyRepository>,
+    generator: Arc<dyn KeyGenerator>,
+    clock: Arc<dyn Clock>,
+    max_lifetime_days: Option<NonZeroU32>,
+}
+
+impl ApiKeyService {
+    /// A service storing keys in `keys`; with `max_lifetime_days`, no key lives longer than that.
+    pub fn new(
+        keys: Arc<dyn ApiKeyRepository>,
+        generator: Arc<dyn KeyGenerator>,
+        clock: Arc<dyn Clock>,
+        max_lifetime_days: Option<NonZeroU32>,
+    ) -> Self {
+        Self {
+            keys,
+            generator,
+            clock,
+            max_lifetime_days,
+        }
+    }
+
+    /// Creates a key for any user, as an admin.
+    ///
+    /// # Errors
+    /// `AccountExpired`/`Forbidden` unless `actor` is an active admin; `Invalid` for an expiry
+    /// that is not in the future; `ExpiryTooFar` beyond the maximum lifetime; `NotFound(User)`.
+    pub async fn create_for(
+        &self,
+        actor: &Principal,
+        user: UserId,
+        key: CreateApiKey,
+    ) -> Result<CreatedApiKey, DomainError> {
+        let now = self.clock.now();
+        actor.require(Permission::Admin, now)?;
+        self.create(user, key, now).await
+    }
+
+    /// One key of anyone's, as an admin.
+    ///
+    /// # Errors
+    /// `AccountExpired`/`Forbidden` unless `actor` is an active admin; `NotFound(ApiKey)`.
+    pub async fn get(&self, actor: &Principal, id: ApiKeyId) -> Result<ApiKey, DomainError> {
+        actor.require(Permission::Admin, self.clock.now())?;
+        self.find(id).await
+    }
+
+    /// One page of the keys matching `filter`, as an admin.
+    ///
+    /// # Errors
+    /// `AccountExpired`/`Forbidden` unless `actor` is an active admin.
+    pub async fn list(
+        &self,
+        actor: &Principal,
+        filter: ApiKeyFilter,
+        page: PageRequest<ApiKeyOrder>,
+    ) -> Result<Page<ApiKey>, DomainError> {
+        actor.require(Permission::Admin, self.clock.now())?;
+        self.keys.list(filter, page).await
+    }
+
+    /// Deletes anyone's key, as an admin; it stops working at once.
+    ///
+    /// # Errors
+    /// `AccountExpired`/`Forbidden` unless `actor` is an active admin; `NotFound(ApiKey)`.
+    pub async fn delete(&self, actor: &Principal, id: ApiKeyId) -> Result<(), DomainError> {
+        actor.require(Permission::Admin, self.clock.now())?;
+        self.keys.delete(id).await
+    }
+
+    /// Creates a key for the caller.
+    ///
+    /// # Errors
+    /// `AccountExpired`; `MasterNotAllowed` for the master key, which is not a stored user;
+    /// `Invalid` for an expiry that is not in the future; `ExpiryTooFar`.
+    pub async fn create_own(
+        &self,
+        actor: &Principal,
+        key: CreateApiKey,
+    ) -> Result<CreatedApiKey, DomainError> {
+        let now = self.clock.now();
+        actor.require_active(now)?;
+        if actor.is_master() {
+            return Err(DomainError::MasterNotAllowed);
+        }
+        self.create(actor.user, key, now).await
+    }
+
+    /// One of the caller's keys; another user's key is not found.
+    ///
+    /// # Errors
+    /// `AccountExpired`; `NotFound(ApiKey)`.
+    pub async fn get_own(&self, actor: &Principal, id: ApiKeyId) -> Result<ApiKey, DomainError> {
+        actor.require_active(self.clock.now())?;
+        let key = self.find(id).await?;
+        if key.user == actor.user {
+            Ok(key)
+        } else {
+            Err(DomainError::NotFound(Entity::ApiKey))
+        }
+    }
+
+    /// One page of the caller's keys.
+    ///
+    /// # Errors
+    /// `AccountExpired`.
+    pub async fn list_own(
+        &self,
+        actor: &Principal,
+        page: PageRequest<ApiKeyOrder>,
+    ) -> Result<Page<ApiKey>, DomainError> {
+        actor.require_active(self.clock.now())?;
+        let filter = ApiKeyFilter {
+            user: Some(actor.user),
+        };
+        self.keys.list(filter, page).await
+    }
+
+    /// Deletes one of the caller's keys; another user's key is not found and stays.
+    ///
+    /// # Errors
+    /// `AccountExpired`; `NotFound(ApiKey)`.
+    pub async fn delete_own(&self, actor: &Principal, id: ApiKeyId) -> Result<(), DomainError> {
+        self.get_own(actor, id).await?;
+        self.keys.delete(id).await
+    }
+
+    async fn create(
+        &self,
+        user: UserId,
+        key: CreateApiKey,
+        now: DateTime<Utc>,
+    ) -> Result<CreatedApiKey, DomainError> {
+        let expires = self.expiry(key.expires, now)?;
+        let generated = self.generator.generate();
+        let stored = self
+            .keys
+            .create(NewApiKey {
+                name: key.name,
+                user,
+                hash: generated.hash,
+                masked: generated.masked,
+                expires,
+            })
+            .await?;
+        Ok(CreatedApiKey {
+            key: stored,
+            secret: generated.secret,
+        })
+    }
+
+    /// The expiry a new key gets: the requested one if it is in the future and within the
+    /// maximum lifetime, or the maximum lifetime when none is requested.
+    fn expiry(
+        &self,
+        requested: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Expiry>, DomainError> {
+        let latest = self
+            .max_lifetime_days
+            .map(|days| (days, now + TimeDelta::days(i64::from(days.get()))));
+        match (requested, latest) {
+            (Some(at), Some((days, latest))) if at > latest => Err(DomainError::ExpiryTooFar {
+                max_days: days.get(),
+            }),
+            (Some(at), _) => future_expiry("expires", at, now).map(Some),
+            (None, Some((_, latest))) => future_expiry("expires", latest, now).map(Some),
+            (None, None) => Ok(None),
+        }
+    }
+
+    async fn find(&self, id: ApiKeyId) -> Result<ApiKey, DomainError> {
+        self.keys
+            .find_by_id(id)
+            .await?
+            .ok_or(DomainError::NotFound(Entity::ApiKey))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{admin, caller, clock, expired_admin, non_admin, now};
+    use gatehouse_domain::{GeneratedKey, KeyHash, MockApiKeyRepository, MockKeyGenerator};
+    use mockall::predicate::eq;
+
+    fn generator() -> MockKeyGenerator {
+        let mut generator = MockKeyGenerator::new();
+        generator.expect_generate().returning(|| GeneratedKey {
+            secret: Secret::new("sk-secret"),
+            hash: KeyHash::new(vec![1, 2, 3]),
+            masked: "sk-secr...cret".to_owned(),
+        });
+        generator
+    }
+
+    fn service(keys: MockApiKeyRepository, max_days: Option<u32>) -> ApiKeyService {
+        ApiKeyService::new(
+            Arc::new(keys),
+            Arc::new(generator()),
+            clock(),
+            max_days.and_then(NonZeroU32::new),
+        )
+    }
+
+    fn stored(new: &NewApiKey, id: i64) -> ApiKey {
+        ApiKey {
+            id: ApiKeyId(id),
+            name: new.name.clone(),
+            user: new.user,
+            masked: new.masked.clone(),
+            expires: new.expires.map(Expiry::at),
+            created: now(),
+        }
+    }
+
+    fn key_of(user: i64, id: i64) -> ApiKey {
+        ApiKey {
+            id: ApiKeyId(id),
+            name: Name::parse("laptop").unwrap(),
+            user: UserId(user),
+            masked: "sk-abcd...wxyz".to_owned(),
+            expires: None,
+            created: now(),
+        }
+    }
+
+    fn laptop(expires: Option<DateTime<Utc>>) -> CreateApiKey {
+        CreateApiKey {
+            name: Name::parse("laptop").unwrap(),
+            expires,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_created_key_is_stored_as_a_hash_and_its_secret_returned_once() {
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_create()
+            .withf(|new| {
+                new.hash == KeyHash::new(vec![1, 2, 3])
+                    && new.masked == "sk-secr...cret"
+                    && new.user == UserId(5)
+                    && new.expires.is_none()
+            })
+            .times(1)
+            .returning(|new| Ok(stored(&new, 1)));
+        let created = service(keys, None)
+            .create_for(&admin(), UserId(5), laptop(None))
+            .await
+            .unwrap();
+        assert_eq!(created.secret.expose(), "sk-secret");
+        assert_eq!(created.key.user, UserId(5));
+        assert_eq!(created.key.masked, "sk-secr...cret");
+    }
+
+    #[tokio::test]
+    async fn admin_key_management_needs_the_admin_permission() {
+        let service = service(MockApiKeyRepository::new(), None);
+        let caller = non_admin();
+        assert!(matches!(
+            service.create_for(&caller, UserId(5), laptop(None)).await,
+            Err(DomainError::Forbidden)
+        ));
+        assert!(matches!(
+            service.get(&caller, ApiKeyId(1)).await,
+            Err(DomainError::Forbidden)
+        ));
+        assert!(matches!(
+            service
+                .list(&caller, ApiKeyFilter::default(), PageRequest::default())
+                .await,
+            Err(DomainError::Forbidden)
+        ));
+        assert!(matches!(
+            service.delete(&caller, ApiKeyId(1)).await,
+            Err(DomainError::Forbidden)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_key_for_a_missing_user_is_user_not_found() {
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_create()
+            .returning(|_| Err(DomainError::NotFound(Entity::User)));
+        assert!(matches!(
+            service(keys, None)
+                .create_for(&admin(), UserId(404), laptop(None))
+                .await,
+            Err(DomainError::NotFound(Entity::User))
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_expiry_that_is_not_in_the_future_is_invalid() {
+        let service = service(MockApiKeyRepository::new(), None);
+        let result = service
+            .create_for(&admin(), UserId(5), laptop(Some(now())))
+            .await;
+        assert!(matches!(result, Err(DomainError::Invalid(v)) if v[0].field == "expires"));
+    }
+
+    #[tokio::test]
+    async fn an_expiry_beyond_the_maximum_lifetime_is_too_far() {
+        let service = service(MockApiKeyRepository::new(), Some(30));
+        let result = service
+            .create_for(
+                &admin(),
+                UserId(5),
+                laptop(Some(now() + TimeDelta::days(30) + TimeDelta::seconds(1))),
+            )
+            .await;
+        assert!(matches!(
+            result,
+            Err(DomainError::ExpiryTooFar { max_days: 30 })
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_expiry_at_the_maximum_lifetime_is_accepted() {
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_create()
+            .withf(|new| new.expires.map(Expiry::at) == Some(now() + TimeDelta::days(30)))
+            .returning(|new| Ok(stored(&new, 1)));
+        service(keys, Some(30))
+            .create_for(
+                &admin(),
+                UserId(5),
+                laptop(Some(now() + TimeDelta::days(30))),
+            )
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn without_an_expiry_a_key_gets_the_maximum_lifetime_when_there_is_one() {
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_create()
+            .withf(|new| new.expires.map(Expiry::at) == Some(now() + TimeDelta::days(7)))
+            .times(1)
+            .returning(|new| Ok(stored(&new, 1)));
+        let created = service(keys, Some(7))
+            .create_own(&caller(&[], None), laptop(None))
+            .await
+            .unwrap();
+        assert_eq!(created.key.expires, Some(now() + TimeDelta::days(7)));
+    }
+
+    #[tokio::test]
+    async fn a_user_creates_keys_for_themselves_without_any_permission() {
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_create()
+            .withf(|new| new.user == UserId(42))
+            .times(1)
+            .returning(|new| Ok(stored(&new, 1)));
+        service(keys, None)
+            .create_own(&caller(&[], None), laptop(None))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_master_key_cannot_own_keys() {
+        let service = service(MockApiKeyRepository::new(), None);
+        assert!(matches!(
+            service.create_own(&Principal::master(), laptop(None)).await,
+            Err(DomainError::MasterNotAllowed)
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_expired_account_cannot_manage_its_keys() {
+        let service = service(MockApiKeyRepository::new(), None);
+        let expired = expired_admin();
+        assert!(matches!(
+            service.create_own(&expired, laptop(None)).await,
+            Err(DomainError::AccountExpired)
+        ));
+        assert!(matches!(
+            service.list_own(&expired, PageRequest::default()).await,
+            Err(DomainError::AccountExpired)
+        ));
+        assert!(matches!(
+            service.delete_own(&expired, ApiKeyId(1)).await,
+            Err(DomainError::AccountExpired)
+        ));
+    }
+
+    #[tokio::test]
+    async fn own_keys_are_listed_with_the_caller_as_filter() {
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_list()
+            .with(
+                eq(ApiKeyFilter {
+                    user: Some(UserId(42)),
+                }),
+                eq(PageRequest::default()),
+            )
+            .returning(|_, _| {
+                Ok(Page {
+                    items: vec![key_of(42, 1)],
+                    total: 1,
+                })
+            });
+        let page = service(keys, None)
+            .list_own(&caller(&[], None), PageRequest::default())
+            .await
+            .unwrap();
+        assert_eq!(page.items[0].user, UserId(42));
+    }
+
+    #[tokio::test]
+    async fn another_users_key_is_not_found_and_is_not_deleted() {
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_find_by_id()
+            .returning(|id| Ok(Some(key_of(7, id.get()))));
+        keys.expect_delete().never();
+        let service = service(keys, None);
+        let me = caller(&[], None);
+        assert!(matches!(
+            service.get_own(&me, ApiKeyId(1)).await,
+            Err(DomainError::NotFound(Entity::ApiKey))
+        ));
+        assert!(matches!(
+            service.delete_own(&me, ApiKeyId(1)).await,
+            Err(DomainError::NotFound(Entity::ApiKey))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_user_deletes_their_own_key() {
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_find_by_id()
+            .returning(|id| Ok(Some(key_of(42, id.get()))));
+        keys.expect_delete()
+            .with(eq(ApiKeyId(1)))
+            .times(1)
+            .returning(|_| Ok(()));
+        service(keys, None)
+            .delete_own(&caller(&[], None), ApiKeyId(1))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_missing_key_is_not_found() {
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_find_by_id().returning(|_| Ok(None));
+        keys.expect_delete()
+            .returning(|_| Err(DomainError::NotFound(Entity::ApiKey)));
+        let service = service(keys, None);
+        assert!(matches!(
+            service.get(&admin(), ApiKeyId(1)).await,
+            Err(DomainError::NotFound(Entity::ApiKey))
+        ));
+        assert!(matches!(
+            service.delete(&admin(), ApiKeyId(1)).await,
+            Err(DomainError::NotFound(Entity::ApiKey))
+        ));
+    }
+}

@@ -1,0 +1,34 @@
+//! Gatehouse's use cases, written against the domain's ports only.
+//!
+//! Each service checks who is calling (a [`Principal`]), applies the rules of the contract that do
+//! not belong to one entity (existence of what is referenced, expiry in the future, key lifetime),
+//! and delegates storage to the ports. Services hold `Arc<dyn Port>`, so that the server wires
+//! PostgreSQL adapters and tests wire mocks.
+
+pub mod api_keys;
+pub mod auth;
+pub mod organizations;
+pub mod principal;
+pub mod roles;
+pub mod users;
+
+#[cfg(test)]
+mod fixtures;
+
+pub use api_keys::{ApiKeyService, CreateApiKey, CreatedApiKey};
+pub use auth::AuthService;
+pub use organizations::OrganizationService;
+pub use principal::Principal;
+pub use roles::RoleService;
+pub use users::{CreateUser, UpdateUser, UserService};
+
+use gatehouse_domain::{DateTime, DomainError, Expiry, Utc};
+
+/// Turns a requested expiry into one that lies in the future, reporting `field` otherwise.
+fn future_expiry(
+    field: &str,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Expiry, DomainError> {
+    Expiry::future(at, now).map_err(|error| DomainError::invalid(field, error))
+}
