@@ -1,0 +1,155 @@
+//! API key bodies: `Token` in the admin view, `Key` in the owner's view.
+
+use gatehouse_application::{CreateApiKey, CreatedApiKey};
+use gatehouse_domain::{ApiKey, Name, UserId};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{from_unix, unix};
+use crate::error::ApiError;
+use crate::input::{Fields, JsonObject};
+
+/// An API key in the admin view. `token` is masked, except in the answer that creates it, which
+/// also carries it under `key`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Token)]
+pub struct TokenResponse {
+    /// Always `token`.
+    #[schema(value_type = String, example = "token")]
+    pub object: &'static str,
+    /// Its id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// The key, masked (`sk-ab12...9xyz`) except on creation.
+    pub token: String,
+    /// The whole key, only on creation (OpenGateLLM 0.4.1's name for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Its owner's id.
+    pub user: i64,
+    /// When it stops working, Unix seconds; `null` for never.
+    pub expires: Option<i64>,
+    /// Creation time, Unix seconds.
+    pub created: i64,
+}
+
+impl From<ApiKey> for TokenResponse {
+    fn from(key: ApiKey) -> Self {
+        Self {
+            object: "token",
+            id: key.id.get(),
+            name: key.name.into_string(),
+            token: key.masked,
+            key: None,
+            user: key.user.get(),
+            expires: key.expires.map(unix),
+            created: unix(key.created),
+        }
+    }
+}
+
+impl From<CreatedApiKey> for TokenResponse {
+    fn from(created: CreatedApiKey) -> Self {
+        let secret = created.secret.expose().to_owned();
+        Self {
+            token: secret.clone(),
+            key: Some(secret),
+            ..Self::from(created.key)
+        }
+    }
+}
+
+/// An API key in its owner's view: a token without `user`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Key)]
+pub struct KeyResponse {
+    /// Always `key`.
+    #[schema(value_type = String, example = "key")]
+    pub object: &'static str,
+    /// Its id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// The key, masked (`sk-ab12...9xyz`) except on creation.
+    pub token: String,
+    /// The whole key, only on creation (OpenGateLLM 0.4.1's name for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// When it stops working, Unix seconds; `null` for never.
+    pub expires: Option<i64>,
+    /// Creation time, Unix seconds.
+    pub created: i64,
+}
+
+impl From<TokenResponse> for KeyResponse {
+    fn from(token: TokenResponse) -> Self {
+        Self {
+            object: "key",
+            id: token.id,
+            name: token.name,
+            token: token.token,
+            key: token.key,
+            expires: token.expires,
+            created: token.created,
+        }
+    }
+}
+
+/// What creates a key for any user.
+#[derive(Debug, ToSchema)]
+pub struct CreateTokenRequest {
+    /// Trimmed, 1 to 255 characters.
+    #[schema(example = "laptop")]
+    pub name: String,
+    /// The owner's id.
+    pub user: i64,
+    /// Unix seconds in the future, within `KEY_MAX_EXPIRATION_DAYS` when set; `null` or absent for
+    /// never (or for the maximum, when set).
+    pub expires: Option<i64>,
+}
+
+impl CreateTokenRequest {
+    /// Reads and checks the body.
+    ///
+    /// # Errors
+    /// 422 with every invalid field.
+    pub fn parse(body: JsonObject) -> Result<(UserId, CreateApiKey), ApiError> {
+        let mut fields = body.fields();
+        let key = key_fields(&mut fields);
+        let user = fields.required::<i64>("user").map(UserId);
+        fields.finish(|| Some((user?, key?)))
+    }
+}
+
+/// What creates a key for oneself.
+#[derive(Debug, ToSchema)]
+pub struct CreateKeyRequest {
+    /// Trimmed, 1 to 255 characters.
+    #[schema(example = "laptop")]
+    pub name: String,
+    /// Unix seconds in the future, within `KEY_MAX_EXPIRATION_DAYS` when set; `null` or absent for
+    /// never (or for the maximum, when set).
+    pub expires: Option<i64>,
+}
+
+impl CreateKeyRequest {
+    /// Reads and checks the body.
+    ///
+    /// # Errors
+    /// 422 with every invalid field.
+    pub fn parse(body: JsonObject) -> Result<CreateApiKey, ApiError> {
+        let mut fields = body.fields();
+        let key = key_fields(&mut fields);
+        fields.finish(|| key)
+    }
+}
+
+fn key_fields(fields: &mut Fields) -> Option<CreateApiKey> {
+    let name = fields.required_as("name", |name: String| Name::parse(&name));
+    let expires = fields.nullable_as("expires", from_unix).apply(None);
+    Some(CreateApiKey {
+        name: name?,
+        expires,
+    })
+}

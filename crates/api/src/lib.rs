@@ -1,0 +1,31 @@
+//! Gatehouse's HTTP admin API: the actix-web adapter over the application services.
+//!
+//! [`configure`] mounts every endpoint of the contract on an actix-web `App`; the server crate
+//! adds the middleware (request logs, metrics) and the state.
+
+pub mod auth;
+pub mod dto;
+pub mod error;
+pub mod input;
+pub mod metrics;
+pub mod openapi;
+pub mod routes;
+pub mod state;
+
+use actix_web::web;
+
+pub use error::ApiError;
+pub use metrics::{HttpMetrics, http_metrics};
+pub use openapi::ApiDoc;
+pub use state::{AppState, StorageProbe};
+
+/// Mounts every endpoint, the body size limit, and JSON answers for unknown routes.
+pub fn configure(config: &mut web::ServiceConfig) {
+    config.app_data(input::body::payload_config());
+    routes::organizations::configure(config);
+    routes::users::configure(config);
+    routes::roles::configure(config);
+    routes::api_keys::configure(config);
+    routes::operations::configure(config);
+    config.default_service(web::to(routes::not_found));
+}

@@ -1,0 +1,228 @@
+//! `/v1/admin/tokens` (everyone's keys, for admins) and `/v1/me/keys` (one's own).
+
+use actix_web::{HttpResponse, web};
+use gatehouse_domain::{ApiKeyFilter, ApiKeyId, UserId};
+
+use crate::auth::{Admin, Authenticated};
+use crate::dto::ListResponse;
+use crate::dto::api_keys::{CreateKeyRequest, CreateTokenRequest, KeyResponse, TokenResponse};
+use crate::error::{ApiError, ErrorBody, ValidationErrorBody};
+use crate::input::{JsonObject, PathId, QueryFields, RawQuery};
+use crate::routes::{created, method_not_allowed};
+use crate::state::AppState;
+
+/// Mounts the key endpoints.
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .service(
+            web::resource("/v1/admin/tokens")
+                .get(list_tokens)
+                .post(create_token)
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/v1/admin/tokens/{token}")
+                .get(get_token)
+                .delete(delete_token)
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/v1/me/keys")
+                .get(list_keys)
+                .post(create_key)
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/v1/me/keys/{key}")
+                .get(get_key)
+                .delete(delete_key)
+                .default_service(web::to(method_not_allowed)),
+        );
+}
+
+/// Creates a key for any user. The answer is the only one that shows the whole key.
+#[utoipa::path(
+    post, path = "/v1/admin/tokens", tag = "tokens",
+    request_body = CreateTokenRequest,
+    responses(
+        (status = 201, description = "Created, with the whole key under `token` and `key`.", body = TokenResponse),
+        (status = 400, description = "`Token expiration timestamp cannot be greater than N days from now.`", body = ErrorBody),
+        (status = 404, description = "`User not found.`", body = ErrorBody),
+        (status = 422, description = "Invalid body.", body = ValidationErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn create_token(
+    state: web::Data<AppState>,
+    Admin(actor): Admin,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    let (user, key) = CreateTokenRequest::parse(body)?;
+    let key = state.api_keys.create_for(&actor, user, key).await?;
+    Ok(created(
+        format!("/v1/admin/tokens/{}", key.key.id),
+        TokenResponse::from(key),
+    ))
+}
+
+/// Lists keys, optionally only one user's.
+#[utoipa::path(
+    get, path = "/v1/admin/tokens", tag = "tokens",
+    params(
+        ("user" = Option<i64>, Query, description = "Only this user's keys."),
+        ("offset" = Option<i64>, Query, description = "Items to skip, >= 0.", minimum = 0),
+        ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).", minimum = 1, maximum = 100),
+        ("order_by" = Option<String>, Query, description = "`id` (default), `name` or `created`."),
+        ("order_direction" = Option<String>, Query, description = "`asc` (default) or `desc`."),
+    ),
+    responses(
+        (status = 200, description = "Keys, masked.", body = ListResponse<TokenResponse>),
+        (status = 422, description = "Invalid query.", body = ValidationErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn list_tokens(
+    state: web::Data<AppState>,
+    Admin(actor): Admin,
+    query: RawQuery,
+) -> Result<HttpResponse, ApiError> {
+    let mut query = QueryFields::new(query);
+    let filter = ApiKeyFilter {
+        user: query.get::<i64>("user").map(UserId),
+    };
+    let page = query.page(&["order_by"], &["order_direction"]);
+    let page = query.finish(|| page)?;
+    let keys = state.api_keys.list(&actor, filter, page).await?;
+    Ok(HttpResponse::Ok().json(ListResponse::new(keys, &page, TokenResponse::from)))
+}
+
+/// One key, masked.
+#[utoipa::path(
+    get, path = "/v1/admin/tokens/{token}", tag = "tokens",
+    params(("token" = i64, Path, description = "Key id.")),
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 404, description = "`Token not found.`", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn get_token(
+    state: web::Data<AppState>,
+    Admin(actor): Admin,
+    PathId(id): PathId,
+) -> Result<HttpResponse, ApiError> {
+    let key = state.api_keys.get(&actor, ApiKeyId(id)).await?;
+    Ok(HttpResponse::Ok().json(TokenResponse::from(key)))
+}
+
+/// Deletes a key; it stops working at once.
+#[utoipa::path(
+    delete, path = "/v1/admin/tokens/{token}", tag = "tokens",
+    params(("token" = i64, Path, description = "Key id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, description = "`Token not found.`", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn delete_token(
+    state: web::Data<AppState>,
+    Admin(actor): Admin,
+    PathId(id): PathId,
+) -> Result<HttpResponse, ApiError> {
+    state.api_keys.delete(&actor, ApiKeyId(id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Creates a key for the caller. The answer is the only one that shows the whole key.
+#[utoipa::path(
+    post, path = "/v1/me/keys", tag = "me",
+    request_body = CreateKeyRequest,
+    responses(
+        (status = 201, description = "Created, with the whole key under `token` and `key`.", body = KeyResponse),
+        (status = 400, description = "Expiry beyond the maximum, or `Master is not allowed to process this action.`", body = ErrorBody),
+        (status = 422, description = "Invalid body.", body = ValidationErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn create_key(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    let key = CreateKeyRequest::parse(body)?;
+    let key = state.api_keys.create_own(&actor, key).await?;
+    Ok(created(
+        format!("/v1/me/keys/{}", key.key.id),
+        KeyResponse::from(TokenResponse::from(key)),
+    ))
+}
+
+/// The caller's keys, masked.
+#[utoipa::path(
+    get, path = "/v1/me/keys", tag = "me",
+    params(
+        ("offset" = Option<i64>, Query, description = "Items to skip, >= 0.", minimum = 0),
+        ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).", minimum = 1, maximum = 100),
+        ("order_by" = Option<String>, Query, description = "`id` (default), `name` or `created`."),
+        ("order_direction" = Option<String>, Query, description = "`asc` (default) or `desc`."),
+    ),
+    responses(
+        (status = 200, body = ListResponse<KeyResponse>),
+        (status = 422, description = "Invalid query.", body = ValidationErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn list_keys(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    query: RawQuery,
+) -> Result<HttpResponse, ApiError> {
+    let mut query = QueryFields::new(query);
+    let page = query.page(&["order_by"], &["order_direction"]);
+    let page = query.finish(|| page)?;
+    let keys = state.api_keys.list_own(&actor, page).await?;
+    Ok(
+        HttpResponse::Ok().json(ListResponse::new(keys, &page, |key| {
+            KeyResponse::from(TokenResponse::from(key))
+        })),
+    )
+}
+
+/// One of the caller's keys; another user's key is 404.
+#[utoipa::path(
+    get, path = "/v1/me/keys/{key}", tag = "me",
+    params(("key" = i64, Path, description = "Key id.")),
+    responses(
+        (status = 200, body = KeyResponse),
+        (status = 404, description = "`Token not found.`", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn get_key(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    PathId(id): PathId,
+) -> Result<HttpResponse, ApiError> {
+    let key = state.api_keys.get_own(&actor, ApiKeyId(id)).await?;
+    Ok(HttpResponse::Ok().json(KeyResponse::from(TokenResponse::from(key))))
+}
+
+/// Deletes one of the caller's keys; another user's key is 404 and stays.
+#[utoipa::path(
+    delete, path = "/v1/me/keys/{key}", tag = "me",
+    params(("key" = i64, Path, description = "Key id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, description = "`Token not found.`", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn delete_key(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    PathId(id): PathId,
+) -> Result<HttpResponse, ApiError> {
+    state.api_keys.delete_own(&actor, ApiKeyId(id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

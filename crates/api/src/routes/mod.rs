@@ -1,0 +1,52 @@
+//! The endpoints, one module per resource, and the answers they share.
+
+pub mod api_keys;
+pub mod operations;
+pub mod organizations;
+pub mod roles;
+pub mod users;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::error::ApiError;
+
+/// `201 Created` with the whole object and its `Location`.
+pub(crate) fn created(location: String, body: impl Serialize) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((header::LOCATION, location))
+        .json(body)
+}
+
+/// The answer to a `PATCH`: `204`, or `200` with the object when the client sent
+/// `Prefer: return=representation` (RFC 7240).
+pub(crate) fn patched(request: &HttpRequest, body: impl Serialize) -> HttpResponse {
+    let wants_representation = request
+        .headers()
+        .get_all("prefer")
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split([',', ';']))
+        .any(|preference| {
+            preference
+                .trim()
+                .eq_ignore_ascii_case("return=representation")
+        });
+    if wants_representation {
+        HttpResponse::Ok()
+            .insert_header(("Preference-Applied", "return=representation"))
+            .json(body)
+    } else {
+        HttpResponse::NoContent().finish()
+    }
+}
+
+/// The answer for a method the resource does not have.
+pub(crate) async fn method_not_allowed() -> HttpResponse {
+    ApiError::status(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed").error_response()
+}
+
+/// The answer for a route that does not exist.
+pub(crate) async fn not_found() -> HttpResponse {
+    ApiError::status(StatusCode::NOT_FOUND, "Not Found").error_response()
+}

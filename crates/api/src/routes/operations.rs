@@ -1,0 +1,80 @@
+//! `/health`, `/metrics`, `/openapi.json` and `/docs`: for operators, without authentication.
+
+use actix_web::http::header::ContentType;
+use actix_web::{HttpResponse, web};
+use prometheus::{Encoder, Registry, TextEncoder};
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::ApiError;
+use crate::openapi::ApiDoc;
+use crate::routes::method_not_allowed;
+use crate::state::AppState;
+
+/// Mounts the operations endpoints.
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .service(
+            web::resource("/health")
+                .get(health)
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/metrics")
+                .get(metrics)
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
+        .service(web::resource("/docs").get(docs_redirect));
+}
+
+/// The answer of `/health`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` or `unavailable`.
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// Whether the service and its database answer.
+#[utoipa::path(
+    get, path = "/health", tag = "operations",
+    responses(
+        (status = 200, description = "The database answers.", body = Health),
+        (status = 503, description = "The database does not answer.", body = Health),
+    ),
+)]
+pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+    match state.storage.ping().await {
+        Ok(()) => HttpResponse::Ok().json(Health { status: "ok" }),
+        Err(error) => {
+            tracing::warn!(%error, "health check failed");
+            HttpResponse::ServiceUnavailable().json(Health {
+                status: "unavailable",
+            })
+        }
+    }
+}
+
+/// Prometheus metrics: requests by route and status, latencies, database pool state.
+#[utoipa::path(
+    get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format.", content_type = "text/plain", body = String)),
+)]
+pub async fn metrics(registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+    let mut buffer = Vec::new();
+    TextEncoder::new()
+        .encode(&registry.gather(), &mut buffer)
+        .map_err(gatehouse_domain::DomainError::unexpected)?;
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::plaintext())
+        .body(buffer))
+}
+
+/// `/docs` without the trailing slash goes to the Swagger UI.
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header(("Location", "/docs/"))
+        .finish()
+}

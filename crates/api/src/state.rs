@@ -1,0 +1,38 @@
+//! What every handler can reach: the use cases, the clock, and a probe of the storage.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use gatehouse_application::{
+    ApiKeyService, AuthService, OrganizationService, RoleService, UserService,
+};
+use gatehouse_domain::{Clock, DomainError};
+
+/// Tells whether the storage answers, for `/health`.
+#[async_trait]
+pub trait StorageProbe: Send + Sync {
+    /// Whether the storage answers now.
+    ///
+    /// # Errors
+    /// [`DomainError::Unavailable`] when it does not.
+    async fn ping(&self) -> Result<(), DomainError>;
+}
+
+/// The application's state, shared by every worker.
+#[derive(Clone)]
+pub struct AppState {
+    /// Resolves bearer keys.
+    pub auth: AuthService,
+    /// Organizations.
+    pub organizations: OrganizationService,
+    /// Users.
+    pub users: UserService,
+    /// Roles.
+    pub roles: RoleService,
+    /// API keys.
+    pub api_keys: ApiKeyService,
+    /// The time, for the permission checks done before reading a body.
+    pub clock: Arc<dyn Clock>,
+    /// The storage, for `/health`.
+    pub storage: Arc<dyn StorageProbe>,
+}

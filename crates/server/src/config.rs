@@ -1,0 +1,199 @@
+//! Configuration: flags and environment variables, checked at start-up so that a wrong setting is
+//! named before anything runs.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use gatehouse_domain::Secret;
+
+/// Gatehouse: organizations, users, roles and API keys for OpenGateLLM.
+#[derive(Debug, Parser)]
+#[command(name = "gatehouse", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log settings.
+    #[command(flatten)]
+    pub log: LogSettings,
+}
+
+/// The commands of the `gatehouse` binary.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Applies pending migrations, then serves the API.
+    Serve(ServeSettings),
+    /// Applies pending migrations and exits.
+    Migrate(DatabaseSettings),
+    /// Creates a user with the `admin` role (creating the role if needed): the way to bootstrap
+    /// without the master key.
+    CreateAdmin(CreateAdminSettings),
+}
+
+/// Where the database is.
+#[derive(Args, Clone)]
+pub struct DatabaseSettings {
+    /// PostgreSQL URL, e.g. postgres://user:password@localhost:5432/gatehouse.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+    /// Most connections the pool opens.
+    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub database_pool_size: u32,
+}
+
+impl fmt::Debug for DatabaseSettings {
+    /// The URL may carry a password: it is left out.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("database_url", &"[REDACTED]")
+            .field("database_pool_size", &self.database_pool_size)
+            .finish()
+    }
+}
+
+/// Settings of `gatehouse serve`.
+#[derive(Debug, Args, Clone)]
+pub struct ServeSettings {
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    /// The master key: acts as user 0 with every permission. At least 16 characters.
+    #[arg(long, env = "MASTER_KEY", hide_env_values = true, value_parser = master_key)]
+    pub master_key: Secret,
+    /// Address and port to listen on.
+    #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8000")]
+    pub listen_addr: SocketAddr,
+    /// Longest lifetime of an API key, in days; keys without expiry get it. Unset: no limit.
+    #[arg(long, env = "KEY_MAX_EXPIRATION_DAYS")]
+    pub key_max_expiration_days: Option<NonZeroU32>,
+    /// Lifetime of a login session key, in seconds.
+    #[arg(long, env = "SESSION_DURATION", default_value_t = 3600, value_parser = clap::value_parser!(u32).range(1..))]
+    pub session_duration: u32,
+}
+
+/// Settings of `gatehouse create-admin`.
+#[derive(Debug, Args, Clone)]
+pub struct CreateAdminSettings {
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    /// Email address of the new admin.
+    #[arg(long)]
+    pub email: String,
+    /// Password of the new admin, 8 to 128 characters.
+    #[arg(long, env = "ADMIN_PASSWORD", hide_env_values = true)]
+    pub password: Secret,
+    /// Display name of the new admin.
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+/// How logs are written.
+#[derive(Debug, Args, Clone)]
+pub struct LogSettings {
+    /// `text` for people, `json` for log collectors. Levels come from RUST_LOG (default: info).
+    #[arg(long, env = "LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: LogFormat,
+}
+
+/// A log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per event.
+    Json,
+}
+
+/// Shortest master key accepted.
+pub const MASTER_KEY_MIN_CHARS: usize = 16;
+
+fn master_key(raw: &str) -> Result<Secret, String> {
+    if raw.chars().count() < MASTER_KEY_MIN_CHARS {
+        return Err(format!(
+            "the master key must have at least {MASTER_KEY_MIN_CHARS} characters"
+        ));
+    }
+    Ok(Secret::new(raw))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("gatehouse").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn serve_has_working_defaults() {
+        let cli = parse(&[
+            "serve",
+            "--database-url",
+            "postgres://localhost/gatehouse",
+            "--master-key",
+            "0123456789abcdef",
+        ])
+        .unwrap();
+        let Command::Serve(settings) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(settings.listen_addr.to_string(), "127.0.0.1:8000");
+        assert_eq!(settings.database.database_pool_size, 10);
+        assert_eq!(settings.key_max_expiration_days, None);
+        assert_eq!(settings.session_duration, 3600);
+        assert_eq!(cli.log.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn a_short_master_key_is_refused_at_start_up_and_named() {
+        let error = parse(&[
+            "serve",
+            "--database-url",
+            "postgres://localhost/gatehouse",
+            "--master-key",
+            "too-short",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("master-key"), "{error}");
+        assert!(error.contains("at least 16 characters"), "{error}");
+        assert!(!error.contains("too-short\n"), "{error}");
+    }
+
+    #[test]
+    fn a_zero_key_lifetime_or_pool_size_is_refused() {
+        let base = [
+            "serve",
+            "--database-url",
+            "postgres://x/y",
+            "--master-key",
+            "0123456789abcdef",
+        ];
+        let with = |extra: &[&str]| {
+            let mut args = base.to_vec();
+            args.extend_from_slice(extra);
+            parse(&args)
+        };
+        assert!(with(&["--key-max-expiration-days", "0"]).is_err());
+        assert!(with(&["--database-pool-size", "0"]).is_err());
+        assert!(with(&["--key-max-expiration-days", "30"]).is_ok());
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let cli = parse(&[
+            "serve",
+            "--database-url",
+            "postgres://user:hunter2@localhost/gatehouse",
+            "--master-key",
+            "0123456789abcdef-secret",
+        ])
+        .unwrap();
+        let debug = format!("{cli:?}");
+        assert!(!debug.contains("hunter2"));
+        assert!(!debug.contains("0123456789abcdef-secret"));
+    }
+}

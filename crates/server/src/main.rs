@@ -1,0 +1,63 @@
+//! The `gatehouse` command: `serve`, `migrate`, `create-admin`.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use gatehouse::admin::create_admin;
+use gatehouse::config::{Cli, Command, DatabaseSettings};
+use gatehouse::{Application, StartupError, telemetry};
+use gatehouse_infrastructure::{DEFAULT_CONNECTION_TIMEOUT, PgPool, connect, run_migrations};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log.log_format);
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "gatehouse stopped");
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), StartupError> {
+    match command {
+        Command::Serve(settings) => {
+            let pool = migrated_pool(&settings.database)?;
+            actix_web::rt::System::new().block_on(async move {
+                let application = Application::build(&settings, pool)?;
+                tracing::info!(address = %application.address(), "gatehouse is serving");
+                application.run_until_stopped().await?;
+                tracing::info!("gatehouse stopped gracefully");
+                Ok(())
+            })
+        }
+        Command::Migrate(database) => {
+            migrated_pool(&database)?;
+            Ok(())
+        }
+        Command::CreateAdmin(settings) => {
+            let pool = migrated_pool(&settings.database)?;
+            let user = actix_web::rt::System::new()
+                .block_on(async move { create_admin(&pool, &settings).await })?;
+            println!("created admin user {} ({})", user.id, user.email);
+            Ok(())
+        }
+    }
+}
+
+/// A pool on the configured database, with every migration applied.
+fn migrated_pool(database: &DatabaseSettings) -> Result<PgPool, StartupError> {
+    let pool = connect(
+        &database.database_url,
+        database.database_pool_size,
+        DEFAULT_CONNECTION_TIMEOUT,
+    )?;
+    let applied =
+        run_migrations(&pool).map_err(|error| format!("cannot migrate the database: {error}"))?;
+    for migration in &applied {
+        tracing::info!(%migration, "migration applied");
+    }
+    Ok(pool)
+}

@@ -1,0 +1,233 @@
+//! Starts the real application on a random port, against a database of its own, and talks to it
+//! over HTTP like any client.
+
+#![allow(dead_code)] // Each test file uses its own part of this module.
+
+use std::net::SocketAddr;
+
+use gatehouse::Application;
+use gatehouse::config::{DatabaseSettings, ServeSettings};
+use gatehouse_domain::Secret;
+use gatehouse_infrastructure::testing::TestDatabase;
+use gatehouse_infrastructure::{DEFAULT_CONNECTION_TIMEOUT, PgPool, connect};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// The master key every test server is configured with.
+pub const MASTER_KEY: &str = "test-master-key-0123456789";
+
+/// A running server and its database.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// The client to call it with.
+    pub client: reqwest::Client,
+    /// The server's own database, dropped with the app.
+    pub db: TestDatabase,
+}
+
+/// An answer: status, headers and JSON body (`Value::Null` when empty or not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// The body, parsed.
+    pub body: Value,
+    /// The body, as received.
+    pub text: String,
+}
+
+impl Answer {
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestApp {
+    /// A server with the default settings.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A server with settings changed by `configure`.
+    pub async fn spawn_with(configure: impl FnOnce(&mut ServeSettings)) -> Self {
+        let db = TestDatabase::new();
+        let pool = db.pool();
+        let address = start(&db, pool, configure);
+        Self {
+            address: format!("http://{address}"),
+            client: reqwest::Client::new(),
+            db,
+        }
+    }
+
+    /// A server whose pool is `pool` (e.g. one pointed at a proxy the test can cut), with its own
+    /// database for the settings.
+    pub async fn spawn_on_pool(pool: PgPool) -> Self {
+        let db = TestDatabase::new();
+        let address = start(&db, pool, |_| {});
+        Self {
+            address: format!("http://{address}"),
+            client: reqwest::Client::new(),
+            db,
+        }
+    }
+
+    /// The full URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Sends a request with an optional bearer key and JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        answer(request.send().await.expect("the server answers")).await
+    }
+
+    /// Sends a request built by the caller (raw bodies, custom headers).
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        answer(request.send().await.expect("the server answers")).await
+    }
+
+    /// `GET path` as the master key.
+    pub async fn get(&self, path: &str) -> Answer {
+        self.call(Method::GET, path, Some(MASTER_KEY), None).await
+    }
+
+    /// `POST path` with `body` as the master key.
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.call(Method::POST, path, Some(MASTER_KEY), Some(body))
+            .await
+    }
+
+    /// `PATCH path` with `body` as the master key.
+    pub async fn patch(&self, path: &str, body: Value) -> Answer {
+        self.call(Method::PATCH, path, Some(MASTER_KEY), Some(body))
+            .await
+    }
+
+    /// `DELETE path` as the master key.
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.call(Method::DELETE, path, Some(MASTER_KEY), None)
+            .await
+    }
+
+    /// Creates an organization and returns its id.
+    pub async fn create_organization(&self, name: &str) -> i64 {
+        let answer = self
+            .post("/v1/admin/organizations", json!({ "name": name }))
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+        answer.body["id"].as_i64().expect("an id")
+    }
+
+    /// Creates a role with these permissions and returns its id.
+    pub async fn create_role(&self, name: &str, permissions: &[&str]) -> i64 {
+        let answer = self
+            .post(
+                "/v1/admin/roles",
+                json!({ "name": name, "permissions": permissions }),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+        answer.body["id"].as_i64().expect("an id")
+    }
+
+    /// Creates a user of `role` (and `organization`, if any) and returns its id.
+    pub async fn create_user(&self, email: &str, role: i64, organization: Option<i64>) -> i64 {
+        let answer = self
+            .post(
+                "/v1/admin/users",
+                json!({
+                    "email": email,
+                    "password": "correct horse battery",
+                    "role": role,
+                    "organization": organization,
+                }),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+        answer.body["id"].as_i64().expect("an id")
+    }
+
+    /// Creates an API key for `user` and returns the whole key.
+    pub async fn create_key(&self, user: i64) -> String {
+        let answer = self
+            .post(
+                "/v1/admin/tokens",
+                json!({ "name": "test key", "user": user }),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+        answer.body["token"].as_str().expect("a key").to_owned()
+    }
+
+    /// A user with these permissions and a key of theirs: `(user id, key)`.
+    pub async fn user_with_key(&self, email: &str, permissions: &[&str]) -> (i64, String) {
+        let role = self
+            .create_role(&format!("role of {email}"), permissions)
+            .await;
+        let user = self.create_user(email, role, None).await;
+        (user, self.create_key(user).await)
+    }
+}
+
+/// Settings for a test server on a random port of 127.0.0.1.
+pub fn settings(db: &TestDatabase) -> ServeSettings {
+    ServeSettings {
+        database: DatabaseSettings {
+            database_url: db.url().to_owned(),
+            database_pool_size: 4,
+        },
+        master_key: Secret::new(MASTER_KEY),
+        listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        key_max_expiration_days: None,
+        session_duration: 3600,
+    }
+}
+
+/// A pool like the server's, on `url`.
+pub fn pool(url: &str) -> PgPool {
+    connect(url, 4, DEFAULT_CONNECTION_TIMEOUT).expect("a pool")
+}
+
+fn start(
+    db: &TestDatabase,
+    pool: PgPool,
+    configure: impl FnOnce(&mut ServeSettings),
+) -> SocketAddr {
+    let mut settings = settings(db);
+    configure(&mut settings);
+    let application = Application::build(&settings, pool).expect("the application starts");
+    let address = application.address();
+    tokio::spawn(application.run_until_stopped());
+    address
+}
+
+async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("a body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Answer {
+        status,
+        headers,
+        body,
+        text,
+    }
+}

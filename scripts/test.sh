@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every check CI runs: formatting, clippy with warnings as errors, and every test of the
+# workspace against a real PostgreSQL.
+#
+# Without DATABASE_URL, scripts/db.sh provisions the local cluster and a throwaway database is
+# created for this run and dropped at the end. Tests then create their own databases from a migrated
+# template, so they are isolated from each other and run in parallel. With DATABASE_URL, that
+# server is used; its role needs the CREATEDB privilege.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [[ -z ${DATABASE_URL:-} ]]; then
+  scratch="gatehouse_run_$$"
+  DATABASE_URL="$(scripts/db.sh "$scratch")"
+  trap 'scripts/db.sh --drop "$scratch" >/dev/null || true' EXIT
+  export DATABASE_URL
+fi
+
+echo "== cargo fmt" >&2
+cargo fmt --all -- --check
+echo "== cargo clippy" >&2
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+echo "== cargo test" >&2
+cargo test --workspace --all-features --locked
