@@ -1,0 +1,204 @@
+//! The `gatehouse` binary itself: configuration errors, migrations, `create-admin`, logs and
+//! graceful shutdown.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use gatehouse_infrastructure::testing::TestDatabase;
+use reqwest::StatusCode;
+use serde_json::Value;
+use support::{MASTER_KEY, TestApp};
+
+fn gatehouse() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+    for variable in [
+        "DATABASE_URL",
+        "MASTER_KEY",
+        "LISTEN_ADDR",
+        "KEY_MAX_EXPIRATION_DAYS",
+        "LOG_FORMAT",
+        "RUST_LOG",
+    ] {
+        command.env_remove(variable);
+    }
+    command
+}
+
+fn run(command: &mut Command) -> (Output, String) {
+    let output = command.output().expect("gatehouse runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output, stderr)
+}
+
+#[test]
+fn serve_refuses_a_master_key_shorter_than_16_characters_and_says_so() {
+    let (output, stderr) = run(gatehouse()
+        .arg("serve")
+        .env("DATABASE_URL", "postgres://127.0.0.1:1/none")
+        .env("MASTER_KEY", "short-key"));
+    assert!(!output.status.success());
+    assert!(stderr.contains("master-key"), "{stderr}");
+    assert!(stderr.contains("at least 16 characters"), "{stderr}");
+}
+
+#[test]
+fn serve_without_a_master_key_names_the_missing_setting() {
+    let (output, stderr) = run(gatehouse()
+        .arg("serve")
+        .env("DATABASE_URL", "postgres://127.0.0.1:1/none"));
+    assert!(!output.status.success());
+    assert!(stderr.contains("--master-key"), "{stderr}");
+}
+
+#[test]
+fn serve_with_an_unreachable_database_stops_with_a_clear_error() {
+    let (output, stderr) = run(gatehouse()
+        .arg("serve")
+        .env("DATABASE_URL", "postgres://gatehouse@127.0.0.1:1/none")
+        .env("MASTER_KEY", MASTER_KEY));
+    assert!(!output.status.success());
+    assert!(stderr.contains("cannot migrate the database"), "{stderr}");
+}
+
+#[test]
+fn migrate_succeeds_on_a_database_that_is_already_up_to_date() {
+    let db = TestDatabase::new();
+    let (output, stderr) = run(gatehouse().arg("migrate").env("DATABASE_URL", db.url()));
+    assert!(output.status.success(), "{stderr}");
+}
+
+#[tokio::test]
+async fn create_admin_makes_an_admin_who_can_then_administer_and_refuses_a_taken_email() {
+    let app = TestApp::spawn().await;
+    let create = |email: &str| {
+        run(gatehouse()
+            .args(["create-admin", "--email", email, "--name", "First admin"])
+            .args(["--password", "correct horse battery"])
+            .env("DATABASE_URL", app.db.url()))
+    };
+
+    let (output, stderr) = create("root@example.com");
+    assert!(output.status.success(), "{stderr}");
+    let users = app.get("/v1/admin/users?email=root@example.com").await;
+    assert_eq!(users.body["total"], 1);
+    let user = &users.body["data"][0];
+    assert_eq!(user["name"], "First admin");
+    let role = app.get(&format!("/v1/admin/roles/{}", user["role"])).await;
+    assert_eq!(role.body["name"], "admin");
+    assert_eq!(role.body["permissions"], serde_json::json!(["admin"]));
+
+    // The new admin's own key can administer.
+    let key = app.create_key(user["id"].as_i64().unwrap()).await;
+    let answer = app
+        .call(
+            reqwest::Method::GET,
+            "/v1/admin/organizations",
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+
+    let (output, stderr) = create("ROOT@example.com");
+    assert!(!output.status.success());
+    assert!(stderr.contains("already exists"), "{stderr}");
+
+    // A second admin reuses the role.
+    let (output, stderr) = create("second@example.com");
+    assert!(output.status.success(), "{stderr}");
+    let roles = app.get("/v1/admin/roles").await;
+    assert_eq!(roles.body["total"], 1);
+    assert_eq!(roles.body["data"][0]["users"], 2);
+}
+
+#[test]
+fn create_admin_refuses_a_password_outside_the_policy() {
+    let db = TestDatabase::new();
+    let (output, stderr) = run(gatehouse()
+        .args([
+            "create-admin",
+            "--email",
+            "root@example.com",
+            "--password",
+            "short",
+        ])
+        .env("DATABASE_URL", db.url()));
+    assert!(!output.status.success());
+    assert!(stderr.contains("--password"), "{stderr}");
+}
+
+/// Starts `gatehouse serve` on a free port; returns the process, its address, and its log lines.
+fn serve(db: &TestDatabase) -> (Child, String, mpsc::Receiver<String>) {
+    let mut child = gatehouse()
+        .arg("serve")
+        .env("DATABASE_URL", db.url())
+        .env("MASTER_KEY", MASTER_KEY)
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .env("LOG_FORMAT", "json")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("gatehouse starts");
+    let (lines, received) = mpsc::channel();
+    let stderr = child.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let address = loop {
+        let line = received
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the server logs its address");
+        let event: Value = serde_json::from_str(&line).expect("JSON logs");
+        if event["message"] == "gatehouse is serving" {
+            break event["address"].as_str().expect("an address").to_owned();
+        }
+    };
+    (child, address, received)
+}
+
+#[tokio::test]
+async fn serve_logs_json_without_secrets_and_stops_gracefully_on_sigterm() {
+    let db = TestDatabase::new();
+    let (mut child, address, logs) = serve(&db);
+    let client = reqwest::Client::new();
+    let answer = client
+        .post(format!("http://{address}/v1/admin/organizations"))
+        .bearer_auth(MASTER_KEY)
+        .json(&serde_json::json!({"name": "Acme"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::CREATED);
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status}");
+
+    let lines: Vec<String> = logs.try_iter().collect();
+    assert!(
+        lines.iter().any(|line| line.contains("stopped gracefully")),
+        "{lines:#?}"
+    );
+    let request = lines
+        .iter()
+        .find(|line| line.contains(r#""route":"/v1/admin/organizations""#))
+        .unwrap_or_else(|| panic!("no request log in {lines:#?}"));
+    let event: Value = serde_json::from_str(request).unwrap();
+    assert_eq!(event["status"], 201);
+    assert!(event["latency_ms"].is_number());
+    for line in &lines {
+        serde_json::from_str::<Value>(line).expect("every log line is JSON");
+        assert!(!line.contains(MASTER_KEY), "the master key leaked: {line}");
+    }
+}
