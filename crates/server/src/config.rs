@@ -1,6 +1,9 @@
 //! Configuration: flags and environment variables, checked at start-up so that a wrong setting is
 //! named before anything runs.
 
+// The doc comments of the settings are their `--help` text, read as typed: no Markdown.
+#![allow(clippy::doc_markdown)]
+
 use std::fmt;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;

@@ -1,6 +1,8 @@
 //! The `gatehouse` binary itself: configuration errors, migrations, `create-admin`, logs and
 //! graceful shutdown.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a failure is a failed test.
+
 mod support;
 
 use std::io::{BufRead, BufReader};

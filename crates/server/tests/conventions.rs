@@ -1,5 +1,7 @@
 //! API.md's Conventions: bodies, errors, ids, lists and unknown routes, on any resource.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a failure is a failed test.
+
 mod support;
 
 use reqwest::{Method, StatusCode};

@@ -1,5 +1,7 @@
 //! `/health`, `/metrics`, `/openapi.json`, `/docs`, and what happens when the database goes away.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a failure is a failed test.
+
 mod support;
 
 use std::net::SocketAddr;

@@ -2,6 +2,7 @@
 //! over HTTP like any client.
 
 #![allow(dead_code)] // Each test file uses its own part of this module.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // Test support: a failure is a failed test.
 
 use std::net::SocketAddr;
 
@@ -52,7 +53,9 @@ impl TestApp {
         Self::spawn_with(|_| {}).await
     }
 
-    /// A server with settings changed by `configure`.
+    /// A server with settings changed by `configure`. Async because the server is spawned on the
+    /// caller's Tokio runtime.
+    #[allow(clippy::unused_async)]
     pub async fn spawn_with(configure: impl FnOnce(&mut ServeSettings)) -> Self {
         let db = TestDatabase::new();
         let pool = db.pool();
@@ -66,6 +69,7 @@ impl TestApp {
 
     /// A server whose pool is `pool` (e.g. one pointed at a proxy the test can cut), with its own
     /// database for the settings.
+    #[allow(clippy::unused_async)]
     pub async fn spawn_on_pool(pool: PgPool) -> Self {
         let db = TestDatabase::new();
         let address = start(&db, pool, |_| {});
@@ -229,5 +233,46 @@ async fn answer(response: reqwest::Response) -> Answer {
         headers,
         body,
         text,
+    }
+}
+
+/// Unix seconds now, by the test's clock.
+pub fn unix_now() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970");
+    i64::try_from(since_epoch.as_secs()).expect("seconds fit in i64")
+}
+
+impl Answer {
+    /// Asserts the status and the body `{"detail": detail}`.
+    #[track_caller]
+    pub fn assert_detail(&self, status: u16, detail: &str) {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        assert_eq!(self.body, json!({ "detail": detail }), "{}", self.text);
+    }
+
+    /// Asserts a 422 whose errors are exactly these `(loc, type)` pairs, in any order, each with
+    /// a `msg`.
+    #[track_caller]
+    pub fn assert_invalid(&self, expected: &[(Value, &str)]) {
+        assert_eq!(self.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", self.text);
+        let errors = self.body["detail"]
+            .as_array()
+            .unwrap_or_else(|| panic!("a list of validation errors, got {}", self.text));
+        let mut found: Vec<String> = errors
+            .iter()
+            .map(|error| {
+                assert!(error["msg"].is_string(), "an error without msg: {error}");
+                format!("{} {}", error["loc"], error["type"])
+            })
+            .collect();
+        let mut wanted: Vec<String> = expected
+            .iter()
+            .map(|(loc, kind)| format!("{loc} {}", json!(kind)))
+            .collect();
+        found.sort();
+        wanted.sort();
+        assert_eq!(found, wanted, "{}", self.text);
     }
 }
