@@ -89,16 +89,17 @@ impl QueryFields {
         let limit = self.get::<i64>("limit");
         let order = self.get_any::<O>(order_names);
         let direction = self.get_any::<Direction>(direction_names);
-        if self.errors.len() > errors_before {
-            return None;
-        }
-        match PageRequest::new(
+        // Range checks run even when another parameter did not parse, so that every error is
+        // reported; a value that did not parse is checked as its default, which is in range.
+        let page = PageRequest::new(
             offset.unwrap_or(0),
             limit.unwrap_or(PageRequest::<O>::DEFAULT_LIMIT),
             order.unwrap_or_default(),
             direction.unwrap_or_default(),
-        ) {
-            Ok(page) => Some(page),
+        );
+        match page {
+            Ok(page) if self.errors.len() == errors_before => Some(page),
+            Ok(_) => None,
             Err(violations) => {
                 self.errors.extend(
                     violations
@@ -230,6 +231,21 @@ mod tests {
             ("offset".to_owned(), "greater_than_equal".to_owned())
         );
         assert_eq!(found[1], ("limit".to_owned(), "less_than_equal".to_owned()));
+    }
+
+    #[test]
+    fn a_range_error_is_reported_beside_a_parse_error() {
+        let mut q = query(&[("offset", "x"), ("limit", "0")]);
+        assert!(q.page::<OrganizationOrder>(&["order_by"], &["order_direction"]).is_none());
+        let mut found = kinds(q);
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                ("limit".to_owned(), "greater_than_equal".to_owned()),
+                ("offset".to_owned(), "int_parsing".to_owned()),
+            ]
+        );
     }
 
     #[test]

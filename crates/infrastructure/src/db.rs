@@ -1,0 +1,148 @@
+//! The connection pool, the embedded migrations, and the one way repositories reach the database.
+
+use std::time::Duration;
+
+use diesel::RunQueryDsl;
+use diesel::r2d2::{ConnectionManager, HandleError, Pool};
+use diesel::{Connection, PgConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use gatehouse_domain::DomainError;
+
+use crate::blocking::spawn_blocking_in_span;
+use crate::error;
+
+/// A pool of PostgreSQL connections, shared by every repository.
+pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+
+/// The schema, embedded in the binary so that `gatehouse migrate` needs no files beside it.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
+
+/// How long a request waits for a connection before the database is deemed unavailable: short, so
+/// that an outage answers 503 at once instead of hanging.
+pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A pool setting that cannot work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PoolConfigError {
+    /// A pool needs room for at least one connection.
+    #[error("the pool size must be at least 1")]
+    ZeroSize,
+    /// Waiting zero time for a connection would always fail.
+    #[error("the connection timeout must be longer than zero")]
+    ZeroTimeout,
+}
+
+/// Builds a pool of at most `max_size` connections to `url`.
+///
+/// No connection is made here: the pool connects in the background and on demand, so that the
+/// service starts, and recovers, while the database is down; until then every call answers
+/// [`DomainError::Unavailable`] after `connection_timeout`.
+pub fn connect(
+    url: &str,
+    max_size: u32,
+    connection_timeout: Duration,
+) -> Result<PgPool, PoolConfigError> {
+    if max_size == 0 {
+        return Err(PoolConfigError::ZeroSize);
+    }
+    if connection_timeout.is_zero() {
+        return Err(PoolConfigError::ZeroTimeout);
+    }
+    Ok(Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(connection_timeout)
+        .error_handler(Box::new(TracingErrorHandler))
+        .build_unchecked(ConnectionManager::new(url)))
+}
+
+/// Logs failed connection attempts through `tracing` rather than r2d2's `log` default.
+#[derive(Debug)]
+struct TracingErrorHandler;
+
+impl HandleError<diesel::r2d2::Error> for TracingErrorHandler {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        tracing::warn!(%error, "database connection failed");
+    }
+}
+
+/// Applies the migrations not applied yet, and returns their names, oldest first.
+///
+/// Blocks: call it at start-up, not on an async worker.
+pub fn run_migrations(pool: &PgPool) -> Result<Vec<String>, DomainError> {
+    let mut conn = pool.get().map_err(error::on_pool)?;
+    let applied = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map_err(error::on_migration)?;
+    Ok(applied.iter().map(ToString::to_string).collect())
+}
+
+/// Answers whether the database responds, for the health check.
+pub async fn ping(pool: &PgPool) -> Result<(), DomainError> {
+    run_blocking(pool, |conn| {
+        diesel::sql_query("SELECT 1")
+            .execute(conn)
+            .map(drop)
+            .map_err(error::on_query)
+    })
+    .await
+}
+
+/// Runs `work` with a pooled connection on the blocking pool: both the wait for a connection and the
+/// queries stay off the async workers.
+pub(crate) async fn run_blocking<T, F>(pool: &PgPool, work: F) -> Result<T, DomainError>
+where
+    F: FnOnce(&mut PgConnection) -> Result<T, DomainError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    spawn_blocking_in_span(move || {
+        let mut conn = pool.get().map_err(error::on_pool)?;
+        work(&mut conn)
+    })
+    .await
+}
+
+/// Runs `work` in one transaction, committed if it returns `Ok` and rolled back otherwise. `work`
+/// maps its own statements' errors, so that each is read as the statement it came from.
+pub(crate) fn transaction<T, F>(conn: &mut PgConnection, work: F) -> Result<T, DomainError>
+where
+    F: FnOnce(&mut PgConnection) -> Result<T, DomainError>,
+{
+    conn.transaction::<T, TransactionError, _>(|conn| work(conn).map_err(TransactionError::Domain))
+        .map_err(|error| match error {
+            TransactionError::Domain(error) => error,
+            TransactionError::Diesel(error) => error::on_query(error),
+        })
+}
+
+/// The error of a transaction: from its work, already mapped, or from `BEGIN`, `COMMIT` or
+/// `ROLLBACK`.
+enum TransactionError {
+    Domain(DomainError),
+    Diesel(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for TransactionError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Diesel(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pool_needs_room_for_a_connection_and_time_to_get_one() {
+        let url = "postgres://gatehouse@127.0.0.1:1/gatehouse";
+        assert_eq!(
+            connect(url, 0, DEFAULT_CONNECTION_TIMEOUT).unwrap_err(),
+            PoolConfigError::ZeroSize
+        );
+        assert_eq!(
+            connect(url, 1, Duration::ZERO).unwrap_err(),
+            PoolConfigError::ZeroTimeout
+        );
+        assert!(connect(url, 1, DEFAULT_CONNECTION_TIMEOUT).is_ok());
+    }
+}

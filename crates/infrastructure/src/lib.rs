@@ -1,0 +1,26 @@
+//! Gatehouse adapters: the domain's repository ports on PostgreSQL with diesel, password hashing
+//! with Argon2id, and API key generation.
+//!
+//! Every database call and every hash runs on tokio's blocking pool, so that the async workers
+//! never wait on them. Diesel and r2d2 errors become [`gatehouse_domain::DomainError`]s in one place
+//! (`error.rs`), by constraint name.
+
+pub mod argon2;
+mod blocking;
+pub mod db;
+mod error;
+pub mod keys;
+pub mod repositories;
+mod rows;
+mod schema;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use argon2::Argon2PasswordHasher;
+pub use db::{
+    DEFAULT_CONNECTION_TIMEOUT, MIGRATIONS, PgPool, PoolConfigError, connect, ping, run_migrations,
+};
+pub use keys::Sha256KeyGenerator;
+pub use repositories::{
+    PgApiKeyRepository, PgOrganizationRepository, PgRoleRepository, PgUserRepository,
+};

@@ -1,0 +1,154 @@
+//! [`ApiKeyRepository`] on PostgreSQL.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use gatehouse_domain::{
+    ApiKey, ApiKeyFilter, ApiKeyId, ApiKeyOrder, ApiKeyRepository, DomainError, Entity, KeyGrant,
+    KeyHash, NewApiKey, Page, PageRequest, UserId,
+};
+
+use crate::db::{PgPool, run_blocking};
+use crate::error::{on_delete, on_query};
+use crate::repositories::order_by;
+use crate::rows::api_keys::{ApiKeyRow, GrantRow, NewApiKeyRow};
+use crate::rows::roles::{
+    RoleLimitRow, RolePermissionRow, limits_from_rows, permissions_from_rows,
+};
+use crate::schema::{api_keys, role_limits, role_permissions, users};
+
+/// API keys in the `api_keys` table, stored and looked up by the hash of the key.
+#[derive(Debug, Clone)]
+pub struct PgApiKeyRepository {
+    pool: PgPool,
+}
+
+impl PgApiKeyRepository {
+    /// An adapter over `pool`.
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+/// The keys matching `filter`, for the count and the page alike.
+fn filtered(filter: ApiKeyFilter) -> api_keys::BoxedQuery<'static, diesel::pg::Pg> {
+    let mut query = api_keys::table.into_boxed();
+    if let Some(user) = filter.user {
+        query = query.filter(api_keys::user_id.eq(user.get()));
+    }
+    query
+}
+
+#[async_trait]
+impl ApiKeyRepository for PgApiKeyRepository {
+    async fn create(&self, new: NewApiKey) -> Result<ApiKey, DomainError> {
+        run_blocking(&self.pool, move |conn| {
+            diesel::insert_into(api_keys::table)
+                .values(NewApiKeyRow::from(new))
+                .returning(ApiKeyRow::as_returning())
+                .get_result(conn)
+                .map_err(on_query)?
+                .into_domain()
+        })
+        .await
+    }
+
+    async fn find_by_id(&self, id: ApiKeyId) -> Result<Option<ApiKey>, DomainError> {
+        run_blocking(&self.pool, move |conn| {
+            api_keys::table
+                .find(id.get())
+                .select(ApiKeyRow::as_select())
+                .first(conn)
+                .optional()
+                .map_err(on_query)?
+                .map(ApiKeyRow::into_domain)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn list(
+        &self,
+        filter: ApiKeyFilter,
+        page: PageRequest<ApiKeyOrder>,
+    ) -> Result<Page<ApiKey>, DomainError> {
+        run_blocking(&self.pool, move |conn| {
+            let total = filtered(filter)
+                .count()
+                .get_result::<i64>(conn)
+                .map_err(on_query)?;
+            let query = filtered(filter).select(ApiKeyRow::as_select());
+            let direction = page.direction();
+            let id = api_keys::id;
+            let query = match page.order_by() {
+                ApiKeyOrder::Id => order_by!(query, direction, id),
+                ApiKeyOrder::Name => order_by!(query, direction, api_keys::name, id),
+                ApiKeyOrder::Created => order_by!(query, direction, api_keys::created, id),
+            };
+            let items = query
+                .offset(page.offset())
+                .limit(page.limit())
+                .load::<ApiKeyRow>(conn)
+                .map_err(on_query)?
+                .into_iter()
+                .map(ApiKeyRow::into_domain)
+                .collect::<Result<_, _>>()?;
+            Ok(Page { items, total })
+        })
+        .await
+    }
+
+    async fn delete(&self, id: ApiKeyId) -> Result<(), DomainError> {
+        run_blocking(&self.pool, move |conn| {
+            let deleted = diesel::delete(api_keys::table.find(id.get()))
+                .execute(conn)
+                .map_err(on_delete)?;
+            if deleted == 0 {
+                return Err(DomainError::NotFound(Entity::ApiKey));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_grant_by_hash(&self, hash: KeyHash) -> Result<Option<KeyGrant>, DomainError> {
+        run_blocking(&self.pool, move |conn| {
+            // Three small indexed reads on one connection: the key and its owner in one join, then
+            // the permissions and the limits of the owner's role.
+            let Some(grant) = api_keys::table
+                .inner_join(users::table)
+                .filter(api_keys::hash.eq(hash.as_bytes()))
+                .select((
+                    api_keys::id,
+                    api_keys::expires,
+                    users::id,
+                    users::expires,
+                    users::role_id,
+                ))
+                .first::<GrantRow>(conn)
+                .optional()
+                .map_err(on_query)?
+            else {
+                return Ok(None);
+            };
+            let permissions = role_permissions::table
+                .filter(role_permissions::role_id.eq(grant.role_id))
+                .select(RolePermissionRow::as_select())
+                .load(conn)
+                .map_err(on_query)?;
+            let limits = role_limits::table
+                .filter(role_limits::role_id.eq(grant.role_id))
+                .select(RoleLimitRow::as_select())
+                .load(conn)
+                .map_err(on_query)?;
+            Ok(Some(KeyGrant {
+                key: ApiKeyId(grant.key_id),
+                key_expires: grant.key_expires,
+                user: UserId(grant.user_id),
+                account_expires: grant.account_expires,
+                permissions: permissions_from_rows(permissions)?,
+                limits: limits_from_rows(limits)?,
+            }))
+        })
+        .await
+    }
+}

@@ -1,0 +1,241 @@
+//! [`RoleRepository`] on PostgreSQL.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use diesel::dsl::count;
+use diesel::prelude::*;
+use gatehouse_domain::{
+    DomainError, Entity, Limits, NewRole, Page, PageRequest, Permissions, Role, RoleId, RoleOrder,
+    RolePatch, RoleRepository,
+};
+
+use crate::db::{PgPool, run_blocking, transaction};
+use crate::error::{on_delete, on_query};
+use crate::repositories::order_by;
+use crate::rows::roles::{NewRoleRow, RoleLimitRow, RolePermissionRow, RoleRow};
+use crate::schema::{role_limits, role_permissions, roles, users};
+
+/// Roles in `roles`, their permissions in `role_permissions` and their limits in `role_limits`.
+///
+/// A page of roles is read in three queries whatever its length: the roles with their user counts,
+/// then the permissions and the limits of all of them.
+#[derive(Debug, Clone)]
+pub struct PgRoleRepository {
+    pool: PgPool,
+}
+
+impl PgRoleRepository {
+    /// An adapter over `pool`.
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+/// Roles with their user counts: one left join, grouped by role.
+macro_rules! with_user_counts {
+    () => {
+        roles::table
+            .left_join(users::table)
+            .group_by(roles::id)
+            .select((RoleRow::as_select(), count(users::id.nullable())))
+    };
+}
+
+/// Completes `rows` (roles with their user counts) with their permissions and limits.
+fn with_details(
+    conn: &mut PgConnection,
+    rows: Vec<(RoleRow, i64)>,
+) -> Result<Vec<Role>, DomainError> {
+    let ids: Vec<i64> = rows.iter().map(|(row, _)| row.id).collect();
+    let mut permissions: HashMap<i64, Vec<RolePermissionRow>> = HashMap::new();
+    for row in role_permissions::table
+        .filter(role_permissions::role_id.eq_any(&ids))
+        .select(RolePermissionRow::as_select())
+        .load(conn)
+        .map_err(on_query)?
+    {
+        permissions.entry(row.role_id).or_default().push(row);
+    }
+    let mut limits: HashMap<i64, Vec<RoleLimitRow>> = HashMap::new();
+    for row in role_limits::table
+        .filter(role_limits::role_id.eq_any(&ids))
+        .select(RoleLimitRow::as_select())
+        .load(conn)
+        .map_err(on_query)?
+    {
+        limits.entry(row.role_id).or_default().push(row);
+    }
+    rows.into_iter()
+        .map(|(row, users)| {
+            let id = row.id;
+            row.into_domain(
+                users,
+                permissions.remove(&id).unwrap_or_default(),
+                limits.remove(&id).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// The role `id` with its permissions, limits and user count, if it exists.
+fn find(conn: &mut PgConnection, id: i64) -> Result<Option<Role>, DomainError> {
+    let Some(row) = with_user_counts!()
+        .filter(roles::id.eq(id))
+        .first::<(RoleRow, i64)>(conn)
+        .optional()
+        .map_err(on_query)?
+    else {
+        return Ok(None);
+    };
+    Ok(with_details(conn, vec![row])?.pop())
+}
+
+/// Replaces the permissions of role `id` with `permissions`.
+fn replace_permissions(
+    conn: &mut PgConnection,
+    id: i64,
+    permissions: &Permissions,
+) -> Result<(), DomainError> {
+    diesel::delete(role_permissions::table.filter(role_permissions::role_id.eq(id)))
+        .execute(conn)
+        .map_err(on_query)?;
+    insert_permissions(conn, id, permissions)
+}
+
+fn insert_permissions(
+    conn: &mut PgConnection,
+    id: i64,
+    permissions: &Permissions,
+) -> Result<(), DomainError> {
+    if !permissions.is_empty() {
+        diesel::insert_into(role_permissions::table)
+            .values(RolePermissionRow::for_role(id, permissions))
+            .execute(conn)
+            .map_err(on_query)?;
+    }
+    Ok(())
+}
+
+/// Replaces the limits of role `id` with `limits`.
+fn replace_limits(conn: &mut PgConnection, id: i64, limits: &Limits) -> Result<(), DomainError> {
+    diesel::delete(role_limits::table.filter(role_limits::role_id.eq(id)))
+        .execute(conn)
+        .map_err(on_query)?;
+    insert_limits(conn, id, limits)
+}
+
+fn insert_limits(conn: &mut PgConnection, id: i64, limits: &Limits) -> Result<(), DomainError> {
+    if !limits.is_empty() {
+        diesel::insert_into(role_limits::table)
+            .values(RoleLimitRow::for_role(id, limits))
+            .execute(conn)
+            .map_err(on_query)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl RoleRepository for PgRoleRepository {
+    async fn create(&self, new: NewRole) -> Result<Role, DomainError> {
+        run_blocking(&self.pool, move |conn| {
+            transaction(conn, |conn| {
+                let row = diesel::insert_into(roles::table)
+                    .values(NewRoleRow {
+                        name: new.name.as_str(),
+                    })
+                    .returning(RoleRow::as_returning())
+                    .get_result(conn)
+                    .map_err(on_query)?;
+                insert_permissions(conn, row.id, &new.permissions)?;
+                insert_limits(conn, row.id, &new.limits)?;
+                Ok(Role {
+                    id: RoleId(row.id),
+                    name: new.name,
+                    permissions: new.permissions,
+                    limits: new.limits,
+                    users: 0,
+                    created: row.created,
+                    updated: row.updated,
+                })
+            })
+        })
+        .await
+    }
+
+    async fn find_by_id(&self, id: RoleId) -> Result<Option<Role>, DomainError> {
+        run_blocking(&self.pool, move |conn| find(conn, id.get())).await
+    }
+
+    async fn list(&self, page: PageRequest<RoleOrder>) -> Result<Page<Role>, DomainError> {
+        run_blocking(&self.pool, move |conn| {
+            let total = roles::table
+                .count()
+                .get_result::<i64>(conn)
+                .map_err(on_query)?;
+            let query = with_user_counts!().into_boxed();
+            let direction = page.direction();
+            let id = roles::id;
+            let query = match page.order_by() {
+                RoleOrder::Id => order_by!(query, direction, id),
+                RoleOrder::Name => order_by!(query, direction, roles::name, id),
+                RoleOrder::Created => order_by!(query, direction, roles::created, id),
+                RoleOrder::Updated => order_by!(query, direction, roles::updated, id),
+            };
+            let rows = query
+                .offset(page.offset())
+                .limit(page.limit())
+                .load::<(RoleRow, i64)>(conn)
+                .map_err(on_query)?;
+            let items = with_details(conn, rows)?;
+            Ok(Page { items, total })
+        })
+        .await
+    }
+
+    async fn update(&self, id: RoleId, patch: RolePatch) -> Result<Role, DomainError> {
+        run_blocking(&self.pool, move |conn| {
+            transaction(conn, |conn| {
+                if !patch.is_empty() {
+                    // Always write the roles row, even when only the lists change: it locks the
+                    // role against concurrent patches, tells whether it exists, and bumps
+                    // `updated` through the trigger.
+                    let target = roles::table.find(id.get());
+                    let changed = match &patch.name {
+                        Some(name) => diesel::update(target)
+                            .set(roles::name.eq(name.as_str()))
+                            .execute(conn),
+                        None => diesel::update(target)
+                            .set(roles::name.eq(roles::name))
+                            .execute(conn),
+                    }
+                    .map_err(on_query)?;
+                    if changed == 0 {
+                        return Err(DomainError::NotFound(Entity::Role));
+                    }
+                    if let Some(permissions) = &patch.permissions {
+                        replace_permissions(conn, id.get(), permissions)?;
+                    }
+                    if let Some(limits) = &patch.limits {
+                        replace_limits(conn, id.get(), limits)?;
+                    }
+                }
+                find(conn, id.get())?.ok_or(DomainError::NotFound(Entity::Role))
+            })
+        })
+        .await
+    }
+
+    async fn delete(&self, id: RoleId) -> Result<(), DomainError> {
+        run_blocking(&self.pool, move |conn| {
+            let deleted = diesel::delete(roles::table.find(id.get()))
+                .execute(conn)
+                .map_err(on_delete)?;
+            if deleted == 0 {
+                return Err(DomainError::NotFound(Entity::Role));
+            }
+            Ok(())
+        })
+        .await
+    }
+}

@@ -1,0 +1,148 @@
+//! [`UserRepository`] on PostgreSQL.
+
+use async_trait::async_trait;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use gatehouse_domain::{
+    DomainError, Entity, NewUser, Page, PageRequest, User, UserFilter, UserId, UserOrder,
+    UserPatch, UserRepository,
+};
+
+use crate::db::{PgPool, run_blocking};
+use crate::error::{on_delete, on_query};
+use crate::repositories::order_by;
+use crate::rows::users::{NewUserRow, UserChangeset, UserRow};
+use crate::schema::users;
+
+#[diesel::declare_sql_function]
+extern "SQL" {
+    /// PostgreSQL's `lower`, as in the unique index `users_email_key` on `lower(email)`.
+    fn lower(text: Text) -> Text;
+}
+
+/// Users in the `users` table. Emails are compared through `lower(email)`, the expression the
+/// unique index is built on, so that the filter uses it too.
+#[derive(Debug, Clone)]
+pub struct PgUserRepository {
+    pool: PgPool,
+}
+
+impl PgUserRepository {
+    /// An adapter over `pool`.
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+/// The users matching `filter`, for the count and the page alike.
+fn filtered(filter: &UserFilter) -> users::BoxedQuery<'static, Pg> {
+    let mut query = users::table.into_boxed();
+    if let Some(role) = filter.role {
+        query = query.filter(users::role_id.eq(role.get()));
+    }
+    if let Some(organization) = filter.organization {
+        query = query.filter(users::organization_id.eq(organization.get()));
+    }
+    if let Some(email) = &filter.email {
+        query = query.filter(lower(users::email).eq(lower(email.clone())));
+    }
+    query
+}
+
+fn find(conn: &mut PgConnection, id: i64) -> Result<Option<User>, DomainError> {
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+        .map_err(on_query)?
+        .map(UserRow::into_domain)
+        .transpose()
+}
+
+#[async_trait]
+impl UserRepository for PgUserRepository {
+    async fn create(&self, new: NewUser) -> Result<User, DomainError> {
+        run_blocking(&self.pool, move |conn| {
+            diesel::insert_into(users::table)
+                .values(NewUserRow::from(new))
+                .returning(UserRow::as_returning())
+                .get_result(conn)
+                .map_err(on_query)?
+                .into_domain()
+        })
+        .await
+    }
+
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, DomainError> {
+        run_blocking(&self.pool, move |conn| find(conn, id.get())).await
+    }
+
+    async fn list(
+        &self,
+        filter: UserFilter,
+        page: PageRequest<UserOrder>,
+    ) -> Result<Page<User>, DomainError> {
+        run_blocking(&self.pool, move |conn| {
+            let total = filtered(&filter)
+                .count()
+                .get_result::<i64>(conn)
+                .map_err(on_query)?;
+            let query = filtered(&filter).select(UserRow::as_select());
+            let direction = page.direction();
+            let id = users::id;
+            let query = match page.order_by() {
+                UserOrder::Id => order_by!(query, direction, id),
+                UserOrder::Name => order_by!(query, direction, users::name, id),
+                UserOrder::Email => order_by!(query, direction, users::email, id),
+                UserOrder::Created => order_by!(query, direction, users::created, id),
+                UserOrder::Updated => order_by!(query, direction, users::updated, id),
+            };
+            let items = query
+                .offset(page.offset())
+                .limit(page.limit())
+                .load::<UserRow>(conn)
+                .map_err(on_query)?
+                .into_iter()
+                .map(UserRow::into_domain)
+                .collect::<Result<_, _>>()?;
+            Ok(Page { items, total })
+        })
+        .await
+    }
+
+    async fn update(&self, id: UserId, patch: UserPatch) -> Result<User, DomainError> {
+        run_blocking(&self.pool, move |conn| {
+            let row = if patch.is_empty() {
+                users::table
+                    .find(id.get())
+                    .select(UserRow::as_select())
+                    .first(conn)
+            } else {
+                diesel::update(users::table.find(id.get()))
+                    .set(UserChangeset::from(patch))
+                    .returning(UserRow::as_returning())
+                    .get_result(conn)
+            };
+            row.optional()
+                .map_err(on_query)?
+                .ok_or(DomainError::NotFound(Entity::User))?
+                .into_domain()
+        })
+        .await
+    }
+
+    async fn delete(&self, id: UserId) -> Result<(), DomainError> {
+        run_blocking(&self.pool, move |conn| {
+            let deleted = diesel::delete(users::table.find(id.get()))
+                .execute(conn)
+                .map_err(on_delete)?;
+            if deleted == 0 {
+                return Err(DomainError::NotFound(Entity::User));
+            }
+            Ok(())
+        })
+        .await
+    }
+}

@@ -1,0 +1,124 @@
+//! Rows of `roles`, `role_permissions` and `role_limits`.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use gatehouse_domain::{
+    DomainError, Limit, LimitType, Limits, Name, Permission, Permissions, Role, RoleId,
+};
+
+use crate::error::corrupt;
+use crate::schema::{role_limits, role_permissions, roles};
+
+/// A role as stored, without its permissions, limits and user count.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = roles, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct RoleRow {
+    pub id: i64,
+    pub name: String,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+}
+
+impl RoleRow {
+    /// The domain's role, from this row and what was read about it in the same transaction or
+    /// connection.
+    pub fn into_domain(
+        self,
+        users: i64,
+        permissions: Vec<RolePermissionRow>,
+        limits: Vec<RoleLimitRow>,
+    ) -> Result<Role, DomainError> {
+        Ok(Role {
+            id: RoleId(self.id),
+            name: Name::parse(&self.name).map_err(corrupt("roles", "name"))?,
+            permissions: permissions_from_rows(permissions)?,
+            limits: limits_from_rows(limits)?,
+            users,
+            created: self.created,
+            updated: self.updated,
+        })
+    }
+}
+
+/// What is inserted; the database fills in the id and the timestamps.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = roles)]
+pub(crate) struct NewRoleRow<'a> {
+    pub name: &'a str,
+}
+
+/// One permission of a role.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = role_permissions, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct RolePermissionRow {
+    pub role_id: i64,
+    pub permission: String,
+}
+
+impl RolePermissionRow {
+    /// The rows that store `permissions` for role `role_id`.
+    pub fn for_role(role_id: i64, permissions: &Permissions) -> Vec<Self> {
+        permissions
+            .iter()
+            .map(|permission| Self {
+                role_id,
+                permission: permission.as_str().to_owned(),
+            })
+            .collect()
+    }
+}
+
+/// One limit of a role.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = role_limits, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct RoleLimitRow {
+    pub role_id: i64,
+    pub router_id: i64,
+    #[diesel(column_name = type_)]
+    pub kind: String,
+    pub value: Option<i64>,
+}
+
+impl RoleLimitRow {
+    /// The rows that store `limits` for role `role_id`.
+    pub fn for_role(role_id: i64, limits: &Limits) -> Vec<Self> {
+        limits
+            .as_slice()
+            .iter()
+            .map(|limit| Self {
+                role_id,
+                router_id: limit.router_id(),
+                kind: limit.kind().as_str().to_owned(),
+                value: limit.value(),
+            })
+            .collect()
+    }
+}
+
+/// The permissions stored in `rows`.
+pub(crate) fn permissions_from_rows(
+    rows: Vec<RolePermissionRow>,
+) -> Result<Permissions, DomainError> {
+    rows.into_iter()
+        .map(|row| {
+            row.permission
+                .parse::<Permission>()
+                .map_err(corrupt("role_permissions", "permission"))
+        })
+        .collect()
+}
+
+/// The limits stored in `rows`.
+pub(crate) fn limits_from_rows(rows: Vec<RoleLimitRow>) -> Result<Limits, DomainError> {
+    let limits = rows
+        .into_iter()
+        .map(|row| {
+            let kind = row
+                .kind
+                .parse::<LimitType>()
+                .map_err(corrupt("role_limits", "type"))?;
+            Limit::new(row.router_id, kind, row.value).map_err(corrupt("role_limits", "value"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Limits::new(limits).map_err(corrupt("role_limits", "type"))
+}

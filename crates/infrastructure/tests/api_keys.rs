@@ -1,0 +1,438 @@
+//! `PgApiKeyRepository` against a real PostgreSQL database.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "fixtures outside #[test] functions fail the test too"
+)]
+
+mod common;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use common::*;
+use diesel::result::DatabaseErrorKind;
+use gatehouse_domain::{
+    ApiKey, ApiKeyFilter, ApiKeyId, ApiKeyOrder, ApiKeyRepository, Direction, DomainError, Entity,
+    Expiry, KeyGenerator, KeyGrant, KeyHash, LimitType, NewApiKey, NewRole, Patch, Permission,
+    RoleId, RolePatch, RoleRepository, UserId, UserPatch, UserRepository,
+};
+use gatehouse_infrastructure::testing::TestDatabase;
+use gatehouse_infrastructure::{
+    PgApiKeyRepository, PgRoleRepository, PgUserRepository, Sha256KeyGenerator,
+};
+
+fn repository(db: &TestDatabase) -> PgApiKeyRepository {
+    PgApiKeyRepository::new(db.pool())
+}
+
+/// Microsecond precision, as PostgreSQL stores it.
+fn in_days(days: i64) -> DateTime<Utc> {
+    let at = Utc::now() + TimeDelta::days(days);
+    DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap()
+}
+
+fn new_key(key_name: &str, user: UserId) -> (NewApiKey, String) {
+    let generated = Sha256KeyGenerator.generate();
+    let new = NewApiKey {
+        name: name(key_name),
+        user,
+        hash: generated.hash,
+        masked: generated.masked,
+        expires: None,
+    };
+    (new, generated.secret.expose().to_owned())
+}
+
+struct World {
+    db: TestDatabase,
+    role: RoleId,
+    ada: UserId,
+    bob: UserId,
+}
+
+async fn world() -> World {
+    let db = TestDatabase::new();
+    let role = PgRoleRepository::new(db.pool())
+        .create(NewRole {
+            name: name("member"),
+            permissions: permissions(&[Permission::ReadMetric, Permission::Admin]),
+            limits: limits(&[
+                limit(1, LimitType::Rpm, Some(60)),
+                limit(2, LimitType::Tpd, None),
+            ]),
+        })
+        .await
+        .unwrap()
+        .id;
+    let ada = create_user(&db.pool(), "ada@example.org", role, None)
+        .await
+        .id;
+    let bob = create_user(&db.pool(), "bob@example.org", role, None)
+        .await
+        .id;
+    World { db, role, ada, bob }
+}
+
+#[tokio::test]
+async fn creating_a_key_returns_it_masked_with_a_creation_time_from_the_database() {
+    let world = world().await;
+    let keys = repository(&world.db);
+    let expires = in_days(7);
+    let (mut new, _) = new_key("laptop", world.ada);
+    new.expires = Some(Expiry::future(expires, Utc::now()).unwrap());
+    let masked = new.masked.clone();
+    let before = Utc::now();
+    let created = keys.create(new).await.unwrap();
+    assert!(created.id.get() > 0);
+    assert_eq!(created.name.as_str(), "laptop");
+    assert_eq!(created.user, world.ada);
+    assert_eq!(created.masked, masked);
+    assert_eq!(created.expires, Some(expires));
+    assert!((created.created - before).num_seconds().abs() < 60);
+    assert_eq!(keys.find_by_id(created.id).await.unwrap().unwrap(), created);
+}
+
+#[tokio::test]
+async fn creating_a_key_for_a_missing_user_is_user_not_found() {
+    let world = world().await;
+    let (new, _) = new_key("laptop", UserId(4242));
+    let error = repository(&world.db).create(new).await.unwrap_err();
+    assert!(matches!(error, DomainError::NotFound(Entity::User)));
+}
+
+#[tokio::test]
+async fn creating_a_key_with_the_hash_of_another_is_already_exists() {
+    let world = world().await;
+    let keys = repository(&world.db);
+    let (new, _) = new_key("laptop", world.ada);
+    keys.create(new.clone()).await.unwrap();
+    let error = keys
+        .create(NewApiKey {
+            user: world.bob,
+            ..new
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DomainError::AlreadyExists(Entity::ApiKey)));
+}
+
+#[tokio::test]
+async fn finding_a_missing_key_is_none() {
+    let world = world().await;
+    assert!(
+        repository(&world.db)
+            .find_by_id(ApiKeyId(4242))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// Six keys, four of Ada's and two of Bob's; four inserted by one statement share `created`, two
+/// share a name, and the physical order of the rows differs from the id order.
+async fn six_keys(world: &World) -> Vec<ApiKey> {
+    let pool = world.db.pool();
+    execute(
+        &pool,
+        &format!(
+            "INSERT INTO api_keys (name, user_id, hash, masked) VALUES \
+             ('delta', {ada}, '\\x01', 'sk-0001...0001'), \
+             ('alpha', {bob}, '\\x02', 'sk-0002...0002'), \
+             ('same', {ada}, '\\x03', 'sk-0003...0003'), \
+             ('same', {ada}, '\\x04', 'sk-0004...0004')",
+            ada = world.ada,
+            bob = world.bob,
+        ),
+    )
+    .unwrap();
+    scramble(&pool, "api_keys", "id = (SELECT min(id) FROM api_keys)");
+    let keys = repository(&world.db);
+    keys.create(new_key("bravo", world.bob).0).await.unwrap();
+    keys.create(new_key("charlie", world.ada).0).await.unwrap();
+    keys.list(
+        ApiKeyFilter::default(),
+        page(0, 100, ApiKeyOrder::Id, Direction::Asc),
+    )
+    .await
+    .unwrap()
+    .items
+}
+
+#[tokio::test]
+async fn listing_keys_gives_the_requested_page_and_the_total() {
+    let world = world().await;
+    let all = six_keys(&world).await;
+    assert_eq!(all.len(), 6);
+    let keys = repository(&world.db);
+    let middle = keys
+        .list(
+            ApiKeyFilter::default(),
+            page(2, 2, ApiKeyOrder::Id, Direction::Asc),
+        )
+        .await
+        .unwrap();
+    assert_eq!(middle.total, 6);
+    assert_eq!(middle.items, all[2..4]);
+    let past_the_end = keys
+        .list(
+            ApiKeyFilter::default(),
+            page(6, 2, ApiKeyOrder::Id, Direction::Asc),
+        )
+        .await
+        .unwrap();
+    assert_eq!(past_the_end.total, 6);
+    assert!(past_the_end.items.is_empty());
+}
+
+#[tokio::test]
+async fn listing_keys_filters_by_user_and_counts_only_theirs() {
+    let world = world().await;
+    let all = six_keys(&world).await;
+    let keys = repository(&world.db);
+    for (user, expected) in [(world.ada, 4), (world.bob, 2), (UserId(4242), 0)] {
+        let listed = keys
+            .list(
+                ApiKeyFilter { user: Some(user) },
+                page(0, 100, ApiKeyOrder::Id, Direction::Asc),
+            )
+            .await
+            .unwrap();
+        assert_eq!(listed.total, expected);
+        let theirs: Vec<_> = all.iter().filter(|k| k.user == user).cloned().collect();
+        assert_eq!(listed.items, theirs);
+    }
+    let first_of_ada = keys
+        .list(
+            ApiKeyFilter {
+                user: Some(world.ada),
+            },
+            page(0, 1, ApiKeyOrder::Id, Direction::Asc),
+        )
+        .await
+        .unwrap();
+    assert_eq!(first_of_ada.total, 4);
+    assert_eq!(first_of_ada.items.len(), 1);
+}
+
+#[tokio::test]
+async fn listing_keys_orders_by_each_field_in_both_directions_then_by_id() {
+    let world = world().await;
+    six_keys(&world).await;
+    let keys = repository(&world.db);
+    for &order in ApiKeyOrder::ALL {
+        for direction in [Direction::Asc, Direction::Desc] {
+            let listed = keys
+                .list(ApiKeyFilter::default(), page(0, 100, order, direction))
+                .await
+                .unwrap();
+            assert_eq!(listed.items.len(), 6);
+            match order {
+                ApiKeyOrder::Id => {
+                    let sort_keys: Vec<_> = listed.items.iter().map(|k| ((), k.id.get())).collect();
+                    assert_sorted(&sort_keys, direction);
+                }
+                ApiKeyOrder::Name => {
+                    let sort_keys: Vec<_> = listed
+                        .items
+                        .iter()
+                        .map(|k| (k.name.to_string(), k.id.get()))
+                        .collect();
+                    assert_has_ties(&sort_keys);
+                    assert_sorted(&sort_keys, direction);
+                }
+                ApiKeyOrder::Created => {
+                    let sort_keys: Vec<_> = listed
+                        .items
+                        .iter()
+                        .map(|k| (k.created, k.id.get()))
+                        .collect();
+                    assert_has_ties(&sort_keys);
+                    assert_sorted(&sort_keys, direction);
+                }
+            }
+            let mut paged = Vec::new();
+            for offset in [0, 4] {
+                let part = keys
+                    .list(ApiKeyFilter::default(), page(offset, 4, order, direction))
+                    .await
+                    .unwrap();
+                paged.extend(part.items);
+            }
+            assert_eq!(paged, listed.items, "{order} {direction}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_key_removes_it_and_it_grants_nothing_more() {
+    let world = world().await;
+    let keys = repository(&world.db);
+    let (new, secret) = new_key("laptop", world.ada);
+    let key = keys.create(new).await.unwrap();
+    keys.delete(key.id).await.unwrap();
+    assert!(keys.find_by_id(key.id).await.unwrap().is_none());
+    let grant = keys
+        .find_grant_by_hash(Sha256KeyGenerator.hash(&secret))
+        .await
+        .unwrap();
+    assert!(grant.is_none());
+}
+
+#[tokio::test]
+async fn deleting_a_missing_key_is_not_found() {
+    let world = world().await;
+    let error = repository(&world.db)
+        .delete(ApiKeyId(4242))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DomainError::NotFound(Entity::ApiKey)));
+}
+
+#[tokio::test]
+async fn a_key_grants_the_permissions_and_limits_of_its_owners_role_and_both_expiries() {
+    let world = world().await;
+    let account_expires = in_days(30);
+    PgUserRepository::new(world.db.pool())
+        .update(
+            world.ada,
+            UserPatch {
+                expires: Patch::Set(Expiry::future(account_expires, Utc::now()).unwrap()),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let keys = repository(&world.db);
+    let key_expires = in_days(7);
+    let (mut new, secret) = new_key("laptop", world.ada);
+    new.expires = Some(Expiry::future(key_expires, Utc::now()).unwrap());
+    let key = keys.create(new).await.unwrap();
+    keys.create(new_key("other", world.bob).0).await.unwrap();
+
+    let grant = keys
+        .find_grant_by_hash(Sha256KeyGenerator.hash(&secret))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        grant,
+        KeyGrant {
+            key: key.id,
+            key_expires: Some(key_expires),
+            user: world.ada,
+            account_expires: Some(account_expires),
+            permissions: permissions(&[Permission::Admin, Permission::ReadMetric]),
+            limits: limits(&[
+                limit(1, LimitType::Rpm, Some(60)),
+                limit(2, LimitType::Tpd, None),
+            ]),
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_grant_follows_the_owners_current_role() {
+    let world = world().await;
+    let keys = repository(&world.db);
+    let (new, secret) = new_key("laptop", world.ada);
+    keys.create(new).await.unwrap();
+    let roles = PgRoleRepository::new(world.db.pool());
+    roles
+        .update(
+            world.role,
+            RolePatch {
+                permissions: Some(permissions(&[Permission::ProvideModels])),
+                ..RolePatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let bare = create_role(&world.db.pool(), "bare").await;
+    let hash = Sha256KeyGenerator.hash(&secret);
+    let grant = keys
+        .find_grant_by_hash(hash.clone())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(grant.permissions, permissions(&[Permission::ProvideModels]));
+
+    PgUserRepository::new(world.db.pool())
+        .update(
+            world.ada,
+            UserPatch {
+                role: Some(bare.id),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let grant = keys.find_grant_by_hash(hash).await.unwrap().unwrap();
+    assert!(grant.permissions.is_empty());
+    assert!(grant.limits.is_empty());
+    assert_eq!(grant.account_expires, None);
+    assert_eq!(grant.key_expires, None);
+}
+
+#[tokio::test]
+async fn an_unknown_hash_grants_nothing() {
+    let world = world().await;
+    repository(&world.db)
+        .create(new_key("laptop", world.ada).0)
+        .await
+        .unwrap();
+    let grant = repository(&world.db)
+        .find_grant_by_hash(KeyHash::new([0_u8; 32]))
+        .await
+        .unwrap();
+    assert!(grant.is_none());
+}
+
+#[tokio::test]
+async fn the_database_refuses_keys_of_missing_users_and_two_keys_with_one_hash() {
+    let world = world().await;
+    let pool = world.db.pool();
+    assert_refused(
+        &pool,
+        "INSERT INTO api_keys (name, user_id, hash, masked) VALUES ('k', 4242, '\\x01', 'sk-')",
+        DatabaseErrorKind::ForeignKeyViolation,
+        "api_keys_user_id_fkey",
+    );
+    assert_refused(
+        &pool,
+        &format!(
+            "INSERT INTO api_keys (name, user_id, hash, masked) VALUES \
+             ('k', {0}, '\\x01', 'sk-'), ('l', {0}, '\\x01', 'sk-')",
+            world.ada
+        ),
+        DatabaseErrorKind::UniqueViolation,
+        "api_keys_hash_key",
+    );
+}
+
+#[tokio::test]
+async fn the_database_refuses_key_names_outside_1_to_255_characters() {
+    let world = world().await;
+    for bad in ["''", "repeat('é', 256)"] {
+        assert_refused(
+            &world.db.pool(),
+            &format!(
+                "INSERT INTO api_keys (name, user_id, hash, masked) VALUES ({bad}, {}, '\\x01', 'sk-')",
+                world.ada
+            ),
+            DatabaseErrorKind::CheckViolation,
+            "api_keys_name_length",
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_database_deletes_the_keys_of_a_deleted_user() {
+    let world = world().await;
+    let keys = repository(&world.db);
+    let key = keys.create(new_key("laptop", world.ada).0).await.unwrap();
+    execute(
+        &world.db.pool(),
+        &format!("DELETE FROM users WHERE id = {}", world.ada),
+    )
+    .unwrap();
+    assert!(keys.find_by_id(key.id).await.unwrap().is_none());
+}

@@ -1,0 +1,185 @@
+//! Fixtures and assertions shared by the repository tests.
+
+#![allow(dead_code, reason = "each test file uses a part of these helpers")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failure should fail the test"
+)]
+
+use std::cmp::Ordering;
+
+use diesel::RunQueryDsl;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use gatehouse_domain::{
+    Direction, Email, Limit, LimitType, Limits, Name, NewOrganization, NewRole, NewUser,
+    Organization, OrganizationId, OrganizationRepository, PageRequest, Permission, Permissions,
+    Priority, Role, RoleId, RoleRepository, User, UserRepository,
+};
+use gatehouse_infrastructure::{
+    PgOrganizationRepository, PgPool, PgRoleRepository, PgUserRepository,
+};
+
+pub fn name(raw: &str) -> Name {
+    Name::parse(raw).unwrap()
+}
+
+pub fn email(raw: &str) -> Email {
+    Email::parse(raw).unwrap()
+}
+
+pub fn limit(router_id: i64, kind: LimitType, value: Option<i64>) -> Limit {
+    Limit::new(router_id, kind, value).unwrap()
+}
+
+pub fn limits(items: &[Limit]) -> Limits {
+    Limits::new(items.to_vec()).unwrap()
+}
+
+pub fn permissions(items: &[Permission]) -> Permissions {
+    items.iter().copied().collect()
+}
+
+pub fn page<O>(offset: i64, limit: i64, order_by: O, direction: Direction) -> PageRequest<O> {
+    PageRequest::new(offset, limit, order_by, direction).unwrap()
+}
+
+pub async fn create_role(pool: &PgPool, role_name: &str) -> Role {
+    PgRoleRepository::new(pool.clone())
+        .create(NewRole {
+            name: name(role_name),
+            permissions: Permissions::default(),
+            limits: Limits::default(),
+        })
+        .await
+        .unwrap()
+}
+
+pub async fn create_organization(pool: &PgPool, organization_name: &str) -> Organization {
+    PgOrganizationRepository::new(pool.clone())
+        .create(NewOrganization {
+            name: name(organization_name),
+        })
+        .await
+        .unwrap()
+}
+
+/// A user with only the required fields.
+pub fn new_user(address: &str, role: RoleId, organization: Option<OrganizationId>) -> NewUser {
+    NewUser {
+        email: email(address),
+        name: None,
+        password: None,
+        role,
+        organization,
+        budget: None,
+        expires: None,
+        priority: Priority::default(),
+    }
+}
+
+pub async fn create_user(
+    pool: &PgPool,
+    address: &str,
+    role: RoleId,
+    organization: Option<OrganizationId>,
+) -> User {
+    PgUserRepository::new(pool.clone())
+        .create(new_user(address, role, organization))
+        .await
+        .unwrap()
+}
+
+/// Runs raw SQL, to set up what the repositories cannot, or to check what the database refuses.
+pub fn execute(pool: &PgPool, sql: &str) -> Result<usize, DieselError> {
+    let mut conn = pool.get().unwrap();
+    diesel::sql_query(sql).execute(&mut conn)
+}
+
+/// Asserts that the database refused `sql` by breaking `constraint`, a constraint of kind `kind`.
+pub fn assert_refused(pool: &PgPool, sql: &str, kind: DatabaseErrorKind, constraint: &str) {
+    match execute(pool, sql) {
+        Err(DieselError::DatabaseError(actual, info)) => {
+            assert_eq!(
+                (actual, info.constraint_name()),
+                (kind, Some(constraint)),
+                "{sql}: {}",
+                info.message()
+            );
+        }
+        other => panic!("{sql} was not refused: {other:?}"),
+    }
+}
+
+/// Asserts that `keys` (a sort key and an id per item, in the order listed) are strictly sorted
+/// in `direction`: by the key, then by id.
+pub fn assert_sorted<K: Ord + std::fmt::Debug>(keys: &[(K, i64)], direction: Direction) {
+    for pair in keys.windows(2) {
+        let expected = match direction {
+            Direction::Asc => Ordering::Less,
+            Direction::Desc => Ordering::Greater,
+        };
+        assert_eq!(
+            pair[0].cmp(&pair[1]),
+            expected,
+            "{pair:?} out of {direction} order in {keys:?}"
+        );
+    }
+}
+
+/// Asserts that some items share a sort key, so that the id tie-break is exercised.
+pub fn assert_has_ties<K: Ord + std::fmt::Debug>(keys: &[(K, i64)]) {
+    let mut values: Vec<&K> = keys.iter().map(|(key, _)| key).collect();
+    values.sort();
+    assert!(
+        values.windows(2).any(|pair| pair[0] == pair[1]),
+        "no ties in {keys:?}"
+    );
+}
+
+/// A nullable sort key as PostgreSQL orders it by default: NULL after every value ascending,
+/// before every value descending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NullsLast<T>(pub Option<T>);
+
+impl<T: Ord> PartialOrd for NullsLast<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<T: Ord> Ord for NullsLast<T> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => a.cmp(b),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        }
+    }
+}
+
+/// Moves the rows matching `condition` to the end of `table`'s heap (an update writes a new row
+/// version there), so that the physical order differs from the id order and a missing tie-break
+/// shows. The `updated` column, if any, changes too.
+pub fn scramble(pool: &PgPool, table: &str, condition: &str) {
+    execute(
+        pool,
+        &format!("UPDATE {table} SET created = created WHERE {condition}"),
+    )
+    .unwrap();
+}
+
+/// How many rows `SELECT count(*) FROM {from}` counts (`from` may carry a `WHERE`).
+pub fn count_rows(pool: &PgPool, from: &str) -> i64 {
+    use diesel::sql_types::BigInt;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        count: i64,
+    }
+    let mut conn = pool.get().unwrap();
+    diesel::sql_query(format!("SELECT count(*) AS count FROM {from}"))
+        .get_result::<Count>(&mut conn)
+        .unwrap()
+        .count
+}

@@ -1,0 +1,366 @@
+//! `PgOrganizationRepository` against a real PostgreSQL database.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "fixtures outside #[test] functions fail the test too"
+)]
+
+mod common;
+
+use common::*;
+use diesel::result::DatabaseErrorKind;
+use gatehouse_domain::{
+    Direction, DomainError, Entity, NewOrganization, Organization, OrganizationId,
+    OrganizationOrder, OrganizationPatch, OrganizationRepository,
+};
+use gatehouse_infrastructure::PgOrganizationRepository;
+use gatehouse_infrastructure::testing::TestDatabase;
+
+fn repository(db: &TestDatabase) -> PgOrganizationRepository {
+    PgOrganizationRepository::new(db.pool())
+}
+
+fn new(organization_name: &str) -> NewOrganization {
+    NewOrganization {
+        name: name(organization_name),
+    }
+}
+
+fn rename(organization_name: &str) -> OrganizationPatch {
+    OrganizationPatch {
+        name: Some(name(organization_name)),
+    }
+}
+
+#[tokio::test]
+async fn creating_an_organization_returns_it_with_no_users_and_timestamps_from_the_database() {
+    let db = TestDatabase::new();
+    let before = chrono::Utc::now();
+    let created = repository(&db).create(new("Acme")).await.unwrap();
+    assert!(created.id.get() > 0);
+    assert_eq!(created.name.as_str(), "Acme");
+    assert_eq!(created.users, 0);
+    assert_eq!(created.created, created.updated);
+    assert!((created.created - before).num_seconds().abs() < 60);
+}
+
+#[tokio::test]
+async fn creating_an_organization_with_a_taken_name_is_already_exists() {
+    let db = TestDatabase::new();
+    let organizations = repository(&db);
+    organizations.create(new("Acme")).await.unwrap();
+    let error = organizations.create(new("Acme")).await.unwrap_err();
+    assert!(matches!(
+        error,
+        DomainError::AlreadyExists(Entity::Organization)
+    ));
+}
+
+#[tokio::test]
+async fn finding_an_organization_by_id_gives_it_with_its_users_counted() {
+    let db = TestDatabase::new();
+    let organizations = repository(&db);
+    let acme = organizations.create(new("Acme")).await.unwrap();
+    let other = organizations.create(new("Other")).await.unwrap();
+    let role = create_role(&db.pool(), "member").await;
+    create_user(&db.pool(), "ada@example.org", role.id, Some(acme.id)).await;
+    create_user(&db.pool(), "bob@example.org", role.id, Some(acme.id)).await;
+    create_user(&db.pool(), "cyd@example.org", role.id, Some(other.id)).await;
+    create_user(&db.pool(), "dan@example.org", role.id, None).await;
+
+    let found = organizations.find_by_id(acme.id).await.unwrap().unwrap();
+    assert_eq!(found, Organization { users: 2, ..acme });
+}
+
+#[tokio::test]
+async fn finding_a_missing_organization_is_none() {
+    let db = TestDatabase::new();
+    let found = repository(&db)
+        .find_by_id(OrganizationId(4242))
+        .await
+        .unwrap();
+    assert!(found.is_none());
+}
+
+/// Six organizations; four inserted by one statement share `created` (and three `updated`), and
+/// the physical order of the rows differs from the id order.
+async fn six_organizations(db: &TestDatabase) {
+    execute(
+        &db.pool(),
+        "INSERT INTO organizations (name) VALUES ('delta'), ('alpha'), ('charlie'), ('bravo')",
+    )
+    .unwrap();
+    scramble(
+        &db.pool(),
+        "organizations",
+        "id = (SELECT min(id) FROM organizations)",
+    );
+    let organizations = repository(db);
+    organizations.create(new("foxtrot")).await.unwrap();
+    organizations.create(new("echo")).await.unwrap();
+}
+
+#[tokio::test]
+async fn listing_organizations_gives_the_requested_page_and_the_total() {
+    let db = TestDatabase::new();
+    six_organizations(&db).await;
+    let organizations = repository(&db);
+    let all = organizations
+        .list(page(0, 100, OrganizationOrder::Id, Direction::Asc))
+        .await
+        .unwrap();
+    assert_eq!(all.total, 6);
+    assert_eq!(all.items.len(), 6);
+
+    let middle = organizations
+        .list(page(2, 3, OrganizationOrder::Id, Direction::Asc))
+        .await
+        .unwrap();
+    assert_eq!(middle.total, 6);
+    assert_eq!(middle.items, all.items[2..5]);
+
+    let past_the_end = organizations
+        .list(page(6, 10, OrganizationOrder::Id, Direction::Asc))
+        .await
+        .unwrap();
+    assert_eq!(past_the_end.total, 6);
+    assert!(past_the_end.items.is_empty());
+}
+
+#[tokio::test]
+async fn listing_organizations_counts_the_users_of_each() {
+    let db = TestDatabase::new();
+    let acme = create_organization(&db.pool(), "Acme").await;
+    let empty = create_organization(&db.pool(), "Empty").await;
+    let role = create_role(&db.pool(), "member").await;
+    create_user(&db.pool(), "ada@example.org", role.id, Some(acme.id)).await;
+    create_user(&db.pool(), "bob@example.org", role.id, Some(acme.id)).await;
+    let listed = repository(&db)
+        .list(page(0, 10, OrganizationOrder::Id, Direction::Asc))
+        .await
+        .unwrap();
+    let counts: Vec<_> = listed.items.iter().map(|o| (o.id, o.users)).collect();
+    assert_eq!(counts, [(acme.id, 2), (empty.id, 0)]);
+}
+
+#[tokio::test]
+async fn listing_organizations_orders_by_each_field_in_both_directions_then_by_id() {
+    let db = TestDatabase::new();
+    six_organizations(&db).await;
+    let organizations = repository(&db);
+    for &order in OrganizationOrder::ALL {
+        for direction in [Direction::Asc, Direction::Desc] {
+            let listed = organizations
+                .list(page(0, 100, order, direction))
+                .await
+                .unwrap();
+            assert_eq!(listed.items.len(), 6);
+            let ids = |items: &[Organization]| items.iter().map(|o| o.id.get()).collect::<Vec<_>>();
+            match order {
+                OrganizationOrder::Id => {
+                    let keys: Vec<_> = ids(&listed.items).into_iter().map(|id| ((), id)).collect();
+                    assert_sorted(&keys, direction);
+                }
+                OrganizationOrder::Name => {
+                    let keys: Vec<_> = listed
+                        .items
+                        .iter()
+                        .map(|o| (o.name.as_str().to_owned(), o.id.get()))
+                        .collect();
+                    assert_sorted(&keys, direction);
+                }
+                OrganizationOrder::Created | OrganizationOrder::Updated => {
+                    let keys: Vec<_> = listed
+                        .items
+                        .iter()
+                        .map(|o| {
+                            let at = if order == OrganizationOrder::Created {
+                                o.created
+                            } else {
+                                o.updated
+                            };
+                            (at, o.id.get())
+                        })
+                        .collect();
+                    assert_has_ties(&keys);
+                    assert_sorted(&keys, direction);
+                }
+            }
+            // Pages follow one another without overlap or gap.
+            let mut paged = Vec::new();
+            for offset in [0, 4] {
+                let part = organizations
+                    .list(page(offset, 4, order, direction))
+                    .await
+                    .unwrap();
+                paged.extend(part.items);
+            }
+            assert_eq!(ids(&paged), ids(&listed.items), "{order} {direction}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn updating_an_organization_renames_it_and_the_database_bumps_updated() {
+    let db = TestDatabase::new();
+    let organizations = repository(&db);
+    let acme = organizations.create(new("Acme")).await.unwrap();
+    let updated = organizations
+        .update(acme.id, rename("Acme Corp"))
+        .await
+        .unwrap();
+    assert_eq!(updated.name.as_str(), "Acme Corp");
+    assert_eq!(updated.created, acme.created);
+    assert!(updated.updated > acme.updated);
+    assert_eq!(
+        organizations.find_by_id(acme.id).await.unwrap().unwrap(),
+        updated
+    );
+}
+
+#[tokio::test]
+async fn updating_an_organization_returns_its_users_counted() {
+    let db = TestDatabase::new();
+    let acme = create_organization(&db.pool(), "Acme").await;
+    let role = create_role(&db.pool(), "member").await;
+    create_user(&db.pool(), "ada@example.org", role.id, Some(acme.id)).await;
+    let updated = repository(&db)
+        .update(acme.id, rename("Acme Corp"))
+        .await
+        .unwrap();
+    assert_eq!(updated.users, 1);
+}
+
+#[tokio::test]
+async fn an_empty_organization_patch_changes_nothing_not_even_updated() {
+    let db = TestDatabase::new();
+    let organizations = repository(&db);
+    let acme = organizations.create(new("Acme")).await.unwrap();
+    let unchanged = organizations
+        .update(acme.id, OrganizationPatch::default())
+        .await
+        .unwrap();
+    assert_eq!(unchanged, acme);
+    assert_eq!(
+        organizations.find_by_id(acme.id).await.unwrap().unwrap(),
+        acme
+    );
+}
+
+#[tokio::test]
+async fn updating_an_organization_to_a_taken_name_is_already_exists() {
+    let db = TestDatabase::new();
+    let organizations = repository(&db);
+    organizations.create(new("Acme")).await.unwrap();
+    let other = organizations.create(new("Other")).await.unwrap();
+    let error = organizations
+        .update(other.id, rename("Acme"))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        error,
+        DomainError::AlreadyExists(Entity::Organization)
+    ));
+    assert_eq!(
+        organizations.find_by_id(other.id).await.unwrap().unwrap(),
+        other
+    );
+}
+
+#[tokio::test]
+async fn updating_a_missing_organization_is_not_found_whatever_the_patch() {
+    let db = TestDatabase::new();
+    let organizations = repository(&db);
+    for patch in [OrganizationPatch::default(), rename("Acme")] {
+        let error = organizations
+            .update(OrganizationId(4242), patch)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, DomainError::NotFound(Entity::Organization)));
+    }
+}
+
+#[tokio::test]
+async fn deleting_an_organization_removes_it() {
+    let db = TestDatabase::new();
+    let organizations = repository(&db);
+    let acme = organizations.create(new("Acme")).await.unwrap();
+    organizations.delete(acme.id).await.unwrap();
+    assert!(organizations.find_by_id(acme.id).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn deleting_a_missing_organization_is_not_found() {
+    let db = TestDatabase::new();
+    let error = repository(&db)
+        .delete(OrganizationId(4242))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DomainError::NotFound(Entity::Organization)));
+}
+
+#[tokio::test]
+async fn deleting_an_organization_with_users_is_in_use_and_keeps_it() {
+    let db = TestDatabase::new();
+    let organizations = repository(&db);
+    let acme = organizations.create(new("Acme")).await.unwrap();
+    let role = create_role(&db.pool(), "member").await;
+    create_user(&db.pool(), "ada@example.org", role.id, Some(acme.id)).await;
+    let error = organizations.delete(acme.id).await.unwrap_err();
+    assert!(matches!(
+        error,
+        DomainError::InUse {
+            entity: Entity::Organization,
+            used_by: Entity::User
+        }
+    ));
+    assert!(organizations.find_by_id(acme.id).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn the_database_refuses_organization_names_outside_1_to_255_characters() {
+    let db = TestDatabase::new();
+    let pool = db.pool();
+    for bad in ["''".to_owned(), "repeat('é', 256)".to_owned()] {
+        assert_refused(
+            &pool,
+            &format!("INSERT INTO organizations (name) VALUES ({bad})"),
+            DatabaseErrorKind::CheckViolation,
+            "organizations_name_length",
+        );
+    }
+    execute(
+        &pool,
+        "INSERT INTO organizations (name) VALUES (repeat('é', 255))",
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn the_database_refuses_two_organizations_of_the_same_name() {
+    let db = TestDatabase::new();
+    assert_refused(
+        &db.pool(),
+        "INSERT INTO organizations (name) VALUES ('Acme'), ('Acme')",
+        DatabaseErrorKind::UniqueViolation,
+        "organizations_name_key",
+    );
+}
+
+#[tokio::test]
+async fn the_database_sets_updated_on_every_write_of_an_organization() {
+    let db = TestDatabase::new();
+    let acme = create_organization(&db.pool(), "Acme").await;
+    // Even a write that tries to set `updated` itself gets the database's time.
+    execute(
+        &db.pool(),
+        &format!(
+            "UPDATE organizations SET updated = '2000-01-01T00:00:00Z' WHERE id = {}",
+            acme.id
+        ),
+    )
+    .unwrap();
+    let after = repository(&db).find_by_id(acme.id).await.unwrap().unwrap();
+    assert!(after.updated > acme.updated);
+    assert_eq!(after.created, acme.created);
+}

@@ -1,0 +1,827 @@
+//! `PgUserRepository` against a real PostgreSQL database.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "fixtures outside #[test] functions fail the test too"
+)]
+
+mod common;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use common::*;
+use diesel::result::DatabaseErrorKind;
+use gatehouse_domain::{
+    ApiKeyRepository, Budget, Direction, DomainError, Entity, Expiry, KeyHash, NewApiKey, NewUser,
+    OrganizationId, PasswordHash, Patch, Priority, RoleId, User, UserFilter, UserId, UserOrder,
+    UserPatch, UserRepository,
+};
+use gatehouse_infrastructure::testing::TestDatabase;
+use gatehouse_infrastructure::{PgApiKeyRepository, PgPool, PgUserRepository};
+
+fn repository(db: &TestDatabase) -> PgUserRepository {
+    PgUserRepository::new(db.pool())
+}
+
+/// Microsecond precision, as PostgreSQL stores it.
+fn in_days(days: i64) -> DateTime<Utc> {
+    let at = Utc::now() + TimeDelta::days(days);
+    DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap()
+}
+
+fn expiry(days: i64) -> Expiry {
+    Expiry::future(in_days(days), Utc::now()).unwrap()
+}
+
+fn stored_password_hash(pool: &PgPool, user: UserId) -> Option<String> {
+    use diesel::prelude::*;
+    use diesel::sql_types::{BigInt, Nullable, Text};
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Nullable<Text>)]
+        password_hash: Option<String>,
+    }
+    let mut conn = pool.get().unwrap();
+    diesel::sql_query("SELECT password_hash FROM users WHERE id = $1")
+        .bind::<BigInt, _>(user.get())
+        .get_result::<Row>(&mut conn)
+        .unwrap()
+        .password_hash
+}
+
+struct World {
+    db: TestDatabase,
+    role: RoleId,
+    other_role: RoleId,
+    organization: OrganizationId,
+    other_organization: OrganizationId,
+}
+
+async fn world() -> World {
+    let db = TestDatabase::new();
+    let role = create_role(&db.pool(), "member").await.id;
+    let other_role = create_role(&db.pool(), "admin").await.id;
+    let organization = create_organization(&db.pool(), "Acme").await.id;
+    let other_organization = create_organization(&db.pool(), "Other").await.id;
+    World {
+        db,
+        role,
+        other_role,
+        organization,
+        other_organization,
+    }
+}
+
+fn full_user(world: &World) -> NewUser {
+    NewUser {
+        email: email("Ada.Lovelace@Example.org"),
+        name: Some(name("Ada")),
+        password: Some(PasswordHash::new(
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+        )),
+        role: world.role,
+        organization: Some(world.organization),
+        budget: Some(Budget::new(12.5).unwrap()),
+        expires: Some(expiry(30)),
+        priority: Priority::new(3).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn creating_a_user_returns_every_field_as_stored() {
+    let world = world().await;
+    let new = full_user(&world);
+    let created = repository(&world.db).create(new.clone()).await.unwrap();
+    assert!(created.id.get() > 0);
+    assert_eq!(created.email.as_str(), "Ada.Lovelace@Example.org");
+    assert_eq!(created.name, new.name);
+    assert_eq!(
+        (created.sub.as_deref(), created.iss.as_deref()),
+        (None, None)
+    );
+    assert_eq!(created.role, world.role);
+    assert_eq!(created.organization, Some(world.organization));
+    assert_eq!(created.budget, new.budget);
+    assert_eq!(created.expires, new.expires.map(Expiry::at));
+    assert_eq!(created.priority, new.priority);
+    assert_eq!(created.created, created.updated);
+    assert_eq!(
+        repository(&world.db)
+            .find_by_id(created.id)
+            .await
+            .unwrap()
+            .unwrap(),
+        created
+    );
+}
+
+#[tokio::test]
+async fn creating_a_user_stores_the_password_hash() {
+    let world = world().await;
+    let created = repository(&world.db)
+        .create(full_user(&world))
+        .await
+        .unwrap();
+    assert_eq!(
+        stored_password_hash(&world.db.pool(), created.id).as_deref(),
+        Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA")
+    );
+}
+
+#[tokio::test]
+async fn creating_a_user_with_only_the_required_fields_leaves_the_others_empty() {
+    let world = world().await;
+    let created = repository(&world.db)
+        .create(new_user("ada@example.org", world.role, None))
+        .await
+        .unwrap();
+    assert_eq!(created.name, None);
+    assert_eq!(created.organization, None);
+    assert_eq!(created.budget, None);
+    assert_eq!(created.expires, None);
+    assert_eq!(created.priority, Priority::default());
+    assert_eq!(stored_password_hash(&world.db.pool(), created.id), None);
+}
+
+#[tokio::test]
+async fn creating_a_user_with_a_taken_email_is_already_exists() {
+    let world = world().await;
+    let users = repository(&world.db);
+    users
+        .create(new_user("ada@example.org", world.role, None))
+        .await
+        .unwrap();
+    let error = users
+        .create(new_user("ada@example.org", world.other_role, None))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DomainError::AlreadyExists(Entity::User)));
+}
+
+#[tokio::test]
+async fn creating_a_user_with_an_email_taken_in_another_case_is_already_exists() {
+    let world = world().await;
+    let users = repository(&world.db);
+    users
+        .create(new_user("ada@example.org", world.role, None))
+        .await
+        .unwrap();
+    let error = users
+        .create(new_user("ADA@Example.ORG", world.role, None))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DomainError::AlreadyExists(Entity::User)));
+}
+
+#[tokio::test]
+async fn creating_a_user_with_a_missing_role_is_role_not_found() {
+    let world = world().await;
+    let error = repository(&world.db)
+        .create(new_user("ada@example.org", RoleId(4242), None))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DomainError::NotFound(Entity::Role)));
+}
+
+#[tokio::test]
+async fn creating_a_user_with_a_missing_organization_is_organization_not_found() {
+    let world = world().await;
+    let error = repository(&world.db)
+        .create(new_user(
+            "ada@example.org",
+            world.role,
+            Some(OrganizationId(4242)),
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DomainError::NotFound(Entity::Organization)));
+}
+
+#[tokio::test]
+async fn finding_a_missing_user_is_none() {
+    let world = world().await;
+    let found = repository(&world.db)
+        .find_by_id(UserId(4242))
+        .await
+        .unwrap();
+    assert!(found.is_none());
+}
+
+/// Six users: four inserted by one statement share `created` (and three `updated`), two share a
+/// name, one has none, and the physical order of the rows differs from the id order.
+async fn six_users(world: &World) -> Vec<User> {
+    let pool = world.db.pool();
+    execute(
+        &pool,
+        &format!(
+            "INSERT INTO users (email, name, role_id, organization_id) VALUES \
+             ('ddd@example.org', 'same', {role}, {org}), \
+             ('aaa@example.org', 'zed', {role}, {org}), \
+             ('ccc@example.org', NULL, {other_role}, {org}), \
+             ('bbb@example.org', 'same', {role}, NULL)",
+            role = world.role,
+            other_role = world.other_role,
+            org = world.organization,
+        ),
+    )
+    .unwrap();
+    scramble(&pool, "users", "id = (SELECT min(id) FROM users)");
+    let users = repository(&world.db);
+    users
+        .create(NewUser {
+            name: Some(name("amy")),
+            ..new_user(
+                "fff@example.org",
+                world.role,
+                Some(world.other_organization),
+            )
+        })
+        .await
+        .unwrap();
+    users
+        .create(new_user("eee@example.org", world.other_role, None))
+        .await
+        .unwrap();
+    users
+        .list(
+            UserFilter::default(),
+            page(0, 100, UserOrder::Id, Direction::Asc),
+        )
+        .await
+        .unwrap()
+        .items
+}
+
+#[tokio::test]
+async fn listing_users_gives_the_requested_page_and_the_total() {
+    let world = world().await;
+    let all = six_users(&world).await;
+    assert_eq!(all.len(), 6);
+    let users = repository(&world.db);
+    let middle = users
+        .list(
+            UserFilter::default(),
+            page(1, 2, UserOrder::Id, Direction::Asc),
+        )
+        .await
+        .unwrap();
+    assert_eq!(middle.total, 6);
+    assert_eq!(middle.items, all[1..3]);
+    let past_the_end = users
+        .list(
+            UserFilter::default(),
+            page(10, 2, UserOrder::Id, Direction::Asc),
+        )
+        .await
+        .unwrap();
+    assert_eq!(past_the_end.total, 6);
+    assert!(past_the_end.items.is_empty());
+}
+
+#[tokio::test]
+async fn listing_users_orders_by_each_field_in_both_directions_then_by_id() {
+    let world = world().await;
+    six_users(&world).await;
+    let users = repository(&world.db);
+    for &order in UserOrder::ALL {
+        for direction in [Direction::Asc, Direction::Desc] {
+            let listed = users
+                .list(UserFilter::default(), page(0, 100, order, direction))
+                .await
+                .unwrap();
+            assert_eq!(listed.items.len(), 6);
+            let id = |u: &User| u.id.get();
+            match order {
+                UserOrder::Id => {
+                    let keys: Vec<_> = listed.items.iter().map(|u| ((), id(u))).collect();
+                    assert_sorted(&keys, direction);
+                }
+                UserOrder::Name => {
+                    let keys: Vec<_> = listed
+                        .items
+                        .iter()
+                        .map(|u| (NullsLast(u.name.as_ref().map(ToString::to_string)), id(u)))
+                        .collect();
+                    assert_has_ties(&keys);
+                    assert_sorted(&keys, direction);
+                }
+                UserOrder::Email => {
+                    let keys: Vec<_> = listed
+                        .items
+                        .iter()
+                        .map(|u| (u.email.to_string(), id(u)))
+                        .collect();
+                    assert_sorted(&keys, direction);
+                }
+                UserOrder::Created => {
+                    let keys: Vec<_> = listed.items.iter().map(|u| (u.created, id(u))).collect();
+                    assert_has_ties(&keys);
+                    assert_sorted(&keys, direction);
+                }
+                UserOrder::Updated => {
+                    let keys: Vec<_> = listed.items.iter().map(|u| (u.updated, id(u))).collect();
+                    assert_has_ties(&keys);
+                    assert_sorted(&keys, direction);
+                }
+            }
+            let mut paged = Vec::new();
+            for offset in [0, 4] {
+                let part = users
+                    .list(UserFilter::default(), page(offset, 4, order, direction))
+                    .await
+                    .unwrap();
+                paged.extend(part.items);
+            }
+            assert_eq!(paged, listed.items, "{order} {direction}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn listing_users_filters_by_role_organization_and_email_and_counts_only_matches() {
+    let world = world().await;
+    let all = six_users(&world).await;
+    let users = repository(&world.db);
+    let emails = |filter: UserFilter| {
+        let users = users.clone();
+        async move {
+            let listed = users
+                .list(filter, page(0, 100, UserOrder::Email, Direction::Asc))
+                .await
+                .unwrap();
+            let emails: Vec<String> = listed.items.iter().map(|u| u.email.to_string()).collect();
+            assert_eq!(listed.total, i64::try_from(emails.len()).unwrap());
+            emails
+        }
+    };
+    assert_eq!(
+        emails(UserFilter {
+            role: Some(world.role),
+            ..UserFilter::default()
+        })
+        .await,
+        [
+            "aaa@example.org",
+            "bbb@example.org",
+            "ddd@example.org",
+            "fff@example.org"
+        ]
+    );
+    assert_eq!(
+        emails(UserFilter {
+            organization: Some(world.organization),
+            ..UserFilter::default()
+        })
+        .await,
+        ["aaa@example.org", "ccc@example.org", "ddd@example.org"]
+    );
+    assert_eq!(
+        emails(UserFilter {
+            role: Some(world.role),
+            organization: Some(world.organization),
+            ..UserFilter::default()
+        })
+        .await,
+        ["aaa@example.org", "ddd@example.org"]
+    );
+    assert_eq!(
+        emails(UserFilter {
+            email: Some("CCC@Example.Org".to_owned()),
+            ..UserFilter::default()
+        })
+        .await,
+        ["ccc@example.org"]
+    );
+    assert_eq!(
+        emails(UserFilter {
+            email: Some("ccc@example.org".to_owned()),
+            role: Some(world.role),
+            ..UserFilter::default()
+        })
+        .await,
+        Vec::<String>::new()
+    );
+    let total = users
+        .list(
+            UserFilter {
+                role: Some(world.role),
+                ..UserFilter::default()
+            },
+            page(0, 1, UserOrder::Id, Direction::Asc),
+        )
+        .await
+        .unwrap()
+        .total;
+    assert_eq!(total, 4);
+    assert_eq!(all.len(), 6);
+}
+
+#[tokio::test]
+async fn listing_users_by_an_unknown_email_is_an_empty_page() {
+    let world = world().await;
+    six_users(&world).await;
+    let listed = repository(&world.db)
+        .list(
+            UserFilter {
+                email: Some("nobody@example.org".to_owned()),
+                ..UserFilter::default()
+            },
+            page(0, 10, UserOrder::Id, Direction::Asc),
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.total, 0);
+    assert!(listed.items.is_empty());
+}
+
+#[tokio::test]
+async fn updating_a_user_sets_every_field_given_and_the_database_bumps_updated() {
+    let world = world().await;
+    let users = repository(&world.db);
+    let user = users
+        .create(new_user("ada@example.org", world.role, None))
+        .await
+        .unwrap();
+    let expires = expiry(10);
+    let updated = users
+        .update(
+            user.id,
+            UserPatch {
+                email: Some(email("Ada@Example.net")),
+                name: Patch::Set(name("Ada L.")),
+                password: Some(PasswordHash::new("$argon2id$new")),
+                role: Some(world.other_role),
+                organization: Patch::Set(world.other_organization),
+                budget: Patch::Set(Budget::new(0.0).unwrap()),
+                expires: Patch::Set(expires),
+                priority: Some(Priority::new(9).unwrap()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.email.as_str(), "Ada@Example.net");
+    assert_eq!(updated.name, Some(name("Ada L.")));
+    assert_eq!(updated.role, world.other_role);
+    assert_eq!(updated.organization, Some(world.other_organization));
+    assert_eq!(updated.budget, Some(Budget::new(0.0).unwrap()));
+    assert_eq!(updated.expires, Some(expires.at()));
+    assert_eq!(updated.priority, Priority::new(9).unwrap());
+    assert_eq!(updated.created, user.created);
+    assert!(updated.updated > user.updated);
+    assert_eq!(
+        stored_password_hash(&world.db.pool(), user.id).as_deref(),
+        Some("$argon2id$new")
+    );
+    assert_eq!(users.find_by_id(user.id).await.unwrap().unwrap(), updated);
+}
+
+#[tokio::test]
+async fn a_user_merge_patch_keeps_absent_fields_and_clears_null_ones() {
+    let world = world().await;
+    let users = repository(&world.db);
+    let user = users.create(full_user(&world)).await.unwrap();
+
+    let kept = users
+        .update(
+            user.id,
+            UserPatch {
+                priority: Some(Priority::new(4).unwrap()),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        kept,
+        User {
+            priority: Priority::new(4).unwrap(),
+            updated: kept.updated,
+            ..user.clone()
+        }
+    );
+    assert!(stored_password_hash(&world.db.pool(), user.id).is_some());
+
+    let cleared = users
+        .update(
+            user.id,
+            UserPatch {
+                name: Patch::Clear,
+                organization: Patch::Clear,
+                budget: Patch::Clear,
+                expires: Patch::Clear,
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        cleared,
+        User {
+            name: None,
+            organization: None,
+            budget: None,
+            expires: None,
+            updated: cleared.updated,
+            ..kept
+        }
+    );
+}
+
+#[tokio::test]
+async fn an_empty_user_patch_changes_nothing_not_even_updated() {
+    let world = world().await;
+    let users = repository(&world.db);
+    let user = users.create(full_user(&world)).await.unwrap();
+    let unchanged = users.update(user.id, UserPatch::default()).await.unwrap();
+    assert_eq!(unchanged, user);
+    assert_eq!(users.find_by_id(user.id).await.unwrap().unwrap(), user);
+}
+
+#[tokio::test]
+async fn updating_a_user_email_to_one_taken_in_another_case_is_already_exists() {
+    let world = world().await;
+    let users = repository(&world.db);
+    users
+        .create(new_user("ada@example.org", world.role, None))
+        .await
+        .unwrap();
+    let bob = users
+        .create(new_user("bob@example.org", world.role, None))
+        .await
+        .unwrap();
+    let error = users
+        .update(
+            bob.id,
+            UserPatch {
+                email: Some(email("Ada@EXAMPLE.org")),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DomainError::AlreadyExists(Entity::User)));
+}
+
+#[tokio::test]
+async fn a_user_may_change_the_case_of_their_own_email() {
+    let world = world().await;
+    let users = repository(&world.db);
+    let ada = users
+        .create(new_user("ada@example.org", world.role, None))
+        .await
+        .unwrap();
+    let updated = users
+        .update(
+            ada.id,
+            UserPatch {
+                email: Some(email("ADA@example.org")),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.email.as_str(), "ADA@example.org");
+}
+
+#[tokio::test]
+async fn updating_a_user_to_a_missing_role_or_organization_is_not_found() {
+    let world = world().await;
+    let users = repository(&world.db);
+    let user = users
+        .create(new_user("ada@example.org", world.role, None))
+        .await
+        .unwrap();
+    let error = users
+        .update(
+            user.id,
+            UserPatch {
+                role: Some(RoleId(4242)),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DomainError::NotFound(Entity::Role)));
+    let error = users
+        .update(
+            user.id,
+            UserPatch {
+                organization: Patch::Set(OrganizationId(4242)),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DomainError::NotFound(Entity::Organization)));
+    assert_eq!(users.find_by_id(user.id).await.unwrap().unwrap(), user);
+}
+
+#[tokio::test]
+async fn updating_a_missing_user_is_not_found_whatever_the_patch() {
+    let world = world().await;
+    let users = repository(&world.db);
+    let patches = [
+        UserPatch::default(),
+        UserPatch {
+            priority: Some(Priority::new(1).unwrap()),
+            ..UserPatch::default()
+        },
+        UserPatch {
+            role: Some(RoleId(4242)),
+            ..UserPatch::default()
+        },
+    ];
+    for patch in patches {
+        let error = users.update(UserId(4242), patch).await.unwrap_err();
+        assert!(matches!(error, DomainError::NotFound(Entity::User)));
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_user_removes_them_and_their_keys() {
+    let world = world().await;
+    let users = repository(&world.db);
+    let keys = PgApiKeyRepository::new(world.db.pool());
+    let ada = users
+        .create(new_user("ada@example.org", world.role, None))
+        .await
+        .unwrap();
+    let bob = users
+        .create(new_user("bob@example.org", world.role, None))
+        .await
+        .unwrap();
+    let mut created = Vec::new();
+    for (owner, hash) in [(ada.id, [1_u8; 32]), (ada.id, [2; 32]), (bob.id, [3; 32])] {
+        let key = keys
+            .create(NewApiKey {
+                name: name("key"),
+                user: owner,
+                hash: KeyHash::new(hash),
+                masked: "sk-abcd...wxyz".to_owned(),
+                expires: None,
+            })
+            .await
+            .unwrap();
+        created.push(key);
+    }
+
+    users.delete(ada.id).await.unwrap();
+
+    assert!(users.find_by_id(ada.id).await.unwrap().is_none());
+    assert!(keys.find_by_id(created[0].id).await.unwrap().is_none());
+    assert!(keys.find_by_id(created[1].id).await.unwrap().is_none());
+    assert!(
+        keys.find_grant_by_hash(KeyHash::new([1_u8; 32]))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(keys.find_by_id(created[2].id).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn deleting_a_missing_user_is_not_found() {
+    let world = world().await;
+    let error = repository(&world.db)
+        .delete(UserId(4242))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DomainError::NotFound(Entity::User)));
+}
+
+fn insert_user(world: &World, columns: &str, values: &str) -> String {
+    format!(
+        "INSERT INTO users (email, role_id, {columns}) VALUES ('ada@example.org', {}, {values})",
+        world.role
+    )
+}
+
+#[tokio::test]
+async fn the_database_refuses_negative_nan_and_infinite_budgets() {
+    let world = world().await;
+    let pool = world.db.pool();
+    for bad in ["-0.01", "'NaN'", "'Infinity'"] {
+        assert_refused(
+            &pool,
+            &insert_user(&world, "budget", bad),
+            DatabaseErrorKind::CheckViolation,
+            "users_budget_check",
+        );
+    }
+    execute(&pool, &insert_user(&world, "budget", "0")).unwrap();
+}
+
+#[tokio::test]
+async fn the_database_refuses_negative_priorities() {
+    let world = world().await;
+    assert_refused(
+        &world.db.pool(),
+        &insert_user(&world, "priority", "-1"),
+        DatabaseErrorKind::CheckViolation,
+        "users_priority_check",
+    );
+}
+
+#[tokio::test]
+async fn the_database_refuses_user_names_outside_1_to_255_characters() {
+    let world = world().await;
+    let pool = world.db.pool();
+    for bad in ["''", "repeat('é', 256)"] {
+        assert_refused(
+            &pool,
+            &insert_user(&world, "name", bad),
+            DatabaseErrorKind::CheckViolation,
+            "users_name_length",
+        );
+    }
+    execute(&pool, &insert_user(&world, "name", "repeat('é', 255)")).unwrap();
+}
+
+#[tokio::test]
+async fn the_database_refuses_empty_emails_and_emails_over_254_characters() {
+    let world = world().await;
+    let pool = world.db.pool();
+    for bad in ["''", "repeat('a', 243) || '@example.org'"] {
+        assert_refused(
+            &pool,
+            &format!(
+                "INSERT INTO users (email, role_id) VALUES ({bad}, {})",
+                world.role
+            ),
+            DatabaseErrorKind::CheckViolation,
+            "users_email_length",
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_database_refuses_two_emails_that_differ_only_in_case() {
+    let world = world().await;
+    assert_refused(
+        &world.db.pool(),
+        &format!(
+            "INSERT INTO users (email, role_id) VALUES ('ada@example.org', {role}), ('ADA@example.org', {role})",
+            role = world.role
+        ),
+        DatabaseErrorKind::UniqueViolation,
+        "users_email_key",
+    );
+}
+
+#[tokio::test]
+async fn the_database_refuses_users_of_missing_roles_or_organizations() {
+    let world = world().await;
+    let pool = world.db.pool();
+    assert_refused(
+        &pool,
+        "INSERT INTO users (email, role_id) VALUES ('ada@example.org', 4242)",
+        DatabaseErrorKind::ForeignKeyViolation,
+        "users_role_id_fkey",
+    );
+    assert_refused(
+        &pool,
+        &insert_user(&world, "organization_id", "4242"),
+        DatabaseErrorKind::ForeignKeyViolation,
+        "users_organization_id_fkey",
+    );
+}
+
+#[tokio::test]
+async fn the_database_sets_updated_on_every_write_of_a_user() {
+    let world = world().await;
+    let users = repository(&world.db);
+    let user = users
+        .create(new_user("ada@example.org", world.role, None))
+        .await
+        .unwrap();
+    execute(
+        &world.db.pool(),
+        &format!(
+            "UPDATE users SET updated = '2000-01-01T00:00:00Z' WHERE id = {}",
+            user.id
+        ),
+    )
+    .unwrap();
+    let after = users.find_by_id(user.id).await.unwrap().unwrap();
+    assert!(after.updated > user.updated);
+    assert_eq!(after.created, user.created);
+}
+
+#[tokio::test]
+async fn a_stored_value_the_domain_refuses_is_unexpected_not_a_panic() {
+    let world = world().await;
+    let users = repository(&world.db);
+    let user = users
+        .create(new_user("ada@example.org", world.role, None))
+        .await
+        .unwrap();
+    execute(
+        &world.db.pool(),
+        &format!(
+            "UPDATE users SET email = 'not an address' WHERE id = {}",
+            user.id
+        ),
+    )
+    .unwrap();
+    let error = users.find_by_id(user.id).await.unwrap_err();
+    assert!(matches!(error, DomainError::Unexpected(_)));
+}
