@@ -168,7 +168,7 @@ impl ApiKeyService {
         now: DateTime<Utc>,
     ) -> Result<CreatedApiKey, DomainError> {
         let expires = self.expiry(key.expires, now)?;
-        let generated = self.generator.generate();
+        let generated = self.generator.generate()?;
         let stored = self
             .keys
             .create(NewApiKey {
@@ -222,10 +222,12 @@ mod tests {
 
     fn generator() -> MockKeyGenerator {
         let mut generator = MockKeyGenerator::new();
-        generator.expect_generate().returning(|| GeneratedKey {
-            secret: Secret::new("sk-secret"),
-            hash: KeyHash::new(vec![1, 2, 3]),
-            masked: "sk-secr...cret".to_owned(),
+        generator.expect_generate().returning(|| {
+            Ok(GeneratedKey {
+                secret: Secret::new("sk-secret"),
+                hash: KeyHash::new(vec![1, 2, 3]),
+                masked: "sk-secr...cret".to_owned(),
+            })
         });
         generator
     }

@@ -54,7 +54,11 @@ pub struct GeneratedKey {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 pub trait KeyGenerator: Send + Sync {
     /// A new key from the operating system's random source.
-    fn generate(&self) -> GeneratedKey;
+    ///
+    /// # Errors
+    /// An adapter MUST return [`DomainError::Unexpected`] when the random source fails, rather
+    /// than panic or fall back to a weaker one.
+    fn generate(&self) -> Result<GeneratedKey, DomainError>;
 
     /// The hash of a presented key, to look it up.
     fn hash(&self, key: &str) -> KeyHash;

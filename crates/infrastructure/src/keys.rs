@@ -1,6 +1,6 @@
 //! API keys: `sk-` and 32 random bytes from the operating system, hex-encoded, stored as SHA-256.
 
-use gatehouse_domain::{GeneratedKey, KeyGenerator, KeyHash, Secret};
+use gatehouse_domain::{DomainError, GeneratedKey, KeyGenerator, KeyHash, Secret};
 use rand::RngCore;
 use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
@@ -26,16 +26,18 @@ impl Sha256KeyGenerator {
 }
 
 impl KeyGenerator for Sha256KeyGenerator {
-    fn generate(&self) -> GeneratedKey {
+    fn generate(&self) -> Result<GeneratedKey, DomainError> {
         let mut bytes = [0_u8; Self::RANDOM_BYTES];
-        OsRng.fill_bytes(&mut bytes);
+        OsRng
+            .try_fill_bytes(&mut bytes)
+            .map_err(DomainError::unexpected)?;
         let random = hex::encode(bytes);
         let key = format!("{}{random}", Self::PREFIX);
-        GeneratedKey {
+        Ok(GeneratedKey {
             hash: self.hash(&key),
             masked: mask(&random),
             secret: Secret::new(key),
-        }
+        })
     }
 
     fn hash(&self, key: &str) -> KeyHash {
@@ -60,7 +62,7 @@ mod tests {
 
     #[test]
     fn a_key_is_the_prefix_and_64_hex_characters() {
-        let key = Sha256KeyGenerator.generate();
+        let key = Sha256KeyGenerator.generate().unwrap();
         let secret = key.secret.expose();
         let random = secret.strip_prefix("sk-").unwrap();
         assert_eq!(random.len(), 64);
@@ -69,8 +71,8 @@ mod tests {
 
     #[test]
     fn two_keys_differ() {
-        let first = Sha256KeyGenerator.generate();
-        let second = Sha256KeyGenerator.generate();
+        let first = Sha256KeyGenerator.generate().unwrap();
+        let second = Sha256KeyGenerator.generate().unwrap();
         assert_ne!(first.secret, second.secret);
         assert_ne!(first.hash, second.hash);
     }
@@ -78,7 +80,7 @@ mod tests {
     #[test]
     fn the_stored_hash_is_the_hash_of_the_whole_key() {
         let generator = Sha256KeyGenerator::new();
-        let key = generator.generate();
+        let key = generator.generate().unwrap();
         assert_eq!(generator.hash(key.secret.expose()), key.hash);
         assert_eq!(key.hash.as_bytes().len(), 32);
         assert_ne!(generator.hash("sk-other"), key.hash);
@@ -95,7 +97,7 @@ mod tests {
 
     #[test]
     fn the_masked_key_shows_four_characters_at_each_end_of_the_random_part() {
-        let key = Sha256KeyGenerator.generate();
+        let key = Sha256KeyGenerator.generate().unwrap();
         let random = key.secret.expose().strip_prefix("sk-").unwrap();
         assert_eq!(
             key.masked,
@@ -107,7 +109,7 @@ mod tests {
 
     #[test]
     fn neither_the_key_nor_its_hash_shows_in_debug_output() {
-        let key = Sha256KeyGenerator.generate();
+        let key = Sha256KeyGenerator.generate().unwrap();
         let debug = format!("{key:?}");
         let random = key.secret.expose().strip_prefix("sk-").unwrap();
         assert!(!debug.contains(random));

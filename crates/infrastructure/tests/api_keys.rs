@@ -31,7 +31,7 @@ fn in_days(days: i64) -> DateTime<Utc> {
 }
 
 fn new_key(key_name: &str, user: UserId) -> (NewApiKey, String) {
-    let generated = Sha256KeyGenerator.generate();
+    let generated = Sha256KeyGenerator.generate().unwrap();
     let new = NewApiKey {
         name: name(key_name),
         user,
