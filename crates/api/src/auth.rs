@@ -1,5 +1,5 @@
 //! Bearer authentication as extractors: `Authenticated` for any valid key, `Admin` for the
-//! `/v1/admin` endpoints.
+//! `/v1/admin` endpoints. Both read the rest of the request only once the caller is let in.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,17 +12,24 @@ use gatehouse_domain::{DomainError, Permission};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The caller, authenticated by a bearer key. An expired account still gets here: the use cases
-/// refuse it, except reading one's own info.
-#[derive(Debug, Clone)]
-pub struct Authenticated(pub Principal);
+/// What the extractors' futures resolve to.
+type Extraction<T> = Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>;
 
-/// An authenticated caller with the `admin` permission and an active account.
+/// The caller, authenticated by a bearer key, then `T`: what the handler reads from the rest of
+/// the request (path id, query, body).
 ///
-/// Checked before the body is read, so that a caller without rights learns nothing from
+/// `T` is extracted only once the caller is authenticated. actix-web polls a handler's extractors
+/// together, so a separate body extractor could answer 422 before the key lookup answers 401.
+/// An expired account still gets here: the use cases refuse it, except reading one's own info.
+#[derive(Debug)]
+pub struct Authenticated<T = ()>(pub Principal, pub T);
+
+/// An authenticated caller with the `admin` permission and an active account, then `T`.
+///
+/// Checked before `T` is extracted, so that a caller without rights learns nothing from
 /// validation errors.
-#[derive(Debug, Clone)]
-pub struct Admin(pub Principal);
+#[derive(Debug)]
+pub struct Admin<T = ()>(pub Principal, pub T);
 
 /// The credentials of an `Authorization: Bearer <key>` header; anything else is "not
 /// authenticated".
@@ -49,30 +56,67 @@ fn state(request: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
         .ok_or_else(|| ApiError::Domain(DomainError::unexpected("application state is missing")))
 }
 
-impl FromRequest for Authenticated {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+/// Authenticates the caller, applies `check` to them, and only then extracts `T` from the request
+/// and its payload.
+fn extract_after<T>(
+    request: &HttpRequest,
+    payload: &mut Payload,
+    check: fn(&Principal, &AppState) -> Result<(), DomainError>,
+) -> Extraction<(Principal, T)>
+where
+    T: FromRequest + 'static,
+    T::Error: Into<actix_web::Error>,
+{
+    let request = request.clone();
+    let mut payload = payload.take();
+    Box::pin(async move {
+        let key = bearer(&request)?;
+        let state = state(&request)?;
+        let principal = state
+            .auth
+            .authenticate(&key)
+            .await
+            .map_err(ApiError::from)?;
+        check(&principal, &state).map_err(ApiError::from)?;
+        let rest = T::from_request(&request, &mut payload)
+            .await
+            .map_err(Into::into)?;
+        Ok((principal, rest))
+    })
+}
 
-    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let found = bearer(request).and_then(|key| Ok((key, state(request)?)));
+impl<T> FromRequest for Authenticated<T>
+where
+    T: FromRequest + 'static,
+    T::Error: Into<actix_web::Error>,
+{
+    type Error = actix_web::Error;
+    type Future = Extraction<Self>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let extracted = extract_after::<T>(request, payload, |_, _| Ok(()));
         Box::pin(async move {
-            let (key, state) = found?;
-            Ok(Self(state.auth.authenticate(&key).await?))
+            let (principal, rest) = extracted.await?;
+            Ok(Self(principal, rest))
         })
     }
 }
 
-impl FromRequest for Admin {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+impl<T> FromRequest for Admin<T>
+where
+    T: FromRequest + 'static,
+    T::Error: Into<actix_web::Error>,
+{
+    type Error = actix_web::Error;
+    type Future = Extraction<Self>;
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let authenticated = Authenticated::from_request(request, payload);
-        let state = state(request);
+        let extracted = extract_after::<T>(request, payload, |principal, state| {
+            principal.require(Permission::Admin, state.clock.now())
+        });
         Box::pin(async move {
-            let Authenticated(principal) = authenticated.await?;
-            principal.require(Permission::Admin, state?.clock.now())?;
-            Ok(Self(principal))
+            let (principal, rest) = extracted.await?;
+            Ok(Self(principal, rest))
         })
     }
 }

@@ -1,11 +1,11 @@
 //! API key bodies: `Token` in the admin view, `Key` in the owner's view.
 
 use gatehouse_application::{CreateApiKey, CreatedApiKey};
-use gatehouse_domain::{ApiKey, Name, UserId};
+use gatehouse_domain::{ApiKey, DateTime, Name, UserId, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{from_unix, unix};
+use super::{future_unix, unix};
 use crate::error::ApiError;
 use crate::input::{Fields, JsonObject};
 
@@ -110,13 +110,13 @@ pub struct CreateTokenRequest {
 }
 
 impl CreateTokenRequest {
-    /// Reads and checks the body.
+    /// Reads and checks the body; an expiry must lie after `now`.
     ///
     /// # Errors
     /// 422 with every invalid field.
-    pub fn parse(body: JsonObject) -> Result<(UserId, CreateApiKey), ApiError> {
+    pub fn parse(body: JsonObject, now: DateTime<Utc>) -> Result<(UserId, CreateApiKey), ApiError> {
         let mut fields = body.fields();
-        let key = key_fields(&mut fields);
+        let key = key_fields(&mut fields, now);
         let user = fields.required::<i64>("user").map(UserId);
         fields.finish(|| Some((user?, key?)))
     }
@@ -134,20 +134,24 @@ pub struct CreateKeyRequest {
 }
 
 impl CreateKeyRequest {
-    /// Reads and checks the body.
+    /// Reads and checks the body; an expiry must lie after `now`.
     ///
     /// # Errors
     /// 422 with every invalid field.
-    pub fn parse(body: JsonObject) -> Result<CreateApiKey, ApiError> {
+    pub fn parse(body: JsonObject, now: DateTime<Utc>) -> Result<CreateApiKey, ApiError> {
         let mut fields = body.fields();
-        let key = key_fields(&mut fields);
+        let key = key_fields(&mut fields, now);
         fields.finish(|| key)
     }
 }
 
-fn key_fields(fields: &mut Fields) -> Option<CreateApiKey> {
+/// The fields both bodies share. A past expiry is reported here with the other fields, not after
+/// them (the use case checks it again, with the maximum lifetime).
+fn key_fields(fields: &mut Fields, now: DateTime<Utc>) -> Option<CreateApiKey> {
     let name = fields.required_as("name", |name: String| Name::parse(&name));
-    let expires = fields.nullable_as("expires", from_unix).apply(None);
+    let expires = fields
+        .nullable_as("expires", |seconds: i64| future_unix(seconds, now))
+        .apply(None);
     Some(CreateApiKey {
         name: name?,
         expires,

@@ -212,18 +212,33 @@ fn limits(fields: &mut Fields) -> Option<Limits> {
     }
 }
 
-/// One limit object: `None` when a field was invalid (already recorded), `Some(Err)` when the
-/// fields were well typed but the limit is not valid.
+/// One limit object: `None` when a field was invalid (already recorded, on that field), `Some(Err)`
+/// when the fields were well typed but the limit is not valid.
 fn limit(fields: &mut Fields) -> Option<Result<Limit, ValueError>> {
-    let router = if fields.has("router_id") || !fields.has("router") {
-        fields.required::<i64>("router_id")
+    let router_field = if fields.has("router_id") || !fields.has("router") {
+        "router_id"
     } else {
-        fields.required::<i64>("router")
+        "router"
     };
+    let router = fields.required_as(router_field, |id: i64| at_least(id, 1));
     let kind = fields.required_as("type", |word: String| word.parse::<LimitType>());
-    let value = fields.nullable::<i64>("value").apply(None);
+    let value = fields
+        .nullable_as("value", |value: i64| at_least(value, 0))
+        .apply(None);
     if fields.has_errors() {
         return None;
     }
     Some(Limit::new(router?, kind?, value))
+}
+
+/// `value`, if it is at least `minimum`; FastAPI's `greater_than_equal` otherwise.
+fn at_least(value: i64, minimum: i64) -> Result<i64, ValueError> {
+    if value >= minimum {
+        Ok(value)
+    } else {
+        Err(ValueError::new(
+            "greater_than_equal",
+            format!("Input should be greater than or equal to {minimum}."),
+        ))
+    }
 }

@@ -2,12 +2,12 @@
 
 use gatehouse_application::{CreateUser, UpdateUser};
 use gatehouse_domain::{
-    Budget, Email, Name, OrganizationId, Password, Patch, Priority, RoleId, User,
+    Budget, DateTime, Email, Name, OrganizationId, Password, Patch, Priority, RoleId, User, Utc,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{from_unix, unix};
+use super::{future_unix, unix};
 use crate::error::ApiError;
 use crate::input::{Fields, JsonObject};
 
@@ -90,11 +90,11 @@ pub struct CreateUserRequest {
 }
 
 impl CreateUserRequest {
-    /// Reads and checks the body.
+    /// Reads and checks the body; an expiry must lie after `now`.
     ///
     /// # Errors
     /// 422 with every invalid field.
-    pub fn parse(body: JsonObject) -> Result<CreateUser, ApiError> {
+    pub fn parse(body: JsonObject, now: DateTime<Utc>) -> Result<CreateUser, ApiError> {
         let mut fields = body.fields();
         let email = fields.required_as("email", |email: String| Email::parse(&email));
         let name = name(&mut fields);
@@ -102,7 +102,7 @@ impl CreateUserRequest {
         let role = fields.required::<i64>("role").map(RoleId);
         let organization = fields.nullable::<i64>("organization").map(OrganizationId);
         let budget = fields.nullable_as("budget", Budget::new);
-        let expires = fields.nullable_as("expires", from_unix);
+        let expires = expires(&mut fields, now);
         let priority = fields.optional_as("priority", Priority::new);
         fields.finish(|| {
             Some(CreateUser {
@@ -141,11 +141,11 @@ pub struct UpdateUserRequest {
 }
 
 impl UpdateUserRequest {
-    /// Reads and checks the body.
+    /// Reads and checks the body; an expiry must lie after `now`.
     ///
     /// # Errors
     /// 422 with every invalid field.
-    pub fn parse(body: JsonObject) -> Result<UpdateUser, ApiError> {
+    pub fn parse(body: JsonObject, now: DateTime<Utc>) -> Result<UpdateUser, ApiError> {
         let mut fields = body.fields();
         let email = fields.optional_as("email", |email: String| Email::parse(&email));
         let name = name(&mut fields);
@@ -153,7 +153,7 @@ impl UpdateUserRequest {
         let role = fields.optional::<i64>("role").map(RoleId);
         let organization = fields.nullable::<i64>("organization").map(OrganizationId);
         let budget = fields.nullable_as("budget", Budget::new);
-        let expires = fields.nullable_as("expires", from_unix);
+        let expires = expires(&mut fields, now);
         let priority = fields.optional_as("priority", Priority::new);
         fields.finish(|| {
             Some(UpdateUser {
@@ -172,4 +172,8 @@ impl UpdateUserRequest {
 
 fn name(fields: &mut Fields) -> Patch<Name> {
     fields.nullable_as("name", |name: String| Name::parse(&name))
+}
+
+fn expires(fields: &mut Fields, now: DateTime<Utc>) -> Patch<DateTime<Utc>> {
+    fields.nullable_as("expires", |seconds: i64| future_unix(seconds, now))
 }

@@ -236,7 +236,10 @@ mod tests {
     #[test]
     fn a_range_error_is_reported_beside_a_parse_error() {
         let mut q = query(&[("offset", "x"), ("limit", "0")]);
-        assert!(q.page::<OrganizationOrder>(&["order_by"], &["order_direction"]).is_none());
+        assert!(
+            q.page::<OrganizationOrder>(&["order_by"], &["order_direction"])
+                .is_none()
+        );
         let mut found = kinds(q);
         found.sort();
         assert_eq!(

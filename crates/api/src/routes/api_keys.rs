@@ -54,10 +54,9 @@ pub fn configure(config: &mut web::ServiceConfig) {
 )]
 pub async fn create_token(
     state: web::Data<AppState>,
-    Admin(actor): Admin,
-    body: JsonObject,
+    Admin(actor, body): Admin<JsonObject>,
 ) -> Result<HttpResponse, ApiError> {
-    let (user, key) = CreateTokenRequest::parse(body)?;
+    let (user, key) = CreateTokenRequest::parse(body, state.clock.now())?;
     let key = state.api_keys.create_for(&actor, user, key).await?;
     Ok(created(
         format!("/v1/admin/tokens/{}", key.key.id),
@@ -83,8 +82,7 @@ pub async fn create_token(
 )]
 pub async fn list_tokens(
     state: web::Data<AppState>,
-    Admin(actor): Admin,
-    query: RawQuery,
+    Admin(actor, query): Admin<RawQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let mut query = QueryFields::new(query);
     let filter = ApiKeyFilter {
@@ -108,8 +106,7 @@ pub async fn list_tokens(
 )]
 pub async fn get_token(
     state: web::Data<AppState>,
-    Admin(actor): Admin,
-    PathId(id): PathId,
+    Admin(actor, PathId(id)): Admin<PathId>,
 ) -> Result<HttpResponse, ApiError> {
     let key = state.api_keys.get(&actor, ApiKeyId(id)).await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(key)))
@@ -127,8 +124,7 @@ pub async fn get_token(
 )]
 pub async fn delete_token(
     state: web::Data<AppState>,
-    Admin(actor): Admin,
-    PathId(id): PathId,
+    Admin(actor, PathId(id)): Admin<PathId>,
 ) -> Result<HttpResponse, ApiError> {
     state.api_keys.delete(&actor, ApiKeyId(id)).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -147,10 +143,9 @@ pub async fn delete_token(
 )]
 pub async fn create_key(
     state: web::Data<AppState>,
-    Authenticated(actor): Authenticated,
-    body: JsonObject,
+    Authenticated(actor, body): Authenticated<JsonObject>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = CreateKeyRequest::parse(body)?;
+    let key = CreateKeyRequest::parse(body, state.clock.now())?;
     let key = state.api_keys.create_own(&actor, key).await?;
     Ok(created(
         format!("/v1/me/keys/{}", key.key.id),
@@ -175,8 +170,7 @@ pub async fn create_key(
 )]
 pub async fn list_keys(
     state: web::Data<AppState>,
-    Authenticated(actor): Authenticated,
-    query: RawQuery,
+    Authenticated(actor, query): Authenticated<RawQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let mut query = QueryFields::new(query);
     let page = query.page(&["order_by"], &["order_direction"]);
@@ -201,8 +195,7 @@ pub async fn list_keys(
 )]
 pub async fn get_key(
     state: web::Data<AppState>,
-    Authenticated(actor): Authenticated,
-    PathId(id): PathId,
+    Authenticated(actor, PathId(id)): Authenticated<PathId>,
 ) -> Result<HttpResponse, ApiError> {
     let key = state.api_keys.get_own(&actor, ApiKeyId(id)).await?;
     Ok(HttpResponse::Ok().json(KeyResponse::from(TokenResponse::from(key))))
@@ -220,8 +213,7 @@ pub async fn get_key(
 )]
 pub async fn delete_key(
     state: web::Data<AppState>,
-    Authenticated(actor): Authenticated,
-    PathId(id): PathId,
+    Authenticated(actor, PathId(id)): Authenticated<PathId>,
 ) -> Result<HttpResponse, ApiError> {
     state.api_keys.delete_own(&actor, ApiKeyId(id)).await?;
     Ok(HttpResponse::NoContent().finish())

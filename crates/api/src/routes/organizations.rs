@@ -44,8 +44,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
 )]
 pub async fn create(
     state: web::Data<AppState>,
-    Admin(actor): Admin,
-    body: JsonObject,
+    Admin(actor, body): Admin<JsonObject>,
 ) -> Result<HttpResponse, ApiError> {
     let new = CreateOrganizationRequest::parse(body)?;
     let organization = state.organizations.create(&actor, new).await?;
@@ -72,8 +71,7 @@ pub async fn create(
 )]
 pub async fn list(
     state: web::Data<AppState>,
-    Admin(actor): Admin,
-    query: RawQuery,
+    Admin(actor, query): Admin<RawQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let mut query = QueryFields::new(query);
     let page = query.page(&["order_by"], &["order_direction"]);
@@ -98,8 +96,7 @@ pub async fn list(
 )]
 pub async fn get(
     state: web::Data<AppState>,
-    Admin(actor): Admin,
-    PathId(id): PathId,
+    Admin(actor, PathId(id)): Admin<PathId>,
 ) -> Result<HttpResponse, ApiError> {
     let organization = state.organizations.get(&actor, OrganizationId(id)).await?;
     Ok(HttpResponse::Ok().json(OrganizationResponse::from(organization)))
@@ -125,9 +122,7 @@ pub async fn get(
 pub async fn update(
     request: HttpRequest,
     state: web::Data<AppState>,
-    Admin(actor): Admin,
-    PathId(id): PathId,
-    body: JsonObject,
+    Admin(actor, (PathId(id), body)): Admin<(PathId, JsonObject)>,
 ) -> Result<HttpResponse, ApiError> {
     let patch = UpdateOrganizationRequest::parse(body)?;
     let organization = state
@@ -157,8 +152,7 @@ pub async fn update(
 )]
 pub async fn delete(
     state: web::Data<AppState>,
-    Admin(actor): Admin,
-    PathId(id): PathId,
+    Admin(actor, PathId(id)): Admin<PathId>,
 ) -> Result<HttpResponse, ApiError> {
     state
         .organizations

@@ -42,8 +42,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
 )]
 pub async fn create(
     state: web::Data<AppState>,
-    Admin(actor): Admin,
-    body: JsonObject,
+    Admin(actor, body): Admin<JsonObject>,
 ) -> Result<HttpResponse, ApiError> {
     let new = CreateRoleRequest::parse(body)?;
     let role = state.roles.create(&actor, new).await?;
@@ -70,8 +69,7 @@ pub async fn create(
 )]
 pub async fn list(
     state: web::Data<AppState>,
-    Admin(actor): Admin,
-    query: RawQuery,
+    Admin(actor, query): Admin<RawQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let mut query = QueryFields::new(query);
     let page = query.page(&["order_by", "sort_by"], &["order_direction", "sort_order"]);
@@ -92,8 +90,7 @@ pub async fn list(
 )]
 pub async fn get(
     state: web::Data<AppState>,
-    Admin(actor): Admin,
-    PathId(id): PathId,
+    Admin(actor, PathId(id)): Admin<PathId>,
 ) -> Result<HttpResponse, ApiError> {
     let role = state.roles.get(&actor, RoleId(id)).await?;
     Ok(HttpResponse::Ok().json(RoleResponse::from(role)))
@@ -115,9 +112,7 @@ pub async fn get(
 )]
 pub async fn update(
     state: web::Data<AppState>,
-    Admin(actor): Admin,
-    PathId(id): PathId,
-    body: JsonObject,
+    Admin(actor, (PathId(id), body)): Admin<(PathId, JsonObject)>,
 ) -> Result<HttpResponse, ApiError> {
     let patch = UpdateRoleRequest::parse(body)?;
     let role = state.roles.update(&actor, RoleId(id), patch).await?;
@@ -137,8 +132,7 @@ pub async fn update(
 )]
 pub async fn delete(
     state: web::Data<AppState>,
-    Admin(actor): Admin,
-    PathId(id): PathId,
+    Admin(actor, PathId(id)): Admin<PathId>,
 ) -> Result<HttpResponse, ApiError> {
     state.roles.delete(&actor, RoleId(id)).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -43,10 +43,9 @@ pub fn configure(config: &mut web::ServiceConfig) {
 )]
 pub async fn create(
     state: web::Data<AppState>,
-    Admin(actor): Admin,
-    body: JsonObject,
+    Admin(actor, body): Admin<JsonObject>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = CreateUserRequest::parse(body)?;
+    let user = CreateUserRequest::parse(body, state.clock.now())?;
     let user = state.users.create(&actor, user).await?;
     Ok(created(
         format!("/v1/admin/users/{}", user.id),
@@ -75,8 +74,7 @@ pub async fn create(
 )]
 pub async fn list(
     state: web::Data<AppState>,
-    Admin(actor): Admin,
-    query: RawQuery,
+    Admin(actor, query): Admin<RawQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let mut query = QueryFields::new(query);
     let filter = UserFilter {
@@ -102,8 +100,7 @@ pub async fn list(
 )]
 pub async fn get(
     state: web::Data<AppState>,
-    Admin(actor): Admin,
-    PathId(id): PathId,
+    Admin(actor, PathId(id)): Admin<PathId>,
 ) -> Result<HttpResponse, ApiError> {
     let user = state.users.get(&actor, UserId(id)).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(user)))
@@ -129,11 +126,9 @@ pub async fn get(
 pub async fn update(
     request: HttpRequest,
     state: web::Data<AppState>,
-    Admin(actor): Admin,
-    PathId(id): PathId,
-    body: JsonObject,
+    Admin(actor, (PathId(id), body)): Admin<(PathId, JsonObject)>,
 ) -> Result<HttpResponse, ApiError> {
-    let update = UpdateUserRequest::parse(body)?;
+    let update = UpdateUserRequest::parse(body, state.clock.now())?;
     let user = state.users.update(&actor, UserId(id), update).await?;
     Ok(patched(&request, UserResponse::from(user)))
 }
@@ -150,8 +145,7 @@ pub async fn update(
 )]
 pub async fn delete(
     state: web::Data<AppState>,
-    Admin(actor): Admin,
-    PathId(id): PathId,
+    Admin(actor, PathId(id)): Admin<PathId>,
 ) -> Result<HttpResponse, ApiError> {
     state.users.delete(&actor, UserId(id)).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -256,7 +256,12 @@ impl Answer {
     /// a `msg`.
     #[track_caller]
     pub fn assert_invalid(&self, expected: &[(Value, &str)]) {
-        assert_eq!(self.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", self.text);
+        assert_eq!(
+            self.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            self.text
+        );
         let errors = self.body["detail"]
             .as_array()
             .unwrap_or_else(|| panic!("a list of validation errors, got {}", self.text));
