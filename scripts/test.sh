@@ -12,7 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [[ -z ${DATABASE_URL:-} ]]; then
   scratch="gatehouse_run_$$"
   DATABASE_URL="$(scripts/db.sh "$scratch")"
-  trap 'scripts/db.sh --drop "$scratch" >/dev/null || true' EXIT
+  trap 'env -u DATABASE_URL scripts/db.sh --drop "$scratch" >/dev/null || true' EXIT
   export DATABASE_URL
 fi
 
