@@ -28,7 +28,7 @@ use crate::routes::{api_keys, operations, organizations, roles, users};
         roles::create, roles::list, roles::get, roles::update, roles::delete,
         api_keys::create_token, api_keys::list_tokens, api_keys::get_token, api_keys::delete_token,
         api_keys::create_key, api_keys::list_keys, api_keys::get_key, api_keys::delete_key,
-        operations::health, operations::metrics,
+        operations::health, operations::metrics, operations::openapi_json, operations::docs,
     ),
     components(schemas(
         OrganizationResponse, CreateOrganizationRequest, UpdateOrganizationRequest,

@@ -185,6 +185,8 @@ async fn the_openapi_document_is_3_1_and_lists_every_endpoint() {
         ("/v1/me/keys/{key}", &["get", "delete"]),
         ("/health", &["get"]),
         ("/metrics", &["get"]),
+        ("/openapi.json", &["get"]),
+        ("/docs", &["get"]),
     ];
     for (path, methods) in expected {
         for method in *methods {

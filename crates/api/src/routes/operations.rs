@@ -1,11 +1,14 @@
-//! `/health`, `/metrics`, `/openapi.json` and `/docs`: for operators, without authentication.
+//! `/health`, `/metrics`, `/openapi.json` and `/docs`: for operators and client authors, without
+//! authentication.
+
+use std::sync::LazyLock;
 
 use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, web};
 use prometheus::{Encoder, Registry, TextEncoder};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::error::ApiError;
 use crate::openapi::ApiDoc;
@@ -25,8 +28,13 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .get(metrics)
                 .default_service(web::to(method_not_allowed)),
         )
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
-        .service(web::resource("/docs").get(docs_redirect));
+        .service(
+            web::resource("/openapi.json")
+                .get(openapi_json)
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(SwaggerUi::new("/docs/{_:.*}").config(Config::from("/openapi.json")))
+        .service(web::resource("/docs").get(docs));
 }
 
 /// The answer of `/health`.
@@ -72,8 +80,24 @@ pub async fn metrics(registry: web::Data<Registry>) -> Result<HttpResponse, ApiE
         .body(buffer))
 }
 
-/// `/docs` without the trailing slash goes to the Swagger UI.
-async fn docs_redirect() -> HttpResponse {
+/// The document, built once.
+static OPENAPI: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(ApiDoc::openapi);
+
+/// This OpenAPI 3.1 document, generated from the code.
+#[utoipa::path(
+    get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document of every endpoint.", content_type = "application/json")),
+)]
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(&*OPENAPI)
+}
+
+/// The Swagger UI of this document, served from the binary (its assets live under `/docs/`).
+#[utoipa::path(
+    get, path = "/docs", tag = "operations",
+    responses((status = 308, description = "Redirects to `/docs/`, the Swagger UI page.")),
+)]
+pub async fn docs() -> HttpResponse {
     HttpResponse::PermanentRedirect()
         .insert_header(("Location", "/docs/"))
         .finish()
