@@ -8,11 +8,11 @@
 
 mod support;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Answer, MASTER_KEY, TestApp};
+use support::{MASTER_KEY, TestApp, ids, unix_now};
 
 const ORGANIZATIONS: &str = "/v1/admin/organizations";
 
@@ -20,94 +20,11 @@ fn organization(id: i64) -> String {
     format!("{ORGANIZATIONS}/{id}")
 }
 
-/// Unix seconds now.
-fn now() -> i64 {
-    let seconds = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs();
-    i64::try_from(seconds).expect("fits")
-}
-
-/// The answer is `status` with exactly `{"detail": detail}`.
-#[track_caller]
-fn assert_detail(answer: &Answer, status: StatusCode, detail: &str) {
-    assert_eq!(answer.status, status, "{}", answer.text);
-    assert_eq!(answer.body, json!({ "detail": detail }), "{}", answer.text);
-}
-
-/// The answer is a 422 in FastAPI's shape listing exactly these `(loc, type)` pairs, in any order,
-/// each with a message.
-#[track_caller]
-fn assert_invalid(answer: &Answer, expected: &[(Value, &str)]) {
-    assert_eq!(
-        answer.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        answer.text
-    );
-    let detail = answer.body["detail"]
-        .as_array()
-        .unwrap_or_else(|| panic!("a list of errors: {}", answer.text));
-    let mut found: Vec<String> = detail
-        .iter()
-        .map(|error| {
-            assert!(
-                error["msg"].as_str().is_some_and(|msg| !msg.is_empty()),
-                "{}",
-                answer.text
-            );
-            format!("{} {}", error["loc"], error["type"])
-        })
-        .collect();
-    let mut wanted: Vec<String> = expected
-        .iter()
-        .map(|(loc, kind)| format!("{loc} {}", json!(kind)))
-        .collect();
-    found.sort();
-    wanted.sort();
-    assert_eq!(found, wanted, "{}", answer.text);
-}
-
 /// The whole list of organizations, as the master key sees it (at most 100).
 async fn all_organizations(app: &TestApp) -> Value {
     let answer = app.get(&format!("{ORGANIZATIONS}?limit=100")).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     answer.body
-}
-
-/// The ids of a list's items, in order.
-fn ids(list: &Value) -> Vec<i64> {
-    list["data"]
-        .as_array()
-        .expect("data")
-        .iter()
-        .map(|item| item["id"].as_i64().expect("an id"))
-        .collect()
-}
-
-/// `PATCH path` as the master key asking for the updated object.
-async fn patch_returning(app: &TestApp, path: &str, body: Value) -> Answer {
-    app.send(
-        app.client
-            .patch(app.url(path))
-            .bearer_auth(MASTER_KEY)
-            .header("Prefer", "return=representation")
-            .json(&body),
-    )
-    .await
-}
-
-/// A raw body posted as JSON with the master key.
-async fn post_raw(app: &TestApp, path: &str, body: String) -> Answer {
-    app.send(
-        app.client
-            .post(app.url(path))
-            .bearer_auth(MASTER_KEY)
-            .header("Content-Type", "application/json")
-            .body(body),
-    )
-    .await
 }
 
 /// Checks the shape of an organization object.
@@ -131,7 +48,10 @@ fn assert_organization(body: &Value, name: &str, users: i64) {
     assert_eq!(body["users"], json!(users));
     let created = body["created"].as_i64().expect("created");
     let updated = body["updated"].as_i64().expect("updated");
-    assert!((now() - 60..=now() + 1).contains(&created), "{body}");
+    assert!(
+        (unix_now() - 60..=unix_now() + 1).contains(&created),
+        "{body}"
+    );
     assert!(updated >= created, "{body}");
 }
 
@@ -194,7 +114,7 @@ async fn creating_an_organization_with_an_invalid_name_is_422_and_stores_nothing
     ];
     for (body, kind) in cases {
         let answer = app.post(ORGANIZATIONS, body).await;
-        assert_invalid(&answer, &[(name(), kind)]);
+        answer.assert_invalid(&[(name(), kind)]);
     }
     assert_eq!(all_organizations(&app).await, before);
 }
@@ -206,9 +126,8 @@ async fn creating_an_organization_with_a_taken_name_is_409() {
     let before = app.get(&organization(id)).await.body;
     for name in ["Acme", "  Acme  "] {
         let answer = app.post(ORGANIZATIONS, json!({ "name": name })).await;
-        assert_detail(
-            &answer,
-            StatusCode::CONFLICT,
+        answer.assert_detail(
+            StatusCode::CONFLICT.as_u16(),
             "Organization already exists.",
         );
     }
@@ -220,7 +139,9 @@ async fn creating_an_organization_with_a_taken_name_is_409() {
 #[tokio::test]
 async fn creating_an_organization_with_a_body_that_is_not_json_is_422_json_invalid() {
     let app = TestApp::spawn().await;
-    let answer = post_raw(&app, ORGANIZATIONS, r#"{"name": "Acme""#.to_owned()).await;
+    let answer = app
+        .post_raw(ORGANIZATIONS, r#"{"name": "Acme""#.to_owned())
+        .await;
     assert_eq!(
         answer.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -238,10 +159,9 @@ async fn creating_an_organization_with_a_body_that_is_not_json_is_422_json_inval
 async fn creating_an_organization_with_a_body_over_64_kib_is_413() {
     let app = TestApp::spawn().await;
     let body = json!({ "name": "a".repeat(70 * 1024) }).to_string();
-    let answer = post_raw(&app, ORGANIZATIONS, body).await;
-    assert_detail(
-        &answer,
-        StatusCode::PAYLOAD_TOO_LARGE,
+    let answer = app.post_raw(ORGANIZATIONS, body).await;
+    answer.assert_detail(
+        StatusCode::PAYLOAD_TOO_LARGE.as_u16(),
         "Request body too large.",
     );
     assert_eq!(all_organizations(&app).await["total"], json!(0));
@@ -431,7 +351,7 @@ async fn listing_organizations_with_a_bad_query_parameter_is_422_located_in_the_
     ];
     for (query, field, kind) in cases {
         let answer = app.get(&format!("{ORGANIZATIONS}?{query}")).await;
-        assert_invalid(&answer, &[(json!(["query", field]), kind)]);
+        answer.assert_invalid(&[(json!(["query", field]), kind)]);
     }
 }
 
@@ -441,27 +361,21 @@ async fn listing_organizations_reports_every_bad_query_parameter_at_once() {
     let both_ranges = app
         .get(&format!("{ORGANIZATIONS}?offset=-1&limit=101"))
         .await;
-    assert_invalid(
-        &both_ranges,
-        &[
-            (json!(["query", "offset"]), "greater_than_equal"),
-            (json!(["query", "limit"]), "less_than_equal"),
-        ],
-    );
+    both_ranges.assert_invalid(&[
+        (json!(["query", "offset"]), "greater_than_equal"),
+        (json!(["query", "limit"]), "less_than_equal"),
+    ]);
     let all_four = app
         .get(&format!(
             "{ORGANIZATIONS}?offset=x&limit=0&order_by=color&order_direction=up"
         ))
         .await;
-    assert_invalid(
-        &all_four,
-        &[
-            (json!(["query", "offset"]), "int_parsing"),
-            (json!(["query", "limit"]), "greater_than_equal"),
-            (json!(["query", "order_by"]), "enum"),
-            (json!(["query", "order_direction"]), "enum"),
-        ],
-    );
+    all_four.assert_invalid(&[
+        (json!(["query", "offset"]), "int_parsing"),
+        (json!(["query", "limit"]), "greater_than_equal"),
+        (json!(["query", "order_by"]), "enum"),
+        (json!(["query", "order_direction"]), "enum"),
+    ]);
 }
 
 #[tokio::test]
@@ -504,7 +418,7 @@ async fn getting_a_missing_organization_is_404() {
     let id = app.create_organization("Acme").await;
     for missing in [id + 1, 0, 9_223_372_036_854_775_807] {
         let answer = app.get(&organization(missing)).await;
-        assert_detail(&answer, StatusCode::NOT_FOUND, "Organization not found.");
+        answer.assert_detail(StatusCode::NOT_FOUND.as_u16(), "Organization not found.");
     }
 }
 
@@ -522,12 +436,15 @@ async fn an_organization_id_that_is_not_a_64_bit_integer_is_422_located_in_the_p
     ] {
         let path = format!("{ORGANIZATIONS}/{bad}");
         let loc = json!(["path", "organization"]);
-        assert_invalid(&app.get(&path).await, &[(loc.clone(), "int_parsing")]);
-        assert_invalid(
-            &app.patch(&path, json!({ "name": "Renamed" })).await,
-            &[(loc.clone(), "int_parsing")],
-        );
-        assert_invalid(&app.delete(&path).await, &[(loc, "int_parsing")]);
+        app.get(&path)
+            .await
+            .assert_invalid(&[(loc.clone(), "int_parsing")]);
+        app.patch(&path, json!({ "name": "Renamed" }))
+            .await
+            .assert_invalid(&[(loc.clone(), "int_parsing")]);
+        app.delete(&path)
+            .await
+            .assert_invalid(&[(loc, "int_parsing")]);
     }
     assert_eq!(app.get(&organization(id)).await.body, before);
 }
@@ -559,7 +476,9 @@ async fn patching_an_organization_answers_204_and_renames_it() {
 async fn patching_an_organization_with_prefer_return_representation_answers_200_with_it() {
     let app = TestApp::spawn().await;
     let id = app.create_organization("Acme").await;
-    let answer = patch_returning(&app, &organization(id), json!({ "name": "Renamed" })).await;
+    let answer = app
+        .patch_returning(&organization(id), json!({ "name": "Renamed" }))
+        .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     assert_organization(&answer.body, "Renamed", 0);
     assert_eq!(answer.body["id"], json!(id));
@@ -577,7 +496,7 @@ async fn an_absent_name_leaves_the_organization_as_it_was() {
     assert_eq!(after["name"], json!("Acme"));
     assert_eq!(after["created"], before["created"]);
 
-    let represented = patch_returning(&app, &organization(id), json!({})).await;
+    let represented = app.patch_returning(&organization(id), json!({})).await;
     assert_eq!(represented.status, StatusCode::OK, "{}", represented.text);
     assert_eq!(represented.body["name"], json!("Acme"));
 }
@@ -588,7 +507,7 @@ async fn patching_an_organization_name_to_null_is_422_and_changes_nothing() {
     let id = app.create_organization("Acme").await;
     let before = app.get(&organization(id)).await.body;
     let answer = app.patch(&organization(id), json!({ "name": null })).await;
-    assert_invalid(&answer, &[(json!(["body", "name"]), "string_type")]);
+    answer.assert_invalid(&[(json!(["body", "name"]), "string_type")]);
     assert_eq!(app.get(&organization(id)).await.body, before);
 }
 
@@ -605,7 +524,7 @@ async fn patching_an_organization_with_an_invalid_name_is_422_and_changes_nothin
         (json!(["Acme"]), "string_type"),
     ] {
         let answer = app.patch(&organization(id), json!({ "name": name })).await;
-        assert_invalid(&answer, &[(json!(["body", "name"]), kind)]);
+        answer.assert_invalid(&[(json!(["body", "name"]), kind)]);
     }
     let not_json = app
         .send(
@@ -630,16 +549,16 @@ async fn renaming_an_organization_to_a_taken_name_is_409_and_changes_nothing() {
     let before = app.get(&organization(id)).await.body;
     for name in ["Acme", " Acme "] {
         let answer = app.patch(&organization(id), json!({ "name": name })).await;
-        assert_detail(
-            &answer,
-            StatusCode::CONFLICT,
+        answer.assert_detail(
+            StatusCode::CONFLICT.as_u16(),
             "Organization name already taken. Please, choose another one.",
         );
     }
-    let with_prefer = patch_returning(&app, &organization(id), json!({ "name": "Acme" })).await;
-    assert_detail(
-        &with_prefer,
-        StatusCode::CONFLICT,
+    let with_prefer = app
+        .patch_returning(&organization(id), json!({ "name": "Acme" }))
+        .await;
+    with_prefer.assert_detail(
+        StatusCode::CONFLICT.as_u16(),
         "Organization name already taken. Please, choose another one.",
     );
     assert_eq!(app.get(&organization(id)).await.body, before);
@@ -662,16 +581,12 @@ async fn patching_a_missing_organization_is_404() {
     let id = app.create_organization("Acme").await;
     for body in [json!({ "name": "Renamed" }), json!({})] {
         let answer = app.patch(&organization(id + 1), body).await;
-        assert_detail(&answer, StatusCode::NOT_FOUND, "Organization not found.");
+        answer.assert_detail(StatusCode::NOT_FOUND.as_u16(), "Organization not found.");
     }
     let taken_name = app
         .patch(&organization(id + 1), json!({ "name": "Acme" }))
         .await;
-    assert_detail(
-        &taken_name,
-        StatusCode::NOT_FOUND,
-        "Organization not found.",
-    );
+    taken_name.assert_detail(StatusCode::NOT_FOUND.as_u16(), "Organization not found.");
     let list = all_organizations(&app).await;
     assert_eq!(list["total"], json!(1));
     assert_eq!(list["data"][0]["name"], json!("Acme"));
@@ -689,11 +604,9 @@ async fn deleting_an_organization_answers_204_and_it_is_gone() {
     assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.text);
     assert!(answer.text.is_empty());
 
-    assert_detail(
-        &app.get(&organization(id)).await,
-        StatusCode::NOT_FOUND,
-        "Organization not found.",
-    );
+    app.get(&organization(id))
+        .await
+        .assert_detail(StatusCode::NOT_FOUND.as_u16(), "Organization not found.");
     let list = all_organizations(&app).await;
     assert_eq!(list["total"], json!(1));
     assert_eq!(ids(&list), [keep]);
@@ -705,20 +618,16 @@ async fn deleting_an_organization_answers_204_and_it_is_gone() {
 async fn deleting_a_missing_organization_is_404() {
     let app = TestApp::spawn().await;
     let id = app.create_organization("Acme").await;
-    assert_detail(
-        &app.delete(&organization(id + 1)).await,
-        StatusCode::NOT_FOUND,
-        "Organization not found.",
-    );
+    app.delete(&organization(id + 1))
+        .await
+        .assert_detail(StatusCode::NOT_FOUND.as_u16(), "Organization not found.");
     assert_eq!(
         app.delete(&organization(id)).await.status,
         StatusCode::NO_CONTENT
     );
-    assert_detail(
-        &app.delete(&organization(id)).await,
-        StatusCode::NOT_FOUND,
-        "Organization not found.",
-    );
+    app.delete(&organization(id))
+        .await
+        .assert_detail(StatusCode::NOT_FOUND.as_u16(), "Organization not found.");
 }
 
 #[tokio::test]
@@ -730,9 +639,8 @@ async fn deleting_an_organization_with_users_is_409() {
     let before = app.get(&organization(id)).await.body;
 
     let answer = app.delete(&organization(id)).await;
-    assert_detail(
-        &answer,
-        StatusCode::CONFLICT,
+    answer.assert_detail(
+        StatusCode::CONFLICT.as_u16(),
         "Delete organization with users is not allowed.",
     );
     assert_eq!(app.get(&organization(id)).await.body, before);
@@ -835,7 +743,9 @@ async fn an_unknown_route_under_organizations_is_404_not_found() {
         format!("{ORGANIZATIONS}/{id}/{id}"),
         "/v1/admin/organisations".to_owned(),
     ] {
-        assert_detail(&app.get(&path).await, StatusCode::NOT_FOUND, "Not Found");
+        app.get(&path)
+            .await
+            .assert_detail(StatusCode::NOT_FOUND.as_u16(), "Not Found");
     }
 }
 
@@ -865,12 +775,12 @@ async fn organization_endpoints_without_a_valid_key_are_401() {
     let before = all_organizations(&app).await;
     for (method, path, body) in every_endpoint(id) {
         let anonymous = app.call(method.clone(), &path, None, body.clone()).await;
-        assert_detail(&anonymous, StatusCode::UNAUTHORIZED, "Not authenticated");
+        anonymous.assert_detail(StatusCode::UNAUTHORIZED.as_u16(), "Not authenticated");
         assert_eq!(anonymous.header("www-authenticate"), Some("Bearer"));
         let unknown = app
             .call(method.clone(), &path, Some("sk-not-a-real-key"), body)
             .await;
-        assert_detail(&unknown, StatusCode::UNAUTHORIZED, "Invalid API key.");
+        unknown.assert_detail(StatusCode::UNAUTHORIZED.as_u16(), "Invalid API key.");
         assert_eq!(unknown.header("www-authenticate"), Some("Bearer"));
     }
     assert_eq!(all_organizations(&app).await, before);
@@ -889,7 +799,7 @@ async fn a_key_without_the_admin_permission_gets_403_on_every_organization_endpo
     let before = all_organizations(&app).await;
     for (method, path, body) in every_endpoint(id) {
         let answer = app.call(method.clone(), &path, Some(&key), body).await;
-        assert_detail(&answer, StatusCode::FORBIDDEN, "Insufficient rights.");
+        answer.assert_detail(StatusCode::FORBIDDEN.as_u16(), "Insufficient rights.");
     }
     assert_eq!(all_organizations(&app).await, before);
 }
@@ -935,7 +845,7 @@ async fn an_admin_whose_account_has_expired_gets_403_account_expired() {
     let app = TestApp::spawn().await;
     let id = app.create_organization("Acme").await;
     let (user, key) = app.user_with_key("admin@example.com", &["admin"]).await;
-    let expires = now() + 3;
+    let expires = unix_now() + 3;
     let set = app
         .patch(
             &format!("/v1/admin/users/{user}"),
@@ -946,13 +856,13 @@ async fn an_admin_whose_account_has_expired_gets_403_account_expired() {
     let still_active = app.call(Method::GET, ORGANIZATIONS, Some(&key), None).await;
     assert_eq!(still_active.status, StatusCode::OK, "{}", still_active.text);
 
-    while now() < expires {
+    while unix_now() < expires {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let before = all_organizations(&app).await;
     for (method, path, body) in every_endpoint(id) {
         let answer = app.call(method.clone(), &path, Some(&key), body).await;
-        assert_detail(&answer, StatusCode::FORBIDDEN, "Account expired.");
+        answer.assert_detail(StatusCode::FORBIDDEN.as_u16(), "Account expired.");
     }
     assert_eq!(all_organizations(&app).await, before);
 }

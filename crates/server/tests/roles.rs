@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{MASTER_KEY, TestApp, unix_now};
+use support::{MASTER_KEY, TestApp, ids, unix_now};
 
 /// The permissions of a role, as a set: the contract gives them no order.
 fn permissions(role: &Value) -> BTreeSet<String> {
@@ -60,15 +60,6 @@ async fn role_count(app: &TestApp) -> i64 {
     let answer = app.get("/v1/admin/roles").await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     answer.body["total"].as_i64().expect("a total")
-}
-
-fn ids(list: &Value) -> Vec<i64> {
-    list["data"]
-        .as_array()
-        .unwrap_or_else(|| panic!("a list, got {list}"))
-        .iter()
-        .map(|item| item["id"].as_i64().expect("an id"))
-        .collect()
 }
 
 async fn list_ids(app: &TestApp, query: &str) -> Vec<i64> {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Answer, MASTER_KEY, TestApp, unix_now};
+use support::{Answer, MASTER_KEY, TestApp, ids, unix_now};
 
 const DAY: i64 = 24 * 60 * 60;
 
@@ -41,15 +41,6 @@ async fn all_tokens(app: &TestApp) -> Value {
     let answer = app.get("/v1/admin/tokens?limit=100").await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     answer.body
-}
-
-fn ids(list: &Value) -> Vec<i64> {
-    list["data"]
-        .as_array()
-        .unwrap_or_else(|| panic!("a list, got {list}"))
-        .iter()
-        .map(|item| item["id"].as_i64().expect("an id"))
-        .collect()
 }
 
 /// Asserts that `token` is a masked form of `secret`: it looks like a key, is not the key, and does

@@ -8,66 +8,17 @@
 
 mod support;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Answer, MASTER_KEY, TestApp};
+use support::{Answer, MASTER_KEY, TestApp, ids, unix_now};
 
 const USERS: &str = "/v1/admin/users";
 const PASSWORD: &str = "correct horse battery";
 
 fn user(id: i64) -> String {
     format!("{USERS}/{id}")
-}
-
-/// Unix seconds now.
-fn now() -> i64 {
-    let seconds = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs();
-    i64::try_from(seconds).expect("fits")
-}
-
-/// The answer is `status` with exactly `{"detail": detail}`.
-#[track_caller]
-fn assert_detail(answer: &Answer, status: StatusCode, detail: &str) {
-    assert_eq!(answer.status, status, "{}", answer.text);
-    assert_eq!(answer.body, json!({ "detail": detail }), "{}", answer.text);
-}
-
-/// The answer is a 422 in FastAPI's shape listing exactly these `(loc, type)` pairs, in any order,
-/// each with a message.
-#[track_caller]
-fn assert_invalid(answer: &Answer, expected: &[(Value, &str)]) {
-    assert_eq!(
-        answer.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        answer.text
-    );
-    let detail = answer.body["detail"]
-        .as_array()
-        .unwrap_or_else(|| panic!("a list of errors: {}", answer.text));
-    let mut found: Vec<String> = detail
-        .iter()
-        .map(|error| {
-            assert!(
-                error["msg"].as_str().is_some_and(|msg| !msg.is_empty()),
-                "{}",
-                answer.text
-            );
-            format!("{} {}", error["loc"], error["type"])
-        })
-        .collect();
-    let mut wanted: Vec<String> = expected
-        .iter()
-        .map(|(loc, kind)| format!("{loc} {}", json!(kind)))
-        .collect();
-    found.sort();
-    wanted.sort();
-    assert_eq!(found, wanted, "{}", answer.text);
 }
 
 fn body_loc(field: &str) -> Value {
@@ -86,28 +37,6 @@ async fn read(app: &TestApp, id: i64) -> Value {
     let answer = app.get(&user(id)).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     answer.body
-}
-
-/// The ids of a list's items, in order.
-fn ids(list: &Value) -> Vec<i64> {
-    list["data"]
-        .as_array()
-        .expect("data")
-        .iter()
-        .map(|item| item["id"].as_i64().expect("an id"))
-        .collect()
-}
-
-/// `PATCH path` as the master key asking for the updated object.
-async fn patch_returning(app: &TestApp, path: &str, body: Value) -> Answer {
-    app.send(
-        app.client
-            .patch(app.url(path))
-            .bearer_auth(MASTER_KEY)
-            .header("Prefer", "return=representation")
-            .json(&body),
-    )
-    .await
 }
 
 /// Creates a user from `body` and returns the answer's body, which must be a 201.
@@ -161,7 +90,10 @@ fn assert_user_shape(body: &Value) {
     assert_eq!(body["sub"], Value::Null);
     assert_eq!(body["iss"], Value::Null);
     let created = body["created"].as_i64().expect("created");
-    assert!((now() - 60..=now() + 1).contains(&created), "{body}");
+    assert!(
+        (unix_now() - 60..=unix_now() + 1).contains(&created),
+        "{body}"
+    );
     assert!(
         body["updated"].as_i64().expect("updated") >= created,
         "{body}"
@@ -206,7 +138,7 @@ fn ada(world: &World, expires: i64) -> Value {
 async fn creating_a_user_answers_201_with_the_whole_user_and_its_location() {
     let app = TestApp::spawn().await;
     let world = world(&app).await;
-    let expires = now() + 86_400;
+    let expires = unix_now() + 86_400;
     let answer = app.post(USERS, ada(&world, expires)).await;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
     assert_user_shape(&answer.body);
@@ -284,9 +216,11 @@ async fn a_user_created_with_only_the_required_fields_gets_the_defaults() {
 async fn a_user_never_shows_a_password_or_its_hash() {
     let app = TestApp::spawn().await;
     let world = world(&app).await;
-    let created = app.post(USERS, ada(&world, now() + 3600)).await;
+    let created = app.post(USERS, ada(&world, unix_now() + 3600)).await;
     let id = created.body["id"].as_i64().expect("an id");
-    let patched = patch_returning(&app, &user(id), json!({ "password": "another secret!" })).await;
+    let patched = app
+        .patch_returning(&user(id), json!({ "password": "another secret!" }))
+        .await;
     assert_eq!(patched.status, StatusCode::OK, "{}", patched.text);
     let listed = app.get(USERS).await;
     let read = app.get(&user(id)).await;
@@ -395,8 +329,8 @@ async fn creating_a_user_with_an_invalid_field_is_422_and_stores_nothing() {
         ("organization", Some(json!(2.5)), "int_from_float"),
         ("budget", Some(json!(-0.01)), "greater_than_equal"),
         ("budget", Some(json!(-1)), "greater_than_equal"),
-        ("expires", Some(json!(now())), "value_error"),
-        ("expires", Some(json!(now() - 3600)), "value_error"),
+        ("expires", Some(json!(unix_now())), "value_error"),
+        ("expires", Some(json!(unix_now() - 3600)), "value_error"),
         ("priority", Some(json!(-1)), "greater_than_equal"),
         ("priority", Some(Value::Null), "int_type"),
         ("priority", Some(json!(2.5)), "int_from_float"),
@@ -408,7 +342,7 @@ async fn creating_a_user_with_an_invalid_field_is_422_and_stores_nothing() {
         let body = with(&base, field, value);
         let answer = app.post(USERS, body.clone()).await;
         assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-        assert_invalid(&answer, &[(body_loc(field), kind)]);
+        answer.assert_invalid(&[(body_loc(field), kind)]);
     }
     assert_eq!(all_users(&app).await, before);
 }
@@ -426,46 +360,37 @@ async fn creating_a_user_reports_every_invalid_field_at_once() {
                 "password": "short",
                 "organization": 1.5,
                 "budget": -1,
-                "expires": now() - 60,
+                "expires": unix_now() - 60,
                 "priority": -1,
             }),
         )
         .await;
-    assert_invalid(
-        &answer,
-        &[
-            (body_loc("email"), "value_error"),
-            (body_loc("name"), "string_too_short"),
-            (body_loc("password"), "string_too_short"),
-            (body_loc("role"), "missing"),
-            (body_loc("organization"), "int_from_float"),
-            (body_loc("budget"), "greater_than_equal"),
-            (body_loc("expires"), "value_error"),
-            (body_loc("priority"), "greater_than_equal"),
-        ],
-    );
+    answer.assert_invalid(&[
+        (body_loc("email"), "value_error"),
+        (body_loc("name"), "string_too_short"),
+        (body_loc("password"), "string_too_short"),
+        (body_loc("role"), "missing"),
+        (body_loc("organization"), "int_from_float"),
+        (body_loc("budget"), "greater_than_equal"),
+        (body_loc("expires"), "value_error"),
+        (body_loc("priority"), "greater_than_equal"),
+    ]);
     let nothing = app.post(USERS, json!({})).await;
-    assert_invalid(
-        &nothing,
-        &[
-            (body_loc("email"), "missing"),
-            (body_loc("password"), "missing"),
-            (body_loc("role"), "missing"),
-        ],
-    );
+    nothing.assert_invalid(&[
+        (body_loc("email"), "missing"),
+        (body_loc("password"), "missing"),
+        (body_loc("role"), "missing"),
+    ]);
     let expiry_and_email = app
         .post(
             USERS,
-            json!({ "email": "nope", "password": PASSWORD, "role": 1, "expires": now() - 60 }),
+            json!({ "email": "nope", "password": PASSWORD, "role": 1, "expires": unix_now() - 60 }),
         )
         .await;
-    assert_invalid(
-        &expiry_and_email,
-        &[
-            (body_loc("email"), "value_error"),
-            (body_loc("expires"), "value_error"),
-        ],
-    );
+    expiry_and_email.assert_invalid(&[
+        (body_loc("email"), "value_error"),
+        (body_loc("expires"), "value_error"),
+    ]);
     assert_eq!(all_users(&app).await["total"], json!(0));
 }
 
@@ -502,9 +427,8 @@ async fn creating_a_user_with_a_body_that_is_not_a_json_object_is_422_and_over_6
             json!({ "email": "ada@example.com", "password": PASSWORD, "role": 1, "name": "n".repeat(70 * 1024) }),
         )
         .await;
-    assert_detail(
-        &too_large,
-        StatusCode::PAYLOAD_TOO_LARGE,
+    too_large.assert_detail(
+        StatusCode::PAYLOAD_TOO_LARGE.as_u16(),
         "Request body too large.",
     );
     let array = app
@@ -525,12 +449,12 @@ async fn creating_a_user_with_a_missing_role_is_404_role_not_found() {
     let app = TestApp::spawn().await;
     let world = world(&app).await;
     let body = with(
-        &ada(&world, now() + 3600),
+        &ada(&world, unix_now() + 3600),
         "role",
         Some(json!(world.other_role + 100)),
     );
     let answer = app.post(USERS, body).await;
-    assert_detail(&answer, StatusCode::NOT_FOUND, "Role not found.");
+    answer.assert_detail(StatusCode::NOT_FOUND.as_u16(), "Role not found.");
     assert_eq!(all_users(&app).await["total"], json!(0));
 }
 
@@ -539,12 +463,12 @@ async fn creating_a_user_with_a_missing_organization_is_404_organization_not_fou
     let app = TestApp::spawn().await;
     let world = world(&app).await;
     let body = with(
-        &ada(&world, now() + 3600),
+        &ada(&world, unix_now() + 3600),
         "organization",
         Some(json!(world.globex + 100)),
     );
     let answer = app.post(USERS, body).await;
-    assert_detail(&answer, StatusCode::NOT_FOUND, "Organization not found.");
+    answer.assert_detail(StatusCode::NOT_FOUND.as_u16(), "Organization not found.");
     assert_eq!(all_users(&app).await["total"], json!(0));
 }
 
@@ -552,7 +476,7 @@ async fn creating_a_user_with_a_missing_organization_is_404_organization_not_fou
 async fn creating_a_user_with_a_taken_email_is_409_whatever_its_case() {
     let app = TestApp::spawn().await;
     let world = world(&app).await;
-    let first = create(&app, ada(&world, now() + 3600)).await;
+    let first = create(&app, ada(&world, unix_now() + 3600)).await;
     let before = all_users(&app).await;
     for email in ["ada@example.com", "ADA@example.com", "Ada@Example.Com"] {
         let answer = app
@@ -561,7 +485,7 @@ async fn creating_a_user_with_a_taken_email_is_409_whatever_its_case() {
                 json!({ "email": email, "password": "something else", "role": world.other_role }),
             )
             .await;
-        assert_detail(&answer, StatusCode::CONFLICT, "User already exists.");
+        answer.assert_detail(StatusCode::CONFLICT.as_u16(), "User already exists.");
     }
     let after = all_users(&app).await;
     assert_eq!(after, before);
@@ -820,19 +744,16 @@ async fn listing_users_with_a_bad_query_parameter_is_422_located_in_the_query() 
     ];
     for (query, field, kind) in cases {
         let answer = app.get(&format!("{USERS}?{query}")).await;
-        assert_invalid(&answer, &[(json!(["query", field]), kind)]);
+        answer.assert_invalid(&[(json!(["query", field]), kind)]);
     }
     let several = app
         .get(&format!("{USERS}?role=x&organization=y&limit=500"))
         .await;
-    assert_invalid(
-        &several,
-        &[
-            (json!(["query", "role"]), "int_parsing"),
-            (json!(["query", "organization"]), "int_parsing"),
-            (json!(["query", "limit"]), "less_than_equal"),
-        ],
-    );
+    several.assert_invalid(&[
+        (json!(["query", "role"]), "int_parsing"),
+        (json!(["query", "organization"]), "int_parsing"),
+        (json!(["query", "limit"]), "less_than_equal"),
+    ]);
 }
 
 #[tokio::test]
@@ -855,7 +776,7 @@ async fn listing_users_ignores_unknown_query_parameters() {
 async fn getting_a_user_answers_the_user() {
     let app = TestApp::spawn().await;
     let world = world(&app).await;
-    let created = create(&app, ada(&world, now() + 600)).await;
+    let created = create(&app, ada(&world, unix_now() + 600)).await;
     let id = created["id"].as_i64().expect("an id");
     let answer = app.get(&user(id)).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
@@ -869,32 +790,24 @@ async fn getting_a_missing_user_is_404() {
     let role = app.create_role("member", &[]).await;
     let id = app.create_user("ada@example.com", role, None).await;
     for missing in [id + 1, 9_223_372_036_854_775_807] {
-        assert_detail(
-            &app.get(&user(missing)).await,
-            StatusCode::NOT_FOUND,
-            "User not found.",
-        );
+        app.get(&user(missing))
+            .await
+            .assert_detail(StatusCode::NOT_FOUND.as_u16(), "User not found.");
     }
 }
 
 #[tokio::test]
 async fn the_master_user_is_not_stored_so_user_0_is_404() {
     let app = TestApp::spawn().await;
-    assert_detail(
-        &app.get(&user(0)).await,
-        StatusCode::NOT_FOUND,
-        "User not found.",
-    );
-    assert_detail(
-        &app.patch(&user(0), json!({ "name": "Master" })).await,
-        StatusCode::NOT_FOUND,
-        "User not found.",
-    );
-    assert_detail(
-        &app.delete(&user(0)).await,
-        StatusCode::NOT_FOUND,
-        "User not found.",
-    );
+    app.get(&user(0))
+        .await
+        .assert_detail(StatusCode::NOT_FOUND.as_u16(), "User not found.");
+    app.patch(&user(0), json!({ "name": "Master" }))
+        .await
+        .assert_detail(StatusCode::NOT_FOUND.as_u16(), "User not found.");
+    app.delete(&user(0))
+        .await
+        .assert_detail(StatusCode::NOT_FOUND.as_u16(), "User not found.");
     assert_eq!(all_users(&app).await["total"], json!(0));
     // The master key still works afterwards.
     assert_eq!(app.get(USERS).await.status, StatusCode::OK);
@@ -915,12 +828,15 @@ async fn a_user_id_that_is_not_a_64_bit_integer_is_422_located_in_the_path() {
     ] {
         let path = format!("{USERS}/{bad}");
         let loc = json!(["path", "user"]);
-        assert_invalid(&app.get(&path).await, &[(loc.clone(), "int_parsing")]);
-        assert_invalid(
-            &app.patch(&path, json!({ "name": "X" })).await,
-            &[(loc.clone(), "int_parsing")],
-        );
-        assert_invalid(&app.delete(&path).await, &[(loc, "int_parsing")]);
+        app.get(&path)
+            .await
+            .assert_invalid(&[(loc.clone(), "int_parsing")]);
+        app.patch(&path, json!({ "name": "X" }))
+            .await
+            .assert_invalid(&[(loc.clone(), "int_parsing")]);
+        app.delete(&path)
+            .await
+            .assert_invalid(&[(loc, "int_parsing")]);
     }
     assert_eq!(read(&app, id).await, before);
 }
@@ -932,9 +848,9 @@ async fn a_user_id_that_is_not_a_64_bit_integer_is_422_located_in_the_path() {
 async fn patching_a_user_answers_204_and_changes_every_field_sent() {
     let app = TestApp::spawn().await;
     let world = world(&app).await;
-    let before = create(&app, ada(&world, now() + 3600)).await;
+    let before = create(&app, ada(&world, unix_now() + 3600)).await;
     let id = before["id"].as_i64().expect("an id");
-    let expires = now() + 7 * 86_400;
+    let expires = unix_now() + 7 * 86_400;
     let answer = app
         .patch(
             &user(id),
@@ -988,7 +904,7 @@ async fn patching_a_user_answers_204_and_changes_every_field_sent() {
 async fn an_admin_patch_of_email_name_and_budget_leaves_organization_and_expires_as_they_were() {
     let app = TestApp::spawn().await;
     let world = world(&app).await;
-    let expires = now() + 86_400;
+    let expires = unix_now() + 86_400;
     let before = create(&app, ada(&world, expires)).await;
     let id = before["id"].as_i64().expect("an id");
     let answer = app
@@ -1026,7 +942,7 @@ async fn an_admin_patch_of_email_name_and_budget_leaves_organization_and_expires
 async fn null_clears_the_name_organization_budget_and_expiry_of_a_user() {
     let app = TestApp::spawn().await;
     let world = world(&app).await;
-    let before = create(&app, ada(&world, now() + 3600)).await;
+    let before = create(&app, ada(&world, unix_now() + 3600)).await;
     let id = before["id"].as_i64().expect("an id");
     let answer = app
         .patch(
@@ -1052,9 +968,11 @@ async fn null_clears_the_name_organization_budget_and_expiry_of_a_user() {
 async fn patching_a_user_with_prefer_return_representation_answers_200_with_it() {
     let app = TestApp::spawn().await;
     let world = world(&app).await;
-    let before = create(&app, ada(&world, now() + 3600)).await;
+    let before = create(&app, ada(&world, unix_now() + 3600)).await;
     let id = before["id"].as_i64().expect("an id");
-    let answer = patch_returning(&app, &user(id), json!({ "priority": 5, "budget": null })).await;
+    let answer = app
+        .patch_returning(&user(id), json!({ "priority": 5, "budget": null }))
+        .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     assert_user_shape(&answer.body);
     assert_eq!(answer.body["priority"], json!(5));
@@ -1068,7 +986,7 @@ async fn patching_a_user_with_prefer_return_representation_answers_200_with_it()
 async fn an_empty_patch_leaves_the_user_as_it_was() {
     let app = TestApp::spawn().await;
     let world = world(&app).await;
-    let before = create(&app, ada(&world, now() + 3600)).await;
+    let before = create(&app, ada(&world, unix_now() + 3600)).await;
     let id = before["id"].as_i64().expect("an id");
     let answer = app.patch(&user(id), json!({})).await;
     assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.text);
@@ -1079,7 +997,7 @@ async fn an_empty_patch_leaves_the_user_as_it_was() {
 async fn null_for_a_required_user_field_is_422_and_changes_nothing() {
     let app = TestApp::spawn().await;
     let world = world(&app).await;
-    let before = create(&app, ada(&world, now() + 3600)).await;
+    let before = create(&app, ada(&world, unix_now() + 3600)).await;
     let id = before["id"].as_i64().expect("an id");
     for (field, kind) in [
         ("priority", "int_type"),
@@ -1088,7 +1006,7 @@ async fn null_for_a_required_user_field_is_422_and_changes_nothing() {
         ("password", "string_type"),
     ] {
         let answer = app.patch(&user(id), json!({ field: null })).await;
-        assert_invalid(&answer, &[(body_loc(field), kind)]);
+        answer.assert_invalid(&[(body_loc(field), kind)]);
     }
     assert_eq!(read(&app, id).await, before);
 }
@@ -1097,7 +1015,7 @@ async fn null_for_a_required_user_field_is_422_and_changes_nothing() {
 async fn patching_a_user_with_invalid_fields_is_422_reports_each_and_changes_nothing() {
     let app = TestApp::spawn().await;
     let world = world(&app).await;
-    let before = create(&app, ada(&world, now() + 3600)).await;
+    let before = create(&app, ada(&world, unix_now() + 3600)).await;
     let id = before["id"].as_i64().expect("an id");
     let single = [
         ("email", json!("not an email"), "value_error"),
@@ -1108,37 +1026,34 @@ async fn patching_a_user_with_invalid_fields_is_422_reports_each_and_changes_not
         ("password", json!("short"), "string_too_short"),
         ("password", json!("p".repeat(129)), "string_too_long"),
         ("budget", json!(-5), "greater_than_equal"),
-        ("expires", json!(now()), "value_error"),
-        ("expires", json!(now() - 86_400), "value_error"),
+        ("expires", json!(unix_now()), "value_error"),
+        ("expires", json!(unix_now() - 86_400), "value_error"),
         ("priority", json!(-1), "greater_than_equal"),
         ("role", json!(1.5), "int_from_float"),
     ];
     for (field, value, kind) in single {
         let answer = app.patch(&user(id), json!({ field: value })).await;
-        assert_invalid(&answer, &[(body_loc(field), kind)]);
+        answer.assert_invalid(&[(body_loc(field), kind)]);
     }
     let all = app
         .patch(
             &user(id),
             json!({
                 "email": "nope", "name": "", "password": "short", "role": 1.5,
-                "organization": 1.5, "budget": -1, "expires": now() - 10, "priority": -1,
+                "organization": 1.5, "budget": -1, "expires": unix_now() - 10, "priority": -1,
             }),
         )
         .await;
-    assert_invalid(
-        &all,
-        &[
-            (body_loc("email"), "value_error"),
-            (body_loc("name"), "string_too_short"),
-            (body_loc("password"), "string_too_short"),
-            (body_loc("role"), "int_from_float"),
-            (body_loc("organization"), "int_from_float"),
-            (body_loc("budget"), "greater_than_equal"),
-            (body_loc("expires"), "value_error"),
-            (body_loc("priority"), "greater_than_equal"),
-        ],
-    );
+    all.assert_invalid(&[
+        (body_loc("email"), "value_error"),
+        (body_loc("name"), "string_too_short"),
+        (body_loc("password"), "string_too_short"),
+        (body_loc("role"), "int_from_float"),
+        (body_loc("organization"), "int_from_float"),
+        (body_loc("budget"), "greater_than_equal"),
+        (body_loc("expires"), "value_error"),
+        (body_loc("priority"), "greater_than_equal"),
+    ]);
     assert_eq!(read(&app, id).await, before);
 }
 
@@ -1146,7 +1061,7 @@ async fn patching_a_user_with_invalid_fields_is_422_reports_each_and_changes_not
 async fn an_admin_sets_a_new_password_without_the_current_one() {
     let app = TestApp::spawn().await;
     let world = world(&app).await;
-    let before = create(&app, ada(&world, now() + 3600)).await;
+    let before = create(&app, ada(&world, unix_now() + 3600)).await;
     let id = before["id"].as_i64().expect("an id");
     let answer = app
         .patch(&user(id), json!({ "password": "a completely new secret" }))
@@ -1180,11 +1095,9 @@ async fn patching_a_missing_user_is_404() {
         json!({}),
         json!({ "password": "a new password" }),
     ] {
-        assert_detail(
-            &app.patch(&user(id + 1), body).await,
-            StatusCode::NOT_FOUND,
-            "User not found.",
-        );
+        app.patch(&user(id + 1), body)
+            .await
+            .assert_detail(StatusCode::NOT_FOUND.as_u16(), "User not found.");
     }
     assert_eq!(all_users(&app).await, before);
 }
@@ -1193,7 +1106,7 @@ async fn patching_a_missing_user_is_404() {
 async fn patching_a_user_to_a_missing_role_or_organization_is_404_and_changes_nothing() {
     let app = TestApp::spawn().await;
     let world = world(&app).await;
-    let before = create(&app, ada(&world, now() + 3600)).await;
+    let before = create(&app, ada(&world, unix_now() + 3600)).await;
     let id = before["id"].as_i64().expect("an id");
     let missing_role = app
         .patch(
@@ -1201,18 +1114,14 @@ async fn patching_a_user_to_a_missing_role_or_organization_is_404_and_changes_no
             json!({ "role": world.other_role + 100, "name": "Changed" }),
         )
         .await;
-    assert_detail(&missing_role, StatusCode::NOT_FOUND, "Role not found.");
+    missing_role.assert_detail(StatusCode::NOT_FOUND.as_u16(), "Role not found.");
     let missing_organization = app
         .patch(
             &user(id),
             json!({ "organization": world.globex + 100, "name": "Changed" }),
         )
         .await;
-    assert_detail(
-        &missing_organization,
-        StatusCode::NOT_FOUND,
-        "Organization not found.",
-    );
+    missing_organization.assert_detail(StatusCode::NOT_FOUND.as_u16(), "Organization not found.");
     assert_eq!(read(&app, id).await, before);
 }
 
@@ -1221,13 +1130,13 @@ async fn patching_a_user_to_a_taken_email_is_409_and_changes_nothing() {
     let app = TestApp::spawn().await;
     let world = world(&app).await;
     app.create_user("grace@example.com", world.role, None).await;
-    let before = create(&app, ada(&world, now() + 3600)).await;
+    let before = create(&app, ada(&world, unix_now() + 3600)).await;
     let id = before["id"].as_i64().expect("an id");
     for email in ["grace@example.com", "Grace@Example.COM"] {
         let answer = app
             .patch(&user(id), json!({ "email": email, "name": "Changed" }))
             .await;
-        assert_detail(&answer, StatusCode::CONFLICT, "User already exists.");
+        answer.assert_detail(StatusCode::CONFLICT.as_u16(), "User already exists.");
     }
     assert_eq!(read(&app, id).await, before);
 }
@@ -1270,14 +1179,12 @@ async fn deleting_a_user_answers_204_and_their_api_keys_stop_working_at_once() {
 
     for key in [&key, &second_key] {
         let after = app.call(Method::GET, USERS, Some(key), None).await;
-        assert_detail(&after, StatusCode::UNAUTHORIZED, "Invalid API key.");
+        after.assert_detail(StatusCode::UNAUTHORIZED.as_u16(), "Invalid API key.");
         assert_eq!(after.header("www-authenticate"), Some("Bearer"));
     }
-    assert_detail(
-        &app.get(&user(id)).await,
-        StatusCode::NOT_FOUND,
-        "User not found.",
-    );
+    app.get(&user(id))
+        .await
+        .assert_detail(StatusCode::NOT_FOUND.as_u16(), "User not found.");
     let left = all_users(&app).await;
     assert_eq!(ids(&left), [other]);
     assert_eq!(left["total"], json!(1));
@@ -1295,18 +1202,14 @@ async fn deleting_a_missing_user_is_404() {
     let app = TestApp::spawn().await;
     let role = app.create_role("member", &[]).await;
     let id = app.create_user("ada@example.com", role, None).await;
-    assert_detail(
-        &app.delete(&user(id + 1)).await,
-        StatusCode::NOT_FOUND,
-        "User not found.",
-    );
+    app.delete(&user(id + 1))
+        .await
+        .assert_detail(StatusCode::NOT_FOUND.as_u16(), "User not found.");
     assert_eq!(all_users(&app).await["total"], json!(1));
     assert_eq!(app.delete(&user(id)).await.status, StatusCode::NO_CONTENT);
-    assert_detail(
-        &app.delete(&user(id)).await,
-        StatusCode::NOT_FOUND,
-        "User not found.",
-    );
+    app.delete(&user(id))
+        .await
+        .assert_detail(StatusCode::NOT_FOUND.as_u16(), "User not found.");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1369,12 +1272,12 @@ async fn user_endpoints_without_a_valid_key_are_401() {
     let before = all_users(&app).await;
     for (method, path, body) in every_endpoint(id, role) {
         let anonymous = app.call(method.clone(), &path, None, body.clone()).await;
-        assert_detail(&anonymous, StatusCode::UNAUTHORIZED, "Not authenticated");
+        anonymous.assert_detail(StatusCode::UNAUTHORIZED.as_u16(), "Not authenticated");
         assert_eq!(anonymous.header("www-authenticate"), Some("Bearer"));
         let unknown = app
             .call(method.clone(), &path, Some("sk-unknown"), body)
             .await;
-        assert_detail(&unknown, StatusCode::UNAUTHORIZED, "Invalid API key.");
+        unknown.assert_detail(StatusCode::UNAUTHORIZED.as_u16(), "Invalid API key.");
         assert_eq!(unknown.header("www-authenticate"), Some("Bearer"));
     }
     assert_eq!(all_users(&app).await, before);
@@ -1394,7 +1297,7 @@ async fn a_key_without_the_admin_permission_gets_403_on_every_user_endpoint() {
     let before = all_users(&app).await;
     for (method, path, body) in every_endpoint(victim, role) {
         let answer = app.call(method.clone(), &path, Some(&key), body).await;
-        assert_detail(&answer, StatusCode::FORBIDDEN, "Insufficient rights.");
+        answer.assert_detail(StatusCode::FORBIDDEN.as_u16(), "Insufficient rights.");
     }
     assert_eq!(all_users(&app).await, before);
 }
@@ -1407,7 +1310,7 @@ async fn an_admin_whose_account_has_expired_gets_403_account_expired() {
     let victim = app.create_user("ada@example.com", role, None).await;
     let admin = create(
         &app,
-        json!({ "email": "admin@example.com", "password": PASSWORD, "role": admin_role, "expires": now() + 3600 }),
+        json!({ "email": "admin@example.com", "password": PASSWORD, "role": admin_role, "expires": unix_now() + 3600 }),
     )
     .await;
     let admin = admin["id"].as_i64().expect("an id");
@@ -1416,19 +1319,19 @@ async fn an_admin_whose_account_has_expired_gets_403_account_expired() {
     assert_eq!(active.status, StatusCode::OK, "{}", active.text);
 
     // The expiry comes closer: the account works until then, not after.
-    let expires = now() + 3;
+    let expires = unix_now() + 3;
     let set = app.patch(&user(admin), json!({ "expires": expires })).await;
     assert_eq!(set.status, StatusCode::NO_CONTENT, "{}", set.text);
     let still_active = app.call(Method::GET, USERS, Some(&key), None).await;
     assert_eq!(still_active.status, StatusCode::OK, "{}", still_active.text);
 
-    while now() < expires {
+    while unix_now() < expires {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let before = all_users(&app).await;
     for (method, path, body) in every_endpoint(victim, role) {
         let answer = app.call(method.clone(), &path, Some(&key), body).await;
-        assert_detail(&answer, StatusCode::FORBIDDEN, "Account expired.");
+        answer.assert_detail(StatusCode::FORBIDDEN.as_u16(), "Account expired.");
     }
     assert_eq!(all_users(&app).await, before);
 }
@@ -1532,7 +1435,7 @@ async fn user_steps(app: &TestApp, org: i64) {
     let deleted = curl(app, Method::DELETE, &user(id), None).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
     let gone = curl(app, Method::GET, &user(id), None).await;
-    assert_detail(&gone, StatusCode::NOT_FOUND, "User not found.");
+    gone.assert_detail(StatusCode::NOT_FOUND.as_u16(), "User not found.");
 }
 
 #[tokio::test]
@@ -1544,7 +1447,7 @@ async fn the_typical_admin_flow_from_the_docs_works_from_start_to_end() {
     let deleted = curl(&app, Method::DELETE, &path, None).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
     let gone = curl(&app, Method::GET, &path, None).await;
-    assert_detail(&gone, StatusCode::NOT_FOUND, "Organization not found.");
+    gone.assert_detail(StatusCode::NOT_FOUND.as_u16(), "Organization not found.");
     let listed = curl(&app, Method::GET, "/v1/admin/organizations", None).await;
     assert_eq!(listed.body["total"], json!(0));
 }

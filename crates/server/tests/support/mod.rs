@@ -281,3 +281,39 @@ impl Answer {
         assert_eq!(found, wanted, "{}", self.text);
     }
 }
+
+/// The ids of a list's items, in order.
+pub fn ids(list: &Value) -> Vec<i64> {
+    list["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|item| item["id"].as_i64().expect("an id"))
+        .collect()
+}
+
+impl TestApp {
+    /// `PATCH path` with `body` as the master key, asking for the updated object.
+    pub async fn patch_returning(&self, path: &str, body: Value) -> Answer {
+        self.send(
+            self.client
+                .patch(self.url(path))
+                .bearer_auth(MASTER_KEY)
+                .header("Prefer", "return=representation")
+                .json(&body),
+        )
+        .await
+    }
+
+    /// A raw body posted as JSON with the master key.
+    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> Answer {
+        self.send(
+            self.client
+                .post(self.url(path))
+                .bearer_auth(MASTER_KEY)
+                .header("Content-Type", "application/json")
+                .body(body),
+        )
+        .await
+    }
+}
