@@ -8,6 +8,7 @@ use argon2::password_hash::{self, SaltString};
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
 use async_trait::async_trait;
 use gatehouse_domain::{DomainError, Password, PasswordHash, PasswordHasher, Secret};
+use tokio::sync::Semaphore;
 
 use crate::blocking::spawn_blocking_in_span;
 
@@ -19,6 +20,9 @@ pub struct Argon2PasswordHasher {
     argon2: Argon2<'static>,
     /// Verified against when there is no real hash, so that unknown accounts take as long.
     dummy: Arc<str>,
+    /// One permit per core: hashing is CPU-bound and takes 19 MiB each, so more at once would only
+    /// add memory (and give a flood of logins a way to exhaust it). Callers wait asynchronously.
+    permits: Arc<Semaphore>,
 }
 
 impl Argon2PasswordHasher {
@@ -38,9 +42,11 @@ impl Argon2PasswordHasher {
             .map_err(DomainError::unexpected)?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let dummy = hash_password(&argon2, "gatehouse dummy password")?;
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         Ok(Self {
             argon2,
             dummy: dummy.into(),
+            permits: Arc::new(Semaphore::new(cores)),
         })
     }
 }
@@ -56,6 +62,11 @@ impl fmt::Debug for Argon2PasswordHasher {
 #[async_trait]
 impl PasswordHasher for Argon2PasswordHasher {
     async fn hash(&self, password: Password) -> Result<PasswordHash, DomainError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(DomainError::unexpected)?;
         let argon2 = self.argon2.clone();
         spawn_blocking_in_span(move || {
             hash_password(&argon2, password.expose()).map(PasswordHash::new)
@@ -68,6 +79,11 @@ impl PasswordHasher for Argon2PasswordHasher {
         candidate: Secret,
         hash: Option<PasswordHash>,
     ) -> Result<bool, DomainError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(DomainError::unexpected)?;
         let argon2 = self.argon2.clone();
         let dummy = Arc::clone(&self.dummy);
         spawn_blocking_in_span(move || match hash {

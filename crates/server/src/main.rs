@@ -8,6 +8,12 @@ use gatehouse::config::{Cli, Command, DatabaseSettings};
 use gatehouse::{Application, StartupError, telemetry};
 use gatehouse_infrastructure::{DEFAULT_CONNECTION_TIMEOUT, PgPool, connect, run_migrations};
 
+/// mimalloc gives freed memory back to the system: with glibc's allocator, each Argon2 hash
+/// (19 MiB) stayed in the process, which grew by about 6 MiB per password hashed until every
+/// thread's arena held one.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(cli.log.log_format);
