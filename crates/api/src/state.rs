@@ -31,7 +31,8 @@ pub struct AppState {
     pub roles: RoleService,
     /// API keys.
     pub api_keys: ApiKeyService,
-    /// The time, for the permission checks done before reading a body.
+    /// The time, for the checks done at the edge: admin rights and account expiry before the
+    /// request is read, and expiry dates with the other fields of a body.
     pub clock: Arc<dyn Clock>,
     /// The storage, for `/health`.
     pub storage: Arc<dyn StorageProbe>,
