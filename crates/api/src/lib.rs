@@ -26,6 +26,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
     routes::users::configure(config);
     routes::roles::configure(config);
     routes::api_keys::configure(config);
+    routes::account::configure(config);
+    routes::login::configure(config);
     routes::operations::configure(config);
     config.default_service(web::to(routes::not_found));
 }

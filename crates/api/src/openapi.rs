@@ -3,6 +3,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::dto::account::{UpdateAccountRequest, UserInfoResponse};
 use crate::dto::api_keys::{CreateKeyRequest, CreateTokenRequest, KeyResponse, TokenResponse};
 use crate::dto::organizations::{
     CreateOrganizationRequest, OrganizationResponse, UpdateOrganizationRequest,
@@ -11,8 +12,9 @@ use crate::dto::roles::{
     CreateRoleRequest, LimitRequest, LimitResponse, RoleResponse, UpdateRoleRequest,
 };
 use crate::dto::users::{CreateUserRequest, UpdateUserRequest, UserResponse};
+use crate::dto::login::{LoginRequest, LoginResponse};
 use crate::error::{ErrorBody, FieldError, LocPart, ValidationErrorBody};
-use crate::routes::{api_keys, operations, organizations, roles, users};
+use crate::routes::{account, api_keys, login, operations, organizations, roles, users};
 
 /// The API's OpenAPI document.
 #[derive(OpenApi)]
@@ -28,6 +30,7 @@ use crate::routes::{api_keys, operations, organizations, roles, users};
         roles::create, roles::list, roles::get, roles::update, roles::delete,
         api_keys::create_token, api_keys::list_tokens, api_keys::get_token, api_keys::delete_token,
         api_keys::create_key, api_keys::list_keys, api_keys::get_key, api_keys::delete_key,
+        account::info, account::update, login::login,
         operations::health, operations::metrics, operations::openapi_json, operations::docs,
     ),
     components(schemas(
@@ -35,6 +38,7 @@ use crate::routes::{api_keys, operations, organizations, roles, users};
         UserResponse, CreateUserRequest, UpdateUserRequest,
         RoleResponse, LimitResponse, LimitRequest, CreateRoleRequest, UpdateRoleRequest,
         TokenResponse, KeyResponse, CreateTokenRequest, CreateKeyRequest,
+        UserInfoResponse, UpdateAccountRequest, LoginRequest, LoginResponse,
         ErrorBody, ValidationErrorBody, FieldError, LocPart, operations::Health,
     )),
     modifiers(&BearerAuth),
@@ -43,7 +47,8 @@ use crate::routes::{api_keys, operations, organizations, roles, users};
         (name = "users", description = "Accounts."),
         (name = "roles", description = "Permissions and rate limits."),
         (name = "tokens", description = "Everyone's API keys, for admins."),
-        (name = "me", description = "The caller's own keys."),
+        (name = "me", description = "The caller's own account and keys."),
+        (name = "auth", description = "Email and password login."),
         (name = "operations", description = "Health and metrics."),
     ),
 )]

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use gatehouse_application::{
-    ApiKeyService, AuthService, OrganizationService, RoleService, UserService,
+    AccountService, ApiKeyService, AuthService, LoginService, OrganizationService, RoleService,
+    UserService,
 };
 use gatehouse_domain::{Clock, DomainError};
 
@@ -31,6 +32,10 @@ pub struct AppState {
     pub roles: RoleService,
     /// API keys.
     pub api_keys: ApiKeyService,
+    /// The caller's own account.
+    pub account: AccountService,
+    /// Email and password login.
+    pub login: LoginService,
     /// The time, for the checks done at the edge: admin rights and account expiry before the
     /// request is read, and expiry dates with the other fields of a body.
     pub clock: Arc<dyn Clock>,

@@ -50,7 +50,7 @@ impl AuthService {
             return Err(DomainError::Unauthenticated);
         }
         let hash = self.generator.hash(bearer);
-        if bool::from(hash.as_bytes().ct_eq(self.master_key.as_bytes())) {
+        if self.is_master_hash(&hash) {
             return Ok(Principal::master());
         }
         if !bearer.starts_with(API_KEY_PREFIX) {
@@ -74,6 +74,16 @@ impl AuthService {
             limits: grant.limits,
             expires: grant.account_expires,
         })
+    }
+
+    /// Whether `candidate` is the master key, compared in constant time (by hash, so that the
+    /// length of the key does not show either).
+    pub fn is_master_key(&self, candidate: &str) -> bool {
+        self.is_master_hash(&self.generator.hash(candidate))
+    }
+
+    fn is_master_hash(&self, hash: &KeyHash) -> bool {
+        bool::from(hash.as_bytes().ct_eq(self.master_key.as_bytes()))
     }
 }
 
@@ -132,6 +142,14 @@ mod tests {
         keys.expect_find_grant_by_hash().never();
         let principal = service(keys).authenticate(MASTER).await.unwrap();
         assert_eq!(principal, Principal::master());
+    }
+
+    #[test]
+    fn only_the_master_key_is_the_master_key() {
+        let auth = service(MockApiKeyRepository::new());
+        assert!(auth.is_master_key(MASTER));
+        assert!(!auth.is_master_key("a-master-key-of-some-lengtH"));
+        assert!(!auth.is_master_key(""));
     }
 
     #[tokio::test]

@@ -5,8 +5,10 @@
 //! and delegates storage to the ports. Services hold `Arc<dyn Port>`, so that the server wires
 //! PostgreSQL adapters and tests wire mocks.
 
+pub mod account;
 pub mod api_keys;
 pub mod auth;
+pub mod login;
 pub mod organizations;
 pub mod principal;
 pub mod roles;
@@ -15,8 +17,10 @@ pub mod users;
 #[cfg(test)]
 mod fixtures;
 
+pub use account::{AccountInfo, AccountService, MASTER_EMAIL, UpdateAccount};
 pub use api_keys::{ApiKeyService, CreateApiKey, CreatedApiKey};
 pub use auth::AuthService;
+pub use login::{LoginService, SESSION_KEY_NAME, Session};
 pub use organizations::OrganizationService;
 pub use principal::Principal;
 pub use roles::RoleService;

@@ -141,6 +141,14 @@ pub trait ApiKeyRepository: Send + Sync {
     /// [`DomainError::Unavailable`] when the storage cannot be reached.
     async fn create(&self, new: NewApiKey) -> Result<ApiKey, DomainError>;
 
+    /// Inserts a key and deletes the owner's other keys of the same name, in one transaction
+    /// serialised per owner: a login's session key replaces the previous one, which stops working
+    /// at once, and concurrent logins leave one key.
+    ///
+    /// # Errors
+    /// As [`ApiKeyRepository::create`].
+    async fn replace_named(&self, new: NewApiKey) -> Result<ApiKey, DomainError>;
+
     /// The key with this id, if any.
     ///
     /// # Errors

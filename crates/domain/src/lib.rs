@@ -42,7 +42,9 @@ pub use role::{
     RoleRepository,
 };
 pub use secret::Secret;
-pub use user::{Budget, NewUser, Priority, User, UserFilter, UserOrder, UserPatch, UserRepository};
+pub use user::{
+    Budget, Credentials, NewUser, Priority, User, UserFilter, UserOrder, UserPatch, UserRepository,
+};
 
 #[cfg(feature = "mocks")]
 pub use api_key::{MockApiKeyRepository, MockKeyGenerator};

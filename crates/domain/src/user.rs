@@ -154,6 +154,18 @@ impl UserPatch {
     }
 }
 
+/// What a login or a password change checks, read apart from [`User`] so that the hash is read
+/// only where it is needed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The account.
+    pub user: UserId,
+    /// The hash of its password; `None` for accounts that log in another way.
+    pub password: Option<PasswordHash>,
+    /// When the account stops working; `None` for never.
+    pub expires: Option<DateTime<Utc>>,
+}
+
 /// Filters of a user list; every filter given must match.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UserFilter {
@@ -195,6 +207,23 @@ pub trait UserRepository: Send + Sync {
     /// [`DomainError::Unavailable`] when the storage cannot be reached; a missing user is
     /// `Ok(None)`.
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, DomainError>;
+
+    /// The credentials of the user with this email address, compared without regard to case.
+    ///
+    /// # Errors
+    /// [`DomainError::Unavailable`] when the storage cannot be reached; an unknown address is
+    /// `Ok(None)`.
+    async fn find_credentials_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Option<Credentials>, DomainError>;
+
+    /// The credentials of the user with this id, if any.
+    ///
+    /// # Errors
+    /// [`DomainError::Unavailable`] when the storage cannot be reached; a missing user is
+    /// `Ok(None)`.
+    async fn find_credentials(&self, id: UserId) -> Result<Option<Credentials>, DomainError>;
 
     /// One page of the users matching `filter`, and how many match in all.
     ///

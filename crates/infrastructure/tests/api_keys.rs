@@ -7,8 +7,11 @@
 
 mod common;
 
+use std::time::Duration;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use common::*;
+use diesel::r2d2::{ConnectionManager, Pool};
 use diesel::result::DatabaseErrorKind;
 use gatehouse_domain::{
     ApiKey, ApiKeyFilter, ApiKeyId, ApiKeyOrder, ApiKeyRepository, Direction, DomainError, Entity,
@@ -260,6 +263,152 @@ async fn listing_keys_orders_by_each_field_in_both_directions_then_by_id() {
             assert_eq!(paged, listed.items, "{order} {direction}");
         }
     }
+}
+
+/// The key `secret` grants, if any.
+async fn grant(keys: &PgApiKeyRepository, secret: &str) -> Option<KeyGrant> {
+    keys.find_grant_by_hash(Sha256KeyGenerator.hash(secret))
+        .await
+        .unwrap()
+}
+
+/// The keys of `user`, by id.
+async fn keys_of(keys: &PgApiKeyRepository, user: UserId) -> Vec<ApiKey> {
+    keys.list(
+        ApiKeyFilter { user: Some(user) },
+        page(0, 100, ApiKeyOrder::Id, Direction::Asc),
+    )
+    .await
+    .unwrap()
+    .items
+}
+
+#[tokio::test]
+async fn replacing_a_named_key_deletes_the_owners_keys_of_that_name_only() {
+    let world = world().await;
+    let keys = repository(&world.db);
+    let (old, old_secret) = new_key("session", world.ada);
+    let old = keys.create(old).await.unwrap();
+    let (older, older_secret) = new_key("session", world.ada);
+    keys.create(older).await.unwrap();
+    let (laptop, laptop_secret) = new_key("laptop", world.ada);
+    let laptop = keys.create(laptop).await.unwrap();
+    let (bobs, bobs_secret) = new_key("session", world.bob);
+    let bobs = keys.create(bobs).await.unwrap();
+
+    let expires = in_days(1);
+    let (mut new, new_secret) = new_key("session", world.ada);
+    new.expires = Some(Expiry::future(expires, Utc::now()).unwrap());
+    let masked = new.masked.clone();
+    let replaced = keys.replace_named(new).await.unwrap();
+
+    assert!(replaced.id.get() > old.id.get());
+    assert_eq!(replaced.name.as_str(), "session");
+    assert_eq!(replaced.user, world.ada);
+    assert_eq!(replaced.masked, masked);
+    assert_eq!(replaced.expires, Some(expires));
+    assert_eq!(
+        keys.find_by_id(replaced.id).await.unwrap().unwrap(),
+        replaced
+    );
+    assert!(grant(&keys, &old_secret).await.is_none());
+    assert!(grant(&keys, &older_secret).await.is_none());
+    assert_eq!(grant(&keys, &new_secret).await.unwrap().key, replaced.id);
+    assert_eq!(grant(&keys, &laptop_secret).await.unwrap().key, laptop.id);
+    assert_eq!(grant(&keys, &bobs_secret).await.unwrap().key, bobs.id);
+    assert_eq!(keys_of(&keys, world.ada).await, [laptop, replaced]);
+    assert_eq!(keys_of(&keys, world.bob).await, [bobs]);
+}
+
+#[tokio::test]
+async fn replacing_a_named_key_that_does_not_exist_yet_creates_it() {
+    let world = world().await;
+    let keys = repository(&world.db);
+    let (new, secret) = new_key("session", world.ada);
+    let created = keys.replace_named(new).await.unwrap();
+    assert_eq!(grant(&keys, &secret).await.unwrap().key, created.id);
+    assert_eq!(keys_of(&keys, world.ada).await, [created]);
+}
+
+#[tokio::test]
+async fn replacing_a_named_key_of_a_missing_user_is_user_not_found() {
+    let world = world().await;
+    let (new, _) = new_key("session", UserId(4242));
+    let error = repository(&world.db).replace_named(new).await.unwrap_err();
+    assert!(matches!(error, DomainError::NotFound(Entity::User)));
+}
+
+#[tokio::test]
+async fn replacing_a_named_key_with_the_hash_of_another_is_already_exists_and_changes_nothing() {
+    let world = world().await;
+    let keys = repository(&world.db);
+    let (bobs, _) = new_key("laptop", world.bob);
+    keys.create(bobs.clone()).await.unwrap();
+    let previous = keys.create(new_key("session", world.ada).0).await.unwrap();
+    let error = keys
+        .replace_named(NewApiKey {
+            name: name("session"),
+            user: world.ada,
+            ..bobs
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DomainError::AlreadyExists(Entity::ApiKey)));
+    // The delete was rolled back with the insert that failed.
+    assert_eq!(keys_of(&keys, world.ada).await, [previous]);
+}
+
+#[tokio::test]
+async fn concurrent_replacements_of_one_named_key_leave_exactly_one() {
+    const LOGINS: u32 = 20;
+    let world = world().await;
+    // A connection for every call, so that all of them race for the owner's row at once.
+    let pool = Pool::builder()
+        .max_size(LOGINS)
+        .min_idle(Some(0))
+        .connection_timeout(Duration::from_secs(30))
+        .build_unchecked(ConnectionManager::new(world.db.url()));
+    let keys = PgApiKeyRepository::new(pool);
+    keys.create(new_key("session", world.ada).0).await.unwrap();
+    let laptop = keys.create(new_key("laptop", world.ada).0).await.unwrap();
+
+    let tasks: Vec<_> = (0..LOGINS)
+        .map(|_| {
+            let keys = keys.clone();
+            let (new, secret) = new_key("session", world.ada);
+            tokio::spawn(async move { (keys.replace_named(new).await, secret) })
+        })
+        .collect();
+    let mut replaced = Vec::new();
+    for task in tasks {
+        let (result, secret) = task.await.unwrap();
+        replaced.push((result.unwrap(), secret));
+    }
+
+    let remaining = keys_of(&keys, world.ada).await;
+    assert_eq!(remaining.len(), 2, "{remaining:?}");
+    assert_eq!(remaining[0], laptop);
+    let session = &remaining[1];
+    assert_eq!(session.name.as_str(), "session");
+    let mut granted = 0;
+    for (key, secret) in &replaced {
+        if let Some(grant) = grant(&keys, secret).await {
+            assert_eq!(grant.key, session.id);
+            assert_eq!(key, session);
+            granted += 1;
+        }
+    }
+    assert_eq!(granted, 1);
+    assert_eq!(
+        count_rows(
+            &world.db.pool(),
+            &format!(
+                "api_keys WHERE user_id = {} AND name = 'session'",
+                world.ada
+            )
+        ),
+        1
+    );
 }
 
 #[tokio::test]

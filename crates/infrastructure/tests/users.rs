@@ -11,9 +11,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use common::*;
 use diesel::result::DatabaseErrorKind;
 use gatehouse_domain::{
-    ApiKeyRepository, Budget, Direction, DomainError, Entity, Expiry, KeyHash, NewApiKey, NewUser,
-    OrganizationId, PasswordHash, Patch, Priority, RoleId, User, UserFilter, UserId, UserOrder,
-    UserPatch, UserRepository,
+    ApiKeyRepository, Budget, Credentials, Direction, DomainError, Entity, Expiry, KeyHash,
+    NewApiKey, NewUser, OrganizationId, PasswordHash, Patch, Priority, RoleId, User, UserFilter,
+    UserId, UserOrder, UserPatch, UserRepository,
 };
 use gatehouse_infrastructure::testing::TestDatabase;
 use gatehouse_infrastructure::{PgApiKeyRepository, PgPool, PgUserRepository};
@@ -204,6 +204,100 @@ async fn finding_a_missing_user_is_none() {
         .await
         .unwrap();
     assert!(found.is_none());
+}
+
+/// Ada with a password and an expiry, Bob with neither.
+async fn ada_and_bob(world: &World) -> (Credentials, Credentials) {
+    let users = repository(&world.db);
+    let new = full_user(world);
+    let ada = users.create(new.clone()).await.unwrap();
+    let bob = users
+        .create(new_user("bob@example.org", world.role, None))
+        .await
+        .unwrap();
+    (
+        Credentials {
+            user: ada.id,
+            password: new.password,
+            expires: new.expires.map(Expiry::at),
+        },
+        Credentials {
+            user: bob.id,
+            password: None,
+            expires: None,
+        },
+    )
+}
+
+#[tokio::test]
+async fn credentials_are_found_by_email_in_any_case_with_the_stored_hash_and_expiry() {
+    let world = world().await;
+    let (ada, bob) = ada_and_bob(&world).await;
+    let users = repository(&world.db);
+    for address in [
+        "Ada.Lovelace@Example.org",
+        "ada.lovelace@example.org",
+        "ADA.LOVELACE@EXAMPLE.ORG",
+    ] {
+        let found = users.find_credentials_by_email(address).await.unwrap();
+        assert_eq!(found.as_ref(), Some(&ada), "{address}");
+    }
+    assert_eq!(
+        ada.password.as_ref().map(PasswordHash::as_str),
+        Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA")
+    );
+    assert!(ada.expires.is_some());
+    let found = users
+        .find_credentials_by_email("Bob@Example.org")
+        .await
+        .unwrap();
+    assert_eq!(found, Some(bob));
+}
+
+#[tokio::test]
+async fn credentials_of_an_unknown_email_are_none() {
+    let world = world().await;
+    ada_and_bob(&world).await;
+    let users = repository(&world.db);
+    for address in ["nobody@example.org", "ada.lovelace@example.org.", "%", ""] {
+        let found = users.find_credentials_by_email(address).await.unwrap();
+        assert!(found.is_none(), "{address}");
+    }
+}
+
+#[tokio::test]
+async fn credentials_are_found_by_id_and_a_missing_id_is_none() {
+    let world = world().await;
+    let (ada, bob) = ada_and_bob(&world).await;
+    let users = repository(&world.db);
+    assert_eq!(users.find_credentials(ada.user).await.unwrap(), Some(ada));
+    assert_eq!(users.find_credentials(bob.user).await.unwrap(), Some(bob));
+    assert!(
+        users
+            .find_credentials(UserId(4242))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn credentials_follow_a_password_change() {
+    let world = world().await;
+    let (_, bob) = ada_and_bob(&world).await;
+    let users = repository(&world.db);
+    users
+        .update(
+            bob.user,
+            UserPatch {
+                password: Some(PasswordHash::new("$argon2id$new")),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let found = users.find_credentials(bob.user).await.unwrap().unwrap();
+    assert_eq!(found.password, Some(PasswordHash::new("$argon2id$new")));
 }
 
 /// Six users: four inserted by one statement share `created` (and three `updated`), two share a

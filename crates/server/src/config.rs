@@ -72,8 +72,8 @@ pub struct ServeSettings {
     #[arg(long, env = "KEY_MAX_EXPIRATION_DAYS")]
     pub key_max_expiration_days: Option<NonZeroU32>,
     /// Lifetime of a login session key, in seconds.
-    #[arg(long, env = "SESSION_DURATION", default_value_t = 3600, value_parser = clap::value_parser!(u32).range(1..))]
-    pub session_duration: u32,
+    #[arg(long, env = "SESSION_DURATION", default_value = "3600")]
+    pub session_duration: NonZeroU32,
 }
 
 /// Settings of `gatehouse create-admin`.
@@ -146,7 +146,7 @@ mod tests {
         assert_eq!(settings.listen_addr.to_string(), "127.0.0.1:8000");
         assert_eq!(settings.database.database_pool_size, 10);
         assert_eq!(settings.key_max_expiration_days, None);
-        assert_eq!(settings.session_duration, 3600);
+        assert_eq!(settings.session_duration.get(), 3600);
         assert_eq!(cli.log.log_format, LogFormat::Text);
     }
 

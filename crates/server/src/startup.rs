@@ -9,9 +9,10 @@ use actix_web::{App, HttpServer, web};
 use async_trait::async_trait;
 use gatehouse_api::{AppState, StorageProbe, http_metrics};
 use gatehouse_application::{
-    ApiKeyService, AuthService, OrganizationService, RoleService, UserService,
+    AccountService, ApiKeyService, AuthService, LoginService, OrganizationService, RoleService,
+    UserService,
 };
-use gatehouse_domain::{Clock, DomainError, Secret, SystemClock};
+use gatehouse_domain::{Clock, DomainError, SystemClock};
 use gatehouse_infrastructure::{
     Argon2PasswordHasher, PgApiKeyRepository, PgOrganizationRepository, PgPool, PgRoleRepository,
     PgUserRepository, Sha256KeyGenerator, ping,
@@ -33,11 +34,7 @@ pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
 ///
 /// # Errors
 /// When the password hasher cannot be built.
-pub fn services(
-    pool: &PgPool,
-    master_key: &Secret,
-    key_max_expiration_days: Option<std::num::NonZeroU32>,
-) -> Result<AppState, StartupError> {
+pub fn services(pool: &PgPool, settings: &ServeSettings) -> Result<AppState, StartupError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let organizations = Arc::new(PgOrganizationRepository::new(pool.clone()));
     let users = Arc::new(PgUserRepository::new(pool.clone()));
@@ -45,12 +42,39 @@ pub fn services(
     let keys = Arc::new(PgApiKeyRepository::new(pool.clone()));
     let generator = Arc::new(Sha256KeyGenerator::new());
     let hasher = Arc::new(Argon2PasswordHasher::new()?);
+    let auth = AuthService::new(
+        keys.clone(),
+        generator.clone(),
+        clock.clone(),
+        &settings.master_key,
+    );
     Ok(AppState {
-        auth: AuthService::new(keys.clone(), generator.clone(), clock.clone(), master_key),
         organizations: OrganizationService::new(organizations.clone(), clock.clone()),
-        users: UserService::new(users, roles.clone(), organizations, hasher, clock.clone()),
+        users: UserService::new(
+            users.clone(),
+            roles.clone(),
+            organizations,
+            hasher.clone(),
+            clock.clone(),
+        ),
         roles: RoleService::new(roles, clock.clone()),
-        api_keys: ApiKeyService::new(keys, generator, clock.clone(), key_max_expiration_days),
+        account: AccountService::new(users.clone(), hasher.clone(), clock.clone()),
+        login: LoginService::new(
+            users,
+            keys.clone(),
+            hasher,
+            generator.clone(),
+            clock.clone(),
+            auth.clone(),
+            settings.session_duration,
+        ),
+        api_keys: ApiKeyService::new(
+            keys,
+            generator,
+            clock.clone(),
+            settings.key_max_expiration_days,
+        ),
+        auth,
         clock,
         storage: Arc::new(PgProbe(pool.clone())),
     })
@@ -79,11 +103,7 @@ impl Application {
     /// # Errors
     /// When the address cannot be bound or a component cannot be built.
     pub fn build(settings: &ServeSettings, pool: PgPool) -> Result<Self, StartupError> {
-        let state = web::Data::new(services(
-            &pool,
-            &settings.master_key,
-            settings.key_max_expiration_days,
-        )?);
+        let state = web::Data::new(services(&pool, settings)?);
         let registry = Registry::new();
         registry.register(Box::new(PoolCollector::new(pool)?))?;
         let metrics = http_metrics(&registry)?;

@@ -1,7 +1,9 @@
 //! Request and response bodies, as OpenGateLLM's clients send and read them.
 
+pub mod account;
 pub mod api_keys;
 pub mod list;
+pub mod login;
 pub mod organizations;
 pub mod roles;
 pub mod users;

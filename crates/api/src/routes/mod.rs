@@ -1,6 +1,8 @@
 //! The endpoints, one module per resource, and the answers they share.
 
+pub mod account;
 pub mod api_keys;
+pub mod login;
 pub mod operations;
 pub mod organizations;
 pub mod roles;

@@ -7,7 +7,7 @@ use gatehouse_domain::{
     KeyHash, NewApiKey, Page, PageRequest, UserId,
 };
 
-use crate::db::{PgPool, run_blocking};
+use crate::db::{PgPool, run_blocking, transaction};
 use crate::error::{on_delete, on_query};
 use crate::repositories::order_by;
 use crate::rows::api_keys::{ApiKeyRow, GrantRow, NewApiKeyRow};
@@ -48,6 +48,39 @@ impl ApiKeyRepository for PgApiKeyRepository {
                 .get_result(conn)
                 .map_err(on_query)?
                 .into_domain()
+        })
+        .await
+    }
+
+    async fn replace_named(&self, new: NewApiKey) -> Result<ApiKey, DomainError> {
+        run_blocking(&self.pool, move |conn| {
+            transaction(conn, |conn| {
+                let owner = new.user.get();
+                // Locking the owner's row serialises concurrent logins of one user: each waits
+                // until the previous one commits, then deletes the key that one inserted, so
+                // exactly one key of the name remains. It also tells whether the owner exists.
+                users::table
+                    .find(owner)
+                    .select(users::id)
+                    .for_no_key_update()
+                    .get_result::<i64>(conn)
+                    .optional()
+                    .map_err(on_query)?
+                    .ok_or(DomainError::NotFound(Entity::User))?;
+                diesel::delete(
+                    api_keys::table
+                        .filter(api_keys::user_id.eq(owner))
+                        .filter(api_keys::name.eq(new.name.as_str())),
+                )
+                .execute(conn)
+                .map_err(on_query)?;
+                diesel::insert_into(api_keys::table)
+                    .values(NewApiKeyRow::from(new))
+                    .returning(ApiKeyRow::as_returning())
+                    .get_result(conn)
+                    .map_err(on_query)?
+                    .into_domain()
+            })
         })
         .await
     }

@@ -5,14 +5,14 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use gatehouse_domain::{
-    DomainError, Entity, NewUser, Page, PageRequest, User, UserFilter, UserId, UserOrder,
-    UserPatch, UserRepository,
+    Credentials, DomainError, Entity, NewUser, Page, PageRequest, User, UserFilter, UserId,
+    UserOrder, UserPatch, UserRepository,
 };
 
 use crate::db::{PgPool, run_blocking};
 use crate::error::{on_delete, on_query};
 use crate::repositories::order_by;
-use crate::rows::users::{NewUserRow, UserChangeset, UserRow};
+use crate::rows::users::{CredentialsRow, NewUserRow, UserChangeset, UserRow};
 use crate::schema::users;
 
 #[diesel::declare_sql_function]
@@ -61,6 +61,20 @@ fn find(conn: &mut PgConnection, id: i64) -> Result<Option<User>, DomainError> {
         .transpose()
 }
 
+/// The credentials of the user `query` selects, at most one (by the primary key or the unique
+/// email index).
+fn credentials(
+    conn: &mut PgConnection,
+    query: users::BoxedQuery<'static, Pg>,
+) -> Result<Option<Credentials>, DomainError> {
+    Ok(query
+        .select(CredentialsRow::as_select())
+        .first(conn)
+        .optional()
+        .map_err(on_query)?
+        .map(CredentialsRow::into_domain))
+}
+
 #[async_trait]
 impl UserRepository for PgUserRepository {
     async fn create(&self, new: NewUser) -> Result<User, DomainError> {
@@ -77,6 +91,21 @@ impl UserRepository for PgUserRepository {
 
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, DomainError> {
         run_blocking(&self.pool, move |conn| find(conn, id.get())).await
+    }
+
+    async fn find_credentials_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Option<Credentials>, DomainError> {
+        let query = users::table
+            .filter(lower(users::email).eq(lower(email.to_owned())))
+            .into_boxed();
+        run_blocking(&self.pool, move |conn| credentials(conn, query)).await
+    }
+
+    async fn find_credentials(&self, id: UserId) -> Result<Option<Credentials>, DomainError> {
+        let query = users::table.find(id.get()).into_boxed();
+        run_blocking(&self.pool, move |conn| credentials(conn, query)).await
     }
 
     async fn list(

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use gatehouse_domain::{
-    Budget, DomainError, Email, Expiry, Name, NewUser, OrganizationId, Priority, RoleId, User,
-    UserId, UserPatch,
+    Budget, Credentials, DomainError, Email, Expiry, Name, NewUser, OrganizationId, PasswordHash,
+    Priority, RoleId, User, UserId, UserPatch,
 };
 
 use crate::error::corrupt;
@@ -54,6 +54,27 @@ impl UserRow {
             created: self.created,
             updated: self.updated,
         })
+    }
+}
+
+/// What a login checks: only the columns it needs, so that the hash is read nowhere else. Holds
+/// the password hash, so it has no `Debug`.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct CredentialsRow {
+    pub id: i64,
+    pub password_hash: Option<String>,
+    pub expires: Option<DateTime<Utc>>,
+}
+
+impl CredentialsRow {
+    /// The domain's credentials.
+    pub fn into_domain(self) -> Credentials {
+        Credentials {
+            user: UserId(self.id),
+            password: self.password_hash.map(PasswordHash::new),
+            expires: self.expires,
+        }
     }
 }
 

@@ -201,7 +201,7 @@ pub fn settings(db: &TestDatabase) -> ServeSettings {
         master_key: Secret::new(MASTER_KEY),
         listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         key_max_expiration_days: None,
-        session_duration: 3600,
+        session_duration: std::num::NonZeroU32::new(3600).unwrap(),
     }
 }
 

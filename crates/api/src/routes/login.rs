@@ -1,0 +1,42 @@
+//! `/v1/auth/login`: email and password for a session key.
+
+use actix_web::{HttpResponse, web};
+
+use crate::dto::login::{LoginRequest, LoginResponse};
+use crate::error::{ApiError, ErrorBody, ValidationErrorBody};
+use crate::input::JsonObject;
+use crate::routes::method_not_allowed;
+use crate::state::AppState;
+
+/// Mounts the login endpoint.
+pub fn configure(config: &mut web::ServiceConfig) {
+    config.service(
+        web::resource("/v1/auth/login")
+            .post(login)
+            .default_service(web::to(method_not_allowed)),
+    );
+}
+
+/// Exchanges an email and a password for a fresh `playground` key, which replaces the previous
+/// one and expires after `SESSION_DURATION` seconds. The master user logs in with email `master`
+/// and the master key, and gets the master key back with id 0.
+#[utoipa::path(
+    post, path = "/v1/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "The session key, shown this once.", body = LoginResponse),
+        (status = 401, description = "`Invalid email or password.`, the same for an unknown email, a wrong password and an account without a password.", body = ErrorBody),
+        (status = 403, description = "`Account expired.`", body = ErrorBody),
+        (status = 422, description = "Invalid body.", body = ValidationErrorBody),
+    ),
+)]
+pub async fn login(
+    state: web::Data<AppState>,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    let (email, password) = LoginRequest::parse(body)?;
+    let session = state.login.login(&email, password).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(LoginResponse::from(session)))
+}

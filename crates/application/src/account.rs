@@ -1,0 +1,458 @@
+//! Use cases of one's own account: reading who one is, and changing one's name, email and
+//! password.
+
+use std::sync::Arc;
+
+use gatehouse_domain::{
+    Budget, Clock, DateTime, DomainError, Email, Entity, Limits, Name, OrganizationId, Password,
+    PasswordHasher, Patch, Permissions, Priority, Secret, User, UserId, UserPatch, UserRepository,
+    Utc,
+};
+
+use crate::Principal;
+
+/// The address the master user is known by; it is not an email address, so no stored user can
+/// have it.
+pub const MASTER_EMAIL: &str = "master";
+
+/// Who the caller is: their account and what their role grants.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountInfo {
+    /// Their id (0 for the master user).
+    pub id: UserId,
+    /// Their email address ([`MASTER_EMAIL`] for the master user).
+    pub email: String,
+    /// Their display name.
+    pub name: Option<Name>,
+    /// Their organization.
+    pub organization: Option<OrganizationId>,
+    /// What they may still spend; `None` for no limit.
+    pub budget: Option<Budget>,
+    /// What their role allows.
+    pub permissions: Permissions,
+    /// The rate limits of their role.
+    pub limits: Limits,
+    /// When their account stops working; `None` for never.
+    pub expires: Option<DateTime<Utc>>,
+    /// Their scheduling priority.
+    pub priority: Priority,
+    /// When the account was created (the Unix epoch for the master user, which is not stored).
+    pub created: DateTime<Utc>,
+    /// When the account last changed (the Unix epoch for the master user).
+    pub updated: DateTime<Utc>,
+}
+
+impl AccountInfo {
+    /// The built-in master user, which has no stored account.
+    fn master(principal: &Principal) -> Self {
+        Self {
+            id: UserId::MASTER,
+            email: MASTER_EMAIL.to_owned(),
+            name: Name::parse(MASTER_EMAIL).ok(),
+            organization: None,
+            budget: None,
+            permissions: principal.permissions.clone(),
+            limits: principal.limits.clone(),
+            expires: None,
+            priority: Priority::default(),
+            created: DateTime::UNIX_EPOCH,
+            updated: DateTime::UNIX_EPOCH,
+        }
+    }
+
+    /// A stored user, with the grants their key was authenticated with.
+    fn of(user: User, principal: &Principal) -> Self {
+        Self {
+            id: user.id,
+            email: user.email.into_string(),
+            name: user.name,
+            organization: user.organization,
+            budget: user.budget,
+            permissions: principal.permissions.clone(),
+            limits: principal.limits.clone(),
+            expires: user.expires,
+            priority: user.priority,
+            created: user.created,
+            updated: user.updated,
+        }
+    }
+}
+
+/// What a user may change of their own account: a merge patch where absent fields stay as they
+/// are. Role, organization, budget, expiry and priority are an admin's to change.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UpdateAccount {
+    /// A new display name, or none.
+    pub name: Patch<Name>,
+    /// A new email address, unique without regard to case.
+    pub email: Option<Email>,
+    /// A new password; needs the right `current_password`.
+    pub password: Option<Password>,
+    /// The password the account has now, to prove a password change comes from its owner.
+    pub current_password: Option<Secret>,
+}
+
+/// Reads and changes the caller's own account.
+#[derive(Clone)]
+pub struct AccountService {
+    users: Arc<dyn UserRepository>,
+    hasher: Arc<dyn PasswordHasher>,
+    clock: Arc<dyn Clock>,
+}
+
+impl AccountService {
+    /// A service reading accounts from `users` and checking passwords with `hasher`.
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        hasher: Arc<dyn PasswordHasher>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            users,
+            hasher,
+            clock,
+        }
+    }
+
+    /// Who the caller is. Answers for an expired account too, so that its owner can see why
+    /// everything else is refused.
+    ///
+    /// # Errors
+    /// `InvalidApiKey` when the account was deleted since the key was checked (its keys went with
+    /// it).
+    pub async fn info(&self, actor: &Principal) -> Result<AccountInfo, DomainError> {
+        if actor.is_master() {
+            return Ok(AccountInfo::master(actor));
+        }
+        let user = self
+            .users
+            .find_by_id(actor.user)
+            .await?
+            .ok_or(DomainError::InvalidApiKey)?;
+        Ok(AccountInfo::of(user, actor))
+    }
+
+    /// Changes the caller's name, email or password, and returns the account as it is afterwards.
+    ///
+    /// A new password is accepted only with the right current password; the (slow) check is done
+    /// before anything is written.
+    ///
+    /// # Errors
+    /// `MasterNotAllowed` for the master key, which has no stored account; `AccountExpired`;
+    /// `InvalidCurrentPassword` when a password comes without the right current one (or the
+    /// account has no password); `AlreadyExists(User)` when the new email is taken;
+    /// `InvalidApiKey` when the account was deleted since the key was checked.
+    pub async fn update(
+        &self,
+        actor: &Principal,
+        update: UpdateAccount,
+    ) -> Result<AccountInfo, DomainError> {
+        if actor.is_master() {
+            return Err(DomainError::MasterNotAllowed);
+        }
+        actor.require_active(self.clock.now())?;
+        let password = match update.password {
+            Some(password) => {
+                self.check_current_password(actor.user, update.current_password)
+                    .await?;
+                Some(self.hasher.hash(password).await?)
+            }
+            None => None,
+        };
+        let patch = UserPatch {
+            email: update.email,
+            name: update.name,
+            password,
+            ..UserPatch::default()
+        };
+        let user = self
+            .users
+            .update(actor.user, patch)
+            .await
+            .map_err(|error| match error {
+                DomainError::NotFound(Entity::User) => DomainError::InvalidApiKey,
+                error => error,
+            })?;
+        Ok(AccountInfo::of(user, actor))
+    }
+
+    async fn check_current_password(
+        &self,
+        user: UserId,
+        current: Option<Secret>,
+    ) -> Result<(), DomainError> {
+        let current = current.ok_or(DomainError::InvalidCurrentPassword)?;
+        let credentials = self
+            .users
+            .find_credentials(user)
+            .await?
+            .ok_or(DomainError::InvalidApiKey)?;
+        if self.hasher.verify(current, credentials.password).await? {
+            Ok(())
+        } else {
+            Err(DomainError::InvalidCurrentPassword)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{caller, clock, now, user};
+    use gatehouse_domain::chrono::TimeDelta;
+    use gatehouse_domain::{
+        Credentials, Limit, LimitType, MockPasswordHasher, MockUserRepository, PasswordHash,
+        Permission,
+    };
+    use mockall::predicate::{always, eq};
+
+    fn service(users: MockUserRepository, hasher: MockPasswordHasher) -> AccountService {
+        AccountService::new(Arc::new(users), Arc::new(hasher), clock())
+    }
+
+    /// User 42, as the fixtures' caller is.
+    fn me() -> User {
+        User {
+            id: UserId(42),
+            ..user(42)
+        }
+    }
+
+    fn credentials() -> Credentials {
+        Credentials {
+            user: UserId(42),
+            password: Some(PasswordHash::new("$argon2id$current")),
+            expires: None,
+        }
+    }
+
+    /// A hasher that knows one password, "current-password", and hashes new ones as "hashed".
+    fn hasher() -> MockPasswordHasher {
+        let mut hasher = MockPasswordHasher::new();
+        hasher.expect_verify().returning(|candidate, hash| {
+            Ok(hash.is_some_and(|hash| hash.as_str() == "$argon2id$current")
+                && candidate.expose() == "current-password")
+        });
+        hasher
+            .expect_hash()
+            .returning(|_| Ok(PasswordHash::new("$argon2id$new")));
+        hasher
+    }
+
+    fn password_change(current: Option<&str>) -> UpdateAccount {
+        UpdateAccount {
+            password: Some(Password::new("a-new-password").unwrap()),
+            current_password: current.map(Secret::new),
+            ..UpdateAccount::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn info_shows_the_account_with_the_grants_of_the_key() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_by_id()
+            .with(eq(UserId(42)))
+            .returning(|_| Ok(Some(me())));
+        let mut actor = caller(&[Permission::ReadMetric], None);
+        actor.limits = Limits::new(vec![Limit::new(1, LimitType::Rpm, Some(10)).unwrap()]).unwrap();
+        let info = service(users, MockPasswordHasher::new())
+            .info(&actor)
+            .await
+            .unwrap();
+        assert_eq!(info.id, UserId(42));
+        assert_eq!(info.email, "user42@example.com");
+        assert_eq!(info.budget, me().budget);
+        assert_eq!(info.permissions, actor.permissions);
+        assert_eq!(info.limits, actor.limits);
+    }
+
+    #[tokio::test]
+    async fn info_answers_for_an_expired_account() {
+        let expired_at = now() - TimeDelta::days(1);
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_id().returning(move |_| {
+            Ok(Some(User {
+                expires: Some(expired_at),
+                ..me()
+            }))
+        });
+        let actor = caller(&[], Some(expired_at));
+        let info = service(users, MockPasswordHasher::new())
+            .info(&actor)
+            .await
+            .unwrap();
+        assert_eq!(info.expires, Some(expired_at));
+    }
+
+    #[tokio::test]
+    async fn the_master_user_is_described_without_a_lookup() {
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_id().never();
+        let info = service(users, MockPasswordHasher::new())
+            .info(&Principal::master())
+            .await
+            .unwrap();
+        assert_eq!(info.id, UserId::MASTER);
+        assert_eq!(info.email, MASTER_EMAIL);
+        assert_eq!(info.permissions, Permissions::all());
+        assert_eq!(info.budget, None);
+    }
+
+    #[tokio::test]
+    async fn a_deleted_account_is_an_invalid_key() {
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_id().returning(|_| Ok(None));
+        let result = service(users, MockPasswordHasher::new())
+            .info(&caller(&[], None))
+            .await;
+        assert!(matches!(result, Err(DomainError::InvalidApiKey)));
+    }
+
+    #[tokio::test]
+    async fn name_and_email_change_without_a_password() {
+        let email = Email::parse("new@example.com").unwrap();
+        let name = Name::parse("New Name").unwrap();
+        let expected = UserPatch {
+            email: Some(email.clone()),
+            name: Patch::Set(name.clone()),
+            ..UserPatch::default()
+        };
+        let mut users = MockUserRepository::new();
+        users
+            .expect_update()
+            .with(eq(UserId(42)), eq(expected))
+            .times(1)
+            .returning(|_, patch| {
+                Ok(User {
+                    email: patch.email.unwrap(),
+                    name: patch.name.apply(None),
+                    ..me()
+                })
+            });
+        let mut hasher = MockPasswordHasher::new();
+        hasher.expect_verify().never();
+        hasher.expect_hash().never();
+        let update = UpdateAccount {
+            name: Patch::Set(name.clone()),
+            email: Some(email),
+            ..UpdateAccount::default()
+        };
+        let info = service(users, hasher)
+            .update(&caller(&[], None), update)
+            .await
+            .unwrap();
+        assert_eq!(info.email, "new@example.com");
+        assert_eq!(info.name, Some(name));
+    }
+
+    #[tokio::test]
+    async fn a_password_changes_with_the_right_current_password_only_as_a_hash() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_credentials()
+            .with(eq(UserId(42)))
+            .returning(|_| Ok(Some(credentials())));
+        let expected = UserPatch {
+            password: Some(PasswordHash::new("$argon2id$new")),
+            ..UserPatch::default()
+        };
+        users
+            .expect_update()
+            .with(eq(UserId(42)), eq(expected))
+            .times(1)
+            .returning(|_, _| Ok(me()));
+        service(users, hasher())
+            .update(&caller(&[], None), password_change(Some("current-password")))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_password_without_the_right_current_one_changes_nothing() {
+        for current in [None, Some("wrong-password")] {
+            let mut users = MockUserRepository::new();
+            users
+                .expect_find_credentials()
+                .returning(|_| Ok(Some(credentials())));
+            users.expect_update().never();
+            let mut hasher = hasher();
+            hasher.checkpoint();
+            hasher.expect_verify().returning(|candidate, _| {
+                Ok(candidate.expose() == "current-password")
+            });
+            hasher.expect_hash().never();
+            let result = service(users, hasher)
+                .update(&caller(&[], None), password_change(current))
+                .await;
+            assert!(
+                matches!(result, Err(DomainError::InvalidCurrentPassword)),
+                "{current:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_account_without_a_password_cannot_prove_its_current_one() {
+        let mut users = MockUserRepository::new();
+        users.expect_find_credentials().returning(|_| {
+            Ok(Some(Credentials {
+                password: None,
+                ..credentials()
+            }))
+        });
+        users.expect_update().never();
+        let result = service(users, hasher())
+            .update(&caller(&[], None), password_change(Some("current-password")))
+            .await;
+        assert!(matches!(result, Err(DomainError::InvalidCurrentPassword)));
+    }
+
+    #[tokio::test]
+    async fn the_master_user_cannot_change_its_account() {
+        let mut users = MockUserRepository::new();
+        users.expect_update().never();
+        let result = service(users, MockPasswordHasher::new())
+            .update(&Principal::master(), UpdateAccount::default())
+            .await;
+        assert!(matches!(result, Err(DomainError::MasterNotAllowed)));
+    }
+
+    #[tokio::test]
+    async fn an_expired_account_cannot_change_itself() {
+        let mut users = MockUserRepository::new();
+        users.expect_update().never();
+        let actor = caller(&[], Some(now() - TimeDelta::seconds(1)));
+        let result = service(users, MockPasswordHasher::new())
+            .update(&actor, UpdateAccount::default())
+            .await;
+        assert!(matches!(result, Err(DomainError::AccountExpired)));
+    }
+
+    #[tokio::test]
+    async fn a_taken_email_is_a_conflict_and_a_vanished_account_an_invalid_key() {
+        for (stored, expected) in [
+            (
+                DomainError::AlreadyExists(Entity::User),
+                "AlreadyExists(User)",
+            ),
+            (DomainError::NotFound(Entity::User), "InvalidApiKey"),
+        ] {
+            let mut users = MockUserRepository::new();
+            let stored = std::sync::Mutex::new(Some(stored));
+            users
+                .expect_update()
+                .with(eq(UserId(42)), always())
+                .returning(move |_, _| Err(stored.lock().unwrap().take().unwrap()));
+            let update = UpdateAccount {
+                email: Some(Email::parse("taken@example.com").unwrap()),
+                ..UpdateAccount::default()
+            };
+            let error = service(users, MockPasswordHasher::new())
+                .update(&caller(&[], None), update)
+                .await
+                .unwrap_err();
+            assert_eq!(format!("{error:?}"), expected);
+        }
+    }
+}
