@@ -5,9 +5,10 @@ use std::fmt;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::budget::Budget;
 use crate::clock::Expiry;
 use crate::error::DomainError;
-use crate::ids::{ApiKeyId, UserId};
+use crate::ids::{ApiKeyId, ProjectId, UserId};
 use crate::name::Name;
 use crate::page::{Page, PageRequest, order_fields};
 use crate::role::{Limits, Permissions};
@@ -75,6 +76,8 @@ pub struct ApiKey {
     pub user: UserId,
     /// The masked key (`sk-ab12...9xyz`).
     pub masked: String,
+    /// The project it acts in; `None` for a key that acts as its owner alone.
+    pub project: Option<ProjectId>,
     /// When it stops working; `None` for never.
     pub expires: Option<DateTime<Utc>>,
     /// When it was created.
@@ -92,13 +95,26 @@ pub struct NewApiKey {
     pub hash: KeyHash,
     /// The masked key.
     pub masked: String,
+    /// The project it acts in, of which the owner must be a member; `None` for none.
+    pub project: Option<ProjectId>,
     /// When it stops working; `None` for never.
     pub expires: Option<Expiry>,
 }
 
+/// What a project-bound key adds to its owner's grant: the project's budget and limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectGrant {
+    /// The project.
+    pub id: ProjectId,
+    /// The project's budget; `None` for no limit.
+    pub budget: Option<Budget>,
+    /// The project's limits.
+    pub limits: Limits,
+}
+
 /// What a key grants, read in one go on every authenticated request: the key's and the account's
-/// expiry, and the permissions and limits of the owner's role.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// expiry, the permissions and limits of the owner's role, and the project the key is bound to.
+#[derive(Debug, Clone, PartialEq)]
 pub struct KeyGrant {
     /// The key.
     pub key: ApiKeyId,
@@ -112,6 +128,8 @@ pub struct KeyGrant {
     pub permissions: Permissions,
     /// The limits of the owner's role.
     pub limits: Limits,
+    /// The project the key is bound to, if any.
+    pub project: Option<ProjectGrant>,
 }
 
 /// Filters of a key list.
@@ -134,10 +152,12 @@ order_fields!(
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait ApiKeyRepository: Send + Sync {
-    /// Inserts a key.
+    /// Inserts a key. A key bound to a project lives only as long as its owner's membership of
+    /// the project: ending the membership or deleting the project deletes the key.
     ///
     /// # Errors
     /// An adapter MUST return [`DomainError::NotFound`]`(User)` when the owner does not exist,
+    /// [`DomainError::NotFound`]`(Project)` when the owner is not a member of the key's project,
     /// [`DomainError::Unavailable`] when the storage cannot be reached.
     async fn create(&self, new: NewApiKey) -> Result<ApiKey, DomainError>;
 

@@ -17,6 +17,10 @@ pub enum Entity {
     Role,
     /// An API key; the contract calls it a token.
     ApiKey,
+    /// A project.
+    Project,
+    /// A user's membership of a project.
+    Member,
 }
 
 impl Entity {
@@ -27,6 +31,8 @@ impl Entity {
             Self::User => "User",
             Self::Role => "Role",
             Self::ApiKey => "Token",
+            Self::Project => "Project",
+            Self::Member => "Member",
         }
     }
 }
@@ -126,6 +132,9 @@ pub enum DomainError {
     /// The action makes no sense for the built-in master user.
     #[error("master is not allowed to process this action")]
     MasterNotAllowed,
+    /// A project member must belong to the project's organization.
+    #[error("user is not in the project's organization")]
+    NotInOrganization,
     /// A charge would take a budget below zero.
     #[error("insufficient budget")]
     InsufficientBudget,

@@ -45,6 +45,10 @@ id_type!(
     /// Identifies an API key.
     ApiKeyId
 );
+id_type!(
+    /// Identifies a project.
+    ProjectId
+);
 
 impl UserId {
     /// The built-in master user, authenticated by the configured master key.

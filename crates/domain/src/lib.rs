@@ -7,6 +7,7 @@
 //! With the `mocks` feature, every port also has a mockall mock (`MockOrganizationRepository`...).
 
 pub mod api_key;
+pub mod budget;
 pub mod clock;
 pub mod email;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod organization;
 pub mod page;
 pub mod password;
 pub mod patch;
+pub mod project;
 pub mod role;
 pub mod secret;
 pub mod user;
@@ -24,12 +26,13 @@ pub use chrono::{self, DateTime, Utc};
 
 pub use api_key::{
     API_KEY_PREFIX, ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyRepository, GeneratedKey,
-    KeyGenerator, KeyGrant, KeyHash, NewApiKey,
+    KeyGenerator, KeyGrant, KeyHash, NewApiKey, ProjectGrant,
 };
+pub use budget::{Budget, BudgetLedger, Cost};
 pub use clock::{Clock, Expiry, SystemClock};
 pub use email::Email;
 pub use error::{BoxError, DomainError, DomainResult, Entity, ValueError, Violation};
-pub use ids::{ApiKeyId, OrganizationId, RoleId, UserId};
+pub use ids::{ApiKeyId, OrganizationId, ProjectId, RoleId, UserId};
 pub use name::Name;
 pub use organization::{
     NewOrganization, Organization, OrganizationOrder, OrganizationPatch, OrganizationRepository,
@@ -37,23 +40,31 @@ pub use organization::{
 pub use page::{Direction, Page, PageRequest};
 pub use password::{Password, PasswordHash, PasswordHasher};
 pub use patch::Patch;
+pub use project::{
+    MemberOrder, NewProject, Project, ProjectFilter, ProjectMember, ProjectOrder, ProjectPatch,
+    ProjectRepository,
+};
 pub use role::{
     Limit, LimitType, Limits, NewRole, Permission, Permissions, Role, RoleOrder, RolePatch,
     RoleRepository,
 };
 pub use secret::Secret;
 pub use user::{
-    Budget, Credentials, NewUser, Priority, User, UserFilter, UserOrder, UserPatch, UserRepository,
+    Credentials, NewUser, Priority, User, UserFilter, UserOrder, UserPatch, UserRepository,
 };
 
 #[cfg(feature = "mocks")]
 pub use api_key::{MockApiKeyRepository, MockKeyGenerator};
+#[cfg(feature = "mocks")]
+pub use budget::MockBudgetLedger;
 #[cfg(feature = "mocks")]
 pub use clock::MockClock;
 #[cfg(feature = "mocks")]
 pub use organization::MockOrganizationRepository;
 #[cfg(feature = "mocks")]
 pub use password::MockPasswordHasher;
+#[cfg(feature = "mocks")]
+pub use project::MockProjectRepository;
 #[cfg(feature = "mocks")]
 pub use role::MockRoleRepository;
 #[cfg(feature = "mocks")]

@@ -98,6 +98,6 @@ pub trait OrganizationRepository: Send + Sync {
     /// # Errors
     /// An adapter MUST return [`DomainError::NotFound`]`(Organization)` when there is no such
     /// organization, [`DomainError::InUse`]` { entity: Organization, used_by: User }` while users
-    /// belong to it.
+    /// belong to it, `{ entity: Organization, used_by: Project }` while it has projects.
     async fn delete(&self, id: OrganizationId) -> Result<(), DomainError>;
 }

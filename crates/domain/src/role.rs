@@ -1,6 +1,6 @@
 //! Roles: the permissions and rate limits users get.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -229,6 +229,34 @@ impl Limits {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Per `(router_id, type)`, the stricter of the two: the lower ceiling where both set one,
+    /// the only one where one side alone limits. How a project's limits narrow its members'.
+    #[must_use]
+    pub fn stricter(&self, other: &Self) -> Self {
+        let mut merged: BTreeMap<(i64, LimitType), Option<i64>> = BTreeMap::new();
+        for limit in self.0.iter().chain(&other.0) {
+            merged
+                .entry((limit.router_id, limit.kind))
+                .and_modify(|value| {
+                    *value = match (*value, limit.value) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    }
+                })
+                .or_insert(limit.value);
+        }
+        Self(
+            merged
+                .into_iter()
+                .map(|((router_id, kind), value)| Limit {
+                    router_id,
+                    kind,
+                    value,
+                })
+                .collect(),
+        )
+    }
 }
 
 /// A role as stored, with the number of users holding it.
@@ -372,5 +400,65 @@ mod tests {
         let error = Limits::new(vec![rpm, tpm, rpm_again]).unwrap_err();
         assert_eq!(error.code, "value_error");
         assert!(error.message.contains("router_id 1"));
+    }
+
+    fn limits(list: &[(i64, LimitType, Option<i64>)]) -> Limits {
+        Limits::new(
+            list.iter()
+                .map(|&(router, kind, value)| Limit::new(router, kind, value).unwrap())
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_stricter_of_two_limit_sets_takes_the_lower_ceiling_of_each_pair() {
+        use LimitType::{Rpm, Tpd, Tpm};
+        let role = limits(&[(1, Rpm, Some(100)), (1, Tpm, None), (2, Rpm, Some(5))]);
+        let project = limits(&[(1, Rpm, Some(10)), (1, Tpm, Some(1000)), (3, Tpd, None)]);
+        let expected = limits(&[
+            (1, Tpm, Some(1000)),
+            (1, Rpm, Some(10)),
+            (2, Rpm, Some(5)),
+            (3, Tpd, None),
+        ]);
+        assert_eq!(role.stricter(&project), expected);
+        assert_eq!(project.stricter(&role), expected);
+        assert_eq!(role.stricter(&Limits::default()), role);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_stricter_set_is_never_looser_than_either_side(
+            a in proptest::collection::vec((1_i64..4, 0_usize..4, proptest::option::of(0_i64..50)), 0..8),
+            b in proptest::collection::vec((1_i64..4, 0_usize..4, proptest::option::of(0_i64..50)), 0..8),
+        ) {
+            let build = |list: Vec<(i64, usize, Option<i64>)>| {
+                let mut seen = HashSet::new();
+                Limits::new(
+                    list.into_iter()
+                        .filter(|&(router, kind, _)| seen.insert((router, kind)))
+                        .map(|(router, kind, value)| Limit::new(router, LimitType::ALL[kind], value).unwrap())
+                        .collect(),
+                )
+                .unwrap()
+            };
+            let (a, b) = (build(a), build(b));
+            let merged = a.stricter(&b);
+            // Canonical and free of duplicates: rebuilding it changes nothing.
+            proptest::prop_assert_eq!(Limits::new(merged.as_slice().to_vec()).unwrap(), merged.clone());
+            for side in [&a, &b] {
+                for limit in side.as_slice() {
+                    let found = merged
+                        .as_slice()
+                        .iter()
+                        .find(|m| (m.router_id, m.kind) == (limit.router_id, limit.kind));
+                    let found = found.expect("every pair of either side is kept");
+                    if let Some(ceiling) = limit.value {
+                        proptest::prop_assert!(found.value.is_some_and(|v| v <= ceiling));
+                    }
+                }
+            }
+        }
     }
 }

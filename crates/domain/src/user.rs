@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::budget::Budget;
 use crate::clock::Expiry;
 use crate::email::Email;
 use crate::error::{DomainError, ValueError};
@@ -11,38 +12,6 @@ use crate::name::Name;
 use crate::page::{Page, PageRequest, order_fields};
 use crate::password::PasswordHash;
 use crate::patch::Patch;
-
-/// A spending budget: a finite amount, never negative.
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
-pub struct Budget(f64);
-
-impl Budget {
-    /// Checks that `amount` is a finite number >= 0.
-    ///
-    /// # Errors
-    /// `greater_than_equal` for a negative amount, `finite_number` for NaN or infinity.
-    pub fn new(amount: f64) -> Result<Self, ValueError> {
-        if !amount.is_finite() {
-            return Err(ValueError::new(
-                "finite_number",
-                "Input should be a finite number.",
-            ));
-        }
-        if amount < 0.0 {
-            return Err(ValueError::new(
-                "greater_than_equal",
-                "Input should be greater than or equal to 0.",
-            ));
-        }
-        // -0.0 passes the check above; store it as 0.
-        Ok(Self(amount + 0.0))
-    }
-
-    /// The amount.
-    pub fn get(self) -> f64 {
-        self.0
-    }
-}
 
 /// A scheduling priority: an integer >= 0, higher served first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
@@ -238,6 +207,10 @@ pub trait UserRepository: Send + Sync {
     /// Applies a merge patch and returns the user as stored afterwards. An empty patch changes
     /// nothing, `updated` included.
     ///
+    /// A new organization (or none) removes, in the same transaction, the user's memberships of
+    /// projects outside it, and with them the keys bound to those projects: a member always
+    /// belongs to the project's organization.
+    ///
     /// # Errors
     /// An adapter MUST return [`DomainError::NotFound`]`(User)` when there is no such user,
     /// [`DomainError::AlreadyExists`]`(User)` when the new email is taken,
@@ -245,7 +218,7 @@ pub trait UserRepository: Send + Sync {
     /// does not exist.
     async fn update(&self, id: UserId, patch: UserPatch) -> Result<User, DomainError>;
 
-    /// Deletes a user and, with it, every API key of theirs.
+    /// Deletes a user and, with them, every API key and project membership of theirs.
     ///
     /// # Errors
     /// An adapter MUST return [`DomainError::NotFound`]`(User)` when there is no such user.
@@ -255,20 +228,6 @@ pub trait UserRepository: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
-
-    #[test]
-    #[allow(clippy::float_cmp)]
-    fn budgets_are_finite_and_not_negative() {
-        assert_eq!(Budget::new(0.0).unwrap().get(), 0.0);
-        assert!(Budget::new(-0.0).unwrap().get().is_sign_positive());
-        assert_eq!(Budget::new(-0.01).unwrap_err().code, "greater_than_equal");
-        assert_eq!(Budget::new(f64::NAN).unwrap_err().code, "finite_number");
-        assert_eq!(
-            Budget::new(f64::INFINITY).unwrap_err().code,
-            "finite_number"
-        );
-    }
 
     #[test]
     fn priorities_are_not_negative() {
@@ -284,16 +243,5 @@ mod tests {
             ..UserPatch::default()
         };
         assert!(!patch.is_empty());
-    }
-
-    proptest! {
-        #[test]
-        fn every_accepted_budget_is_finite_and_not_negative(amount in any::<f64>()) {
-            if let Ok(budget) = Budget::new(amount) {
-                prop_assert!(budget.get().is_finite() && budget.get() >= 0.0);
-            } else {
-                prop_assert!(!amount.is_finite() || amount < 0.0);
-            }
-        }
     }
 }
