@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use gatehouse_domain::{
     Budget, Clock, DateTime, DomainError, Email, Entity, Limits, Name, OrganizationId, Password,
-    PasswordHasher, Patch, Permissions, Priority, Secret, User, UserId, UserPatch, UserRepository,
-    Utc,
+    PasswordHasher, Patch, Permissions, Priority, ProjectId, Secret, User, UserId, UserPatch,
+    UserRepository, Utc,
 };
 
 use crate::Principal;
@@ -26,11 +26,14 @@ pub struct AccountInfo {
     pub name: Option<Name>,
     /// Their organization.
     pub organization: Option<OrganizationId>,
-    /// What they may still spend; `None` for no limit.
+    /// The project their key acts in, if it is bound to one.
+    pub project: Option<ProjectId>,
+    /// What they may still spend: the project's budget for a project-bound key, their own
+    /// otherwise; `None` for no limit.
     pub budget: Option<Budget>,
     /// What their role allows.
     pub permissions: Permissions,
-    /// The rate limits of their role.
+    /// The rate limits they act under: their role's, narrowed by the key's project.
     pub limits: Limits,
     /// When their account stops working; `None` for never.
     pub expires: Option<DateTime<Utc>>,
@@ -50,6 +53,7 @@ impl AccountInfo {
             email: MASTER_EMAIL.to_owned(),
             name: Name::parse(MASTER_EMAIL).ok(),
             organization: None,
+            project: None,
             budget: None,
             permissions: principal.permissions.clone(),
             limits: principal.limits.clone(),
@@ -62,12 +66,17 @@ impl AccountInfo {
 
     /// A stored user, with the grants their key was authenticated with.
     fn of(user: User, principal: &Principal) -> Self {
+        let (project, budget) = match principal.project {
+            Some(project) => (Some(project.id), project.budget),
+            None => (None, user.budget),
+        };
         Self {
             id: user.id,
             email: user.email.into_string(),
             name: user.name,
             organization: user.organization,
-            budget: user.budget,
+            project,
+            budget,
             permissions: principal.permissions.clone(),
             limits: principal.limits.clone(),
             expires: user.expires,
@@ -199,6 +208,7 @@ impl AccountService {
 mod tests {
     use super::*;
     use crate::fixtures::{caller, clock, now, user};
+    use crate::principal::ProjectScope;
     use gatehouse_domain::chrono::TimeDelta;
     use gatehouse_domain::{
         Credentials, Limit, LimitType, MockPasswordHasher, MockUserRepository, PasswordHash,
@@ -230,8 +240,10 @@ mod tests {
     fn hasher() -> MockPasswordHasher {
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_verify().returning(|candidate, hash| {
-            Ok(hash.is_some_and(|hash| hash.as_str() == "$argon2id$current")
-                && candidate.expose() == "current-password")
+            Ok(
+                hash.is_some_and(|hash| hash.as_str() == "$argon2id$current")
+                    && candidate.expose() == "current-password",
+            )
         });
         hasher
             .expect_hash()
@@ -262,9 +274,28 @@ mod tests {
             .unwrap();
         assert_eq!(info.id, UserId(42));
         assert_eq!(info.email, "user42@example.com");
+        assert_eq!(info.project, None);
         assert_eq!(info.budget, me().budget);
         assert_eq!(info.permissions, actor.permissions);
         assert_eq!(info.limits, actor.limits);
+    }
+
+    #[tokio::test]
+    async fn info_under_a_project_bound_key_shows_the_project_and_its_budget() {
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_id().returning(|_| Ok(Some(me())));
+        let mut actor = caller(&[], None);
+        actor.project = Some(ProjectScope {
+            id: ProjectId(5),
+            budget: Some(Budget::new(2.5).unwrap()),
+        });
+        let info = service(users, MockPasswordHasher::new())
+            .info(&actor)
+            .await
+            .unwrap();
+        assert_eq!(info.project, Some(ProjectId(5)));
+        assert_eq!(info.budget, Some(Budget::new(2.5).unwrap()));
+        assert_ne!(info.budget, me().budget);
     }
 
     #[tokio::test]
@@ -363,7 +394,10 @@ mod tests {
             .times(1)
             .returning(|_, _| Ok(me()));
         service(users, hasher())
-            .update(&caller(&[], None), password_change(Some("current-password")))
+            .update(
+                &caller(&[], None),
+                password_change(Some("current-password")),
+            )
             .await
             .unwrap();
     }
@@ -378,9 +412,9 @@ mod tests {
             users.expect_update().never();
             let mut hasher = hasher();
             hasher.checkpoint();
-            hasher.expect_verify().returning(|candidate, _| {
-                Ok(candidate.expose() == "current-password")
-            });
+            hasher
+                .expect_verify()
+                .returning(|candidate, _| Ok(candidate.expose() == "current-password"));
             hasher.expect_hash().never();
             let result = service(users, hasher)
                 .update(&caller(&[], None), password_change(current))
@@ -403,7 +437,10 @@ mod tests {
         });
         users.expect_update().never();
         let result = service(users, hasher())
-            .update(&caller(&[], None), password_change(Some("current-password")))
+            .update(
+                &caller(&[], None),
+                password_change(Some("current-password")),
+            )
             .await;
         assert!(matches!(result, Err(DomainError::InvalidCurrentPassword)));
     }

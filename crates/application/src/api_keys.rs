@@ -6,8 +6,8 @@ use std::sync::Arc;
 use gatehouse_domain::chrono::TimeDelta;
 use gatehouse_domain::{
     ApiKey, ApiKeyFilter, ApiKeyId, ApiKeyOrder, ApiKeyRepository, Clock, DateTime, DomainError,
-    Entity, Expiry, KeyGenerator, Name, NewApiKey, Page, PageRequest, Permission, Secret, UserId,
-    Utc,
+    Entity, Expiry, KeyGenerator, Name, NewApiKey, Page, PageRequest, Permission, ProjectId,
+    ProjectRepository, Secret, UserId, Utc,
 };
 
 use crate::{Principal, future_expiry};
@@ -20,6 +20,8 @@ pub struct CreateApiKey {
     /// When it stops working, which must lie in the future; `None` for never, or for the
     /// configured maximum lifetime when there is one.
     pub expires: Option<DateTime<Utc>>,
+    /// The project the key acts in, of which its owner must be a member; `None` for none.
+    pub project: Option<ProjectId>,
 }
 
 /// A key just created: the only time its secret is known.
@@ -35,21 +37,25 @@ pub struct CreatedApiKey {
 #[derive(Clone)]
 pub struct ApiKeyService {
     keys: Arc<dyn ApiKeyRepository>,
+    projects: Arc<dyn ProjectRepository>,
     generator: Arc<dyn KeyGenerator>,
     clock: Arc<dyn Clock>,
     max_lifetime_days: Option<NonZeroU32>,
 }
 
 impl ApiKeyService {
-    /// A service storing keys in `keys`; with `max_lifetime_days`, no key lives longer than that.
+    /// A service storing keys in `keys` and checking project memberships in `projects`; with
+    /// `max_lifetime_days`, no key lives longer than that.
     pub fn new(
         keys: Arc<dyn ApiKeyRepository>,
+        projects: Arc<dyn ProjectRepository>,
         generator: Arc<dyn KeyGenerator>,
         clock: Arc<dyn Clock>,
         max_lifetime_days: Option<NonZeroU32>,
     ) -> Self {
         Self {
             keys,
+            projects,
             generator,
             clock,
             max_lifetime_days,
@@ -60,7 +66,8 @@ impl ApiKeyService {
     ///
     /// # Errors
     /// `AccountExpired`/`Forbidden` unless `actor` is an active admin; `Invalid` for an expiry
-    /// that is not in the future; `ExpiryTooFar` beyond the maximum lifetime; `NotFound(User)`.
+    /// that is not in the future; `ExpiryTooFar` beyond the maximum lifetime; `NotFound(User)`;
+    /// `NotFound(Project)` when the user is not a member of the key's project.
     pub async fn create_for(
         &self,
         actor: &Principal,
@@ -104,11 +111,12 @@ impl ApiKeyService {
         self.keys.delete(id).await
     }
 
-    /// Creates a key for the caller.
+    /// Creates a key for the caller, bound to a project of theirs if the key names one.
     ///
     /// # Errors
     /// `AccountExpired`; `MasterNotAllowed` for the master key, which is not a stored user;
-    /// `Invalid` for an expiry that is not in the future; `ExpiryTooFar`.
+    /// `Invalid` for an expiry that is not in the future; `ExpiryTooFar`; `NotFound(Project)` when
+    /// the caller is not a member of the project (whether or not it exists).
     pub async fn create_own(
         &self,
         actor: &Principal,
@@ -168,6 +176,12 @@ impl ApiKeyService {
         now: DateTime<Utc>,
     ) -> Result<CreatedApiKey, DomainError> {
         let expires = self.expiry(key.expires, now)?;
+        if let Some(project) = key.project {
+            // Checked here for a clear answer; the storage ties the key to the membership too.
+            if self.projects.find_member(project, user).await?.is_none() {
+                return Err(DomainError::NotFound(Entity::Project));
+            }
+        }
         let generated = self.generator.generate()?;
         let stored = self
             .keys
@@ -176,6 +190,7 @@ impl ApiKeyService {
                 user,
                 hash: generated.hash,
                 masked: generated.masked,
+                project: key.project,
                 expires,
             })
             .await?;
@@ -217,7 +232,10 @@ impl ApiKeyService {
 mod tests {
     use super::*;
     use crate::fixtures::{admin, caller, clock, expired_admin, non_admin, now};
-    use gatehouse_domain::{GeneratedKey, KeyHash, MockApiKeyRepository, MockKeyGenerator};
+    use gatehouse_domain::{
+        GeneratedKey, KeyHash, MockApiKeyRepository, MockKeyGenerator, MockProjectRepository,
+        ProjectMember,
+    };
     use mockall::predicate::eq;
 
     fn generator() -> MockKeyGenerator {
@@ -233,8 +251,17 @@ mod tests {
     }
 
     fn service(keys: MockApiKeyRepository, max_days: Option<u32>) -> ApiKeyService {
+        with_projects(keys, MockProjectRepository::new(), max_days)
+    }
+
+    fn with_projects(
+        keys: MockApiKeyRepository,
+        projects: MockProjectRepository,
+        max_days: Option<u32>,
+    ) -> ApiKeyService {
         ApiKeyService::new(
             Arc::new(keys),
+            Arc::new(projects),
             Arc::new(generator()),
             clock(),
             max_days.and_then(NonZeroU32::new),
@@ -247,6 +274,7 @@ mod tests {
             name: new.name.clone(),
             user: new.user,
             masked: new.masked.clone(),
+            project: new.project,
             expires: new.expires.map(Expiry::at),
             created: now(),
         }
@@ -258,6 +286,7 @@ mod tests {
             name: Name::parse("laptop").unwrap(),
             user: UserId(user),
             masked: "sk-abcd...wxyz".to_owned(),
+            project: None,
             expires: None,
             created: now(),
         }
@@ -267,6 +296,61 @@ mod tests {
         CreateApiKey {
             name: Name::parse("laptop").unwrap(),
             expires,
+            project: None,
+        }
+    }
+
+    fn member_of(project: i64, user: i64) -> MockProjectRepository {
+        let mut projects = MockProjectRepository::new();
+        projects.expect_find_member().returning(move |asked, who| {
+            Ok(
+                (asked == ProjectId(project) && who == UserId(user)).then(|| ProjectMember {
+                    project: asked,
+                    user: who,
+                    created: now(),
+                }),
+            )
+        });
+        projects
+    }
+
+    #[tokio::test]
+    async fn a_member_binds_an_own_key_to_their_project() {
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_create()
+            .withf(|new| new.project == Some(ProjectId(3)) && new.user == UserId(42))
+            .times(1)
+            .returning(|new| Ok(stored(&new, 8)));
+        let key = CreateApiKey {
+            project: Some(ProjectId(3)),
+            ..laptop(None)
+        };
+        let created = with_projects(keys, member_of(3, 42), None)
+            .create_own(&caller(&[], None), key)
+            .await
+            .unwrap();
+        assert_eq!(created.key.project, Some(ProjectId(3)));
+    }
+
+    #[tokio::test]
+    async fn a_key_for_a_project_one_is_not_a_member_of_is_project_not_found() {
+        for (project, user) in [(4, 42), (3, 5)] {
+            let mut keys = MockApiKeyRepository::new();
+            keys.expect_create().never();
+            let key = CreateApiKey {
+                project: Some(ProjectId(project)),
+                ..laptop(None)
+            };
+            let service = with_projects(keys, member_of(3, 42), None);
+            let result = if user == 42 {
+                service.create_own(&caller(&[], None), key).await
+            } else {
+                service.create_for(&admin(), UserId(user), key).await
+            };
+            assert!(
+                matches!(result, Err(DomainError::NotFound(Entity::Project))),
+                "{project} {user}"
+            );
         }
     }
 

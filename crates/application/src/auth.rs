@@ -8,6 +8,7 @@ use gatehouse_domain::{
 use subtle::ConstantTimeEq;
 
 use crate::Principal;
+use crate::principal::ProjectScope;
 
 /// Resolves a bearer key to the [`Principal`] it authenticates.
 #[derive(Clone)]
@@ -37,7 +38,9 @@ impl AuthService {
     }
 
     /// The principal `bearer` authenticates: the master user for the master key, or the owner of
-    /// the API key, with their role's permissions and limits and their account's expiry.
+    /// the API key, with their role's permissions and limits and their account's expiry; a
+    /// project-bound key acts in its project, under the stricter of the role's and the project's
+    /// limits.
     ///
     /// An expired account still authenticates (it may read its own info); actions refuse it with
     /// [`Principal::require`].
@@ -67,12 +70,23 @@ impl AuthService {
         {
             return Err(DomainError::InvalidApiKey);
         }
+        let (limits, project) = match grant.project {
+            Some(project) => (
+                grant.limits.stricter(&project.limits),
+                Some(ProjectScope {
+                    id: project.id,
+                    budget: project.budget,
+                }),
+            ),
+            None => (grant.limits, None),
+        };
         Ok(Principal {
             user: grant.user,
             key: Some(grant.key),
             permissions: grant.permissions,
-            limits: grant.limits,
+            limits,
             expires: grant.account_expires,
+            project,
         })
     }
 
@@ -93,8 +107,8 @@ mod tests {
     use crate::fixtures::{clock, now};
     use gatehouse_domain::chrono::TimeDelta;
     use gatehouse_domain::{
-        ApiKeyId, DateTime, KeyGrant, Limit, LimitType, Limits, MockApiKeyRepository,
-        MockKeyGenerator, Permission, UserId, Utc,
+        ApiKeyId, Budget, DateTime, KeyGrant, Limit, LimitType, Limits, MockApiKeyRepository,
+        MockKeyGenerator, Permission, ProjectGrant, ProjectId, UserId, Utc,
     };
     use mockall::predicate::eq;
 
@@ -133,6 +147,7 @@ mod tests {
             account_expires,
             permissions: [Permission::ReadMetric].into_iter().collect(),
             limits: Limits::new(vec![Limit::new(1, LimitType::Tpm, Some(100)).unwrap()]).unwrap(),
+            project: None,
         }
     }
 
@@ -173,6 +188,39 @@ mod tests {
         assert!(principal.permissions.contains(Permission::ReadMetric));
         assert!(!principal.permissions.contains(Permission::Admin));
         assert_eq!(principal.limits.as_slice().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_project_bound_key_acts_in_its_project_under_the_stricter_limits() {
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_find_grant_by_hash().returning(|_| {
+            Ok(Some(KeyGrant {
+                project: Some(ProjectGrant {
+                    id: ProjectId(5),
+                    budget: Some(Budget::new(3.5).unwrap()),
+                    limits: Limits::new(vec![
+                        Limit::new(1, LimitType::Tpm, Some(10)).unwrap(),
+                        Limit::new(2, LimitType::Rpm, Some(7)).unwrap(),
+                    ])
+                    .unwrap(),
+                }),
+                ..grant(None, None)
+            }))
+        });
+        let principal = service(keys).authenticate("sk-bound").await.unwrap();
+        assert_eq!(
+            principal.project,
+            Some(ProjectScope {
+                id: ProjectId(5),
+                budget: Some(Budget::new(3.5).unwrap()),
+            })
+        );
+        let expected = Limits::new(vec![
+            Limit::new(1, LimitType::Tpm, Some(10)).unwrap(),
+            Limit::new(2, LimitType::Rpm, Some(7)).unwrap(),
+        ])
+        .unwrap();
+        assert_eq!(principal.limits, expected);
     }
 
     #[tokio::test]

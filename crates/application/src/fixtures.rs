@@ -52,6 +52,7 @@ pub fn caller(permissions: &[Permission], expires: Option<DateTime<Utc>>) -> Pri
         permissions: permissions.iter().copied().collect::<Permissions>(),
         limits: Limits::default(),
         expires,
+        project: None,
     }
 }
 

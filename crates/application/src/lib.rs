@@ -4,13 +4,18 @@
 //! not belong to one entity (existence of what is referenced, expiry in the future, key lifetime),
 //! and delegates storage to the ports. Services hold `Arc<dyn Port>`, so that the server wires
 //! PostgreSQL adapters and tests wire mocks.
+//!
+//! Other services of the gateway authenticate callers with [`AuthService`] and charge what their
+//! requests cost with [`BudgetService`]; the [`budgets`] module shows how.
 
 pub mod account;
 pub mod api_keys;
 pub mod auth;
+pub mod budgets;
 pub mod login;
 pub mod organizations;
 pub mod principal;
+pub mod projects;
 pub mod roles;
 pub mod users;
 
@@ -20,9 +25,11 @@ mod fixtures;
 pub use account::{AccountInfo, AccountService, MASTER_EMAIL, UpdateAccount};
 pub use api_keys::{ApiKeyService, CreateApiKey, CreatedApiKey};
 pub use auth::AuthService;
+pub use budgets::{BudgetService, Charge, Charged};
 pub use login::{LoginService, SESSION_KEY_NAME, Session};
 pub use organizations::OrganizationService;
-pub use principal::Principal;
+pub use principal::{Principal, ProjectScope};
+pub use projects::ProjectService;
 pub use roles::RoleService;
 pub use users::{CreateUser, UpdateUser, UserService};
 

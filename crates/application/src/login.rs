@@ -107,6 +107,7 @@ impl LoginService {
                 user,
                 hash: generated.hash,
                 masked: generated.masked,
+                project: None,
                 expires: Some(expires),
             })
             .await?;
@@ -189,13 +190,13 @@ mod tests {
         users
             .expect_find_credentials_by_email()
             .returning(move |email| {
-                Ok(email.eq_ignore_ascii_case("ada@example.com").then(|| {
-                    Credentials {
+                Ok(email
+                    .eq_ignore_ascii_case("ada@example.com")
+                    .then(|| Credentials {
                         user: UserId(7),
                         password: Some(PasswordHash::new("$argon2id$ada")),
                         expires,
-                    }
-                }))
+                    }))
             });
         users
     }
@@ -225,6 +226,7 @@ mod tests {
         keys.expect_replace_named()
             .with(function(|new: &NewApiKey| {
                 new.user == UserId(7)
+                    && new.project.is_none()
                     && new.name.as_str() == SESSION_KEY_NAME
                     && new.hash == KeyHash::new(b"sk-session".to_vec())
                     && new.expires.map(Expiry::at)
@@ -237,6 +239,7 @@ mod tests {
                     name: new.name,
                     user: new.user,
                     masked: new.masked,
+                    project: new.project,
                     expires: new.expires.map(Expiry::at),
                     created: now(),
                 })

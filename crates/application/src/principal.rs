@@ -1,12 +1,22 @@
 //! Who is calling: the identity an authenticated request acts as, and the checks it must pass.
 
 use gatehouse_domain::{
-    ApiKeyId, DateTime, DomainError, Limits, Permission, Permissions, UserId, Utc,
+    ApiKeyId, Budget, DateTime, DomainError, Limits, Permission, Permissions, ProjectId, UserId,
+    Utc,
 };
 
+/// The project a key acts in, as read when it authenticated.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProjectScope {
+    /// The project.
+    pub id: ProjectId,
+    /// Its budget; `None` for no limit.
+    pub budget: Option<Budget>,
+}
+
 /// The authenticated caller: a user (or the master key, as user 0) with the permissions and
-/// limits of their role.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// limits of their role, narrowed by the project their key is bound to, if any.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Principal {
     /// The user the request acts as.
     pub user: UserId,
@@ -14,10 +24,13 @@ pub struct Principal {
     pub key: Option<ApiKeyId>,
     /// What the user's role allows.
     pub permissions: Permissions,
-    /// The rate limits of the user's role.
+    /// The rate limits the caller acts under: their role's, or for a project-bound key the
+    /// stricter of the role's and the project's.
     pub limits: Limits,
     /// When the user's account stops working; `None` for never.
     pub expires: Option<DateTime<Utc>>,
+    /// The project the key acts in; `None` for a key that acts as its owner alone.
+    pub project: Option<ProjectScope>,
 }
 
 impl Principal {
@@ -29,6 +42,7 @@ impl Principal {
             permissions: Permissions::all(),
             limits: Limits::default(),
             expires: None,
+            project: None,
         }
     }
 
@@ -80,6 +94,7 @@ mod tests {
             permissions: permissions.iter().copied().collect(),
             limits: Limits::default(),
             expires,
+            project: None,
         }
     }
 
