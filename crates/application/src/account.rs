@@ -230,8 +230,10 @@ mod tests {
     fn hasher() -> MockPasswordHasher {
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_verify().returning(|candidate, hash| {
-            Ok(hash.is_some_and(|hash| hash.as_str() == "$argon2id$current")
-                && candidate.expose() == "current-password")
+            Ok(
+                hash.is_some_and(|hash| hash.as_str() == "$argon2id$current")
+                    && candidate.expose() == "current-password",
+            )
         });
         hasher
             .expect_hash()
@@ -363,7 +365,10 @@ mod tests {
             .times(1)
             .returning(|_, _| Ok(me()));
         service(users, hasher())
-            .update(&caller(&[], None), password_change(Some("current-password")))
+            .update(
+                &caller(&[], None),
+                password_change(Some("current-password")),
+            )
             .await
             .unwrap();
     }
@@ -378,9 +383,9 @@ mod tests {
             users.expect_update().never();
             let mut hasher = hasher();
             hasher.checkpoint();
-            hasher.expect_verify().returning(|candidate, _| {
-                Ok(candidate.expose() == "current-password")
-            });
+            hasher
+                .expect_verify()
+                .returning(|candidate, _| Ok(candidate.expose() == "current-password"));
             hasher.expect_hash().never();
             let result = service(users, hasher)
                 .update(&caller(&[], None), password_change(current))
@@ -403,7 +408,10 @@ mod tests {
         });
         users.expect_update().never();
         let result = service(users, hasher())
-            .update(&caller(&[], None), password_change(Some("current-password")))
+            .update(
+                &caller(&[], None),
+                password_change(Some("current-password")),
+            )
             .await;
         assert!(matches!(result, Err(DomainError::InvalidCurrentPassword)));
     }

@@ -189,13 +189,13 @@ mod tests {
         users
             .expect_find_credentials_by_email()
             .returning(move |email| {
-                Ok(email.eq_ignore_ascii_case("ada@example.com").then(|| {
-                    Credentials {
+                Ok(email
+                    .eq_ignore_ascii_case("ada@example.com")
+                    .then(|| Credentials {
                         user: UserId(7),
                         password: Some(PasswordHash::new("$argon2id$ada")),
                         expires,
-                    }
-                }))
+                    }))
             });
         users
     }
