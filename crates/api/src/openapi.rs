@@ -5,6 +5,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::dto::account::{UpdateAccountRequest, UserInfoResponse};
 use crate::dto::api_keys::{CreateKeyRequest, CreateTokenRequest, KeyResponse, TokenResponse};
+use crate::dto::login::{LoginRequest, LoginResponse};
 use crate::dto::organizations::{
     CreateOrganizationRequest, OrganizationResponse, UpdateOrganizationRequest,
 };
@@ -12,7 +13,6 @@ use crate::dto::roles::{
     CreateRoleRequest, LimitRequest, LimitResponse, RoleResponse, UpdateRoleRequest,
 };
 use crate::dto::users::{CreateUserRequest, UpdateUserRequest, UserResponse};
-use crate::dto::login::{LoginRequest, LoginResponse};
 use crate::error::{ErrorBody, FieldError, LocPart, ValidationErrorBody};
 use crate::routes::{account, api_keys, login, operations, organizations, roles, users};
 

@@ -183,6 +183,8 @@ async fn the_openapi_document_is_3_1_and_lists_every_endpoint() {
         ("/v1/admin/tokens/{token}", &["get", "delete"]),
         ("/v1/me/keys", &["get", "post"]),
         ("/v1/me/keys/{key}", &["get", "delete"]),
+        ("/v1/me/info", &["get", "patch"]),
+        ("/v1/auth/login", &["post"]),
         ("/health", &["get"]),
         ("/metrics", &["get"]),
         ("/openapi.json", &["get"]),
@@ -196,6 +198,15 @@ async fn the_openapi_document_is_3_1_and_lists_every_endpoint() {
             );
         }
     }
+    assert_eq!(
+        document["paths"].as_object().unwrap().len(),
+        expected.len(),
+        "every documented path is expected"
+    );
+    assert!(
+        document["paths"]["/v1/auth/login"]["post"]["security"].is_null(),
+        "login needs no key"
+    );
     assert_eq!(
         document["components"]["securitySchemes"]["bearer"]["scheme"],
         Value::from("bearer")

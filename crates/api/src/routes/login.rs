@@ -30,10 +30,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         (status = 422, description = "Invalid body.", body = ValidationErrorBody),
     ),
 )]
-pub async fn login(
-    state: web::Data<AppState>,
-    body: JsonObject,
-) -> Result<HttpResponse, ApiError> {
+pub async fn login(state: web::Data<AppState>, body: JsonObject) -> Result<HttpResponse, ApiError> {
     let (email, password) = LoginRequest::parse(body)?;
     let session = state.login.login(&email, password).await?;
     Ok(HttpResponse::Ok()
