@@ -147,6 +147,10 @@ fn domain_answer(error: &DomainError) -> (StatusCode, Cow<'static, str>) {
             StatusCode::BAD_REQUEST,
             "Master is not allowed to process this action.".into(),
         ),
+        E::NotInOrganization => (
+            StatusCode::CONFLICT,
+            "User is not in the project's organization.".into(),
+        ),
         E::InsufficientBudget => (StatusCode::BAD_REQUEST, "Insufficient budget.".into()),
         E::InvalidCredentials => (
             StatusCode::UNAUTHORIZED,
@@ -170,6 +174,8 @@ fn plural(entity: Entity) -> &'static str {
         Entity::User => "users",
         Entity::Role => "roles",
         Entity::ApiKey => "tokens",
+        Entity::Project => "projects",
+        Entity::Member => "members",
     }
 }
 

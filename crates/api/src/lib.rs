@@ -25,6 +25,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
     routes::organizations::configure(config);
     routes::users::configure(config);
     routes::roles::configure(config);
+    routes::projects::configure(config);
     routes::api_keys::configure(config);
     routes::account::configure(config);
     routes::login::configure(config);

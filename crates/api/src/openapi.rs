@@ -9,12 +9,15 @@ use crate::dto::login::{LoginRequest, LoginResponse};
 use crate::dto::organizations::{
     CreateOrganizationRequest, OrganizationResponse, UpdateOrganizationRequest,
 };
+use crate::dto::projects::{
+    CreateProjectRequest, ProjectMemberResponse, ProjectResponse, UpdateProjectRequest,
+};
 use crate::dto::roles::{
     CreateRoleRequest, LimitRequest, LimitResponse, RoleResponse, UpdateRoleRequest,
 };
 use crate::dto::users::{CreateUserRequest, UpdateUserRequest, UserResponse};
 use crate::error::{ErrorBody, FieldError, LocPart, ValidationErrorBody};
-use crate::routes::{account, api_keys, login, operations, organizations, roles, users};
+use crate::routes::{account, api_keys, login, operations, organizations, projects, roles, users};
 
 /// The API's OpenAPI document.
 #[derive(OpenApi)]
@@ -28,6 +31,8 @@ use crate::routes::{account, api_keys, login, operations, organizations, roles, 
         organizations::update, organizations::delete,
         users::create, users::list, users::get, users::update, users::delete,
         roles::create, roles::list, roles::get, roles::update, roles::delete,
+        projects::create, projects::list, projects::get, projects::update, projects::delete,
+        projects::members, projects::add_member, projects::remove_member,
         api_keys::create_token, api_keys::list_tokens, api_keys::get_token, api_keys::delete_token,
         api_keys::create_key, api_keys::list_keys, api_keys::get_key, api_keys::delete_key,
         account::info, account::update, login::login,
@@ -37,6 +42,7 @@ use crate::routes::{account, api_keys, login, operations, organizations, roles, 
         OrganizationResponse, CreateOrganizationRequest, UpdateOrganizationRequest,
         UserResponse, CreateUserRequest, UpdateUserRequest,
         RoleResponse, LimitResponse, LimitRequest, CreateRoleRequest, UpdateRoleRequest,
+        ProjectResponse, ProjectMemberResponse, CreateProjectRequest, UpdateProjectRequest,
         TokenResponse, KeyResponse, CreateTokenRequest, CreateKeyRequest,
         UserInfoResponse, UpdateAccountRequest, LoginRequest, LoginResponse,
         ErrorBody, ValidationErrorBody, FieldError, LocPart, operations::Health,
@@ -46,6 +52,7 @@ use crate::routes::{account, api_keys, login, operations, organizations, roles, 
         (name = "organizations", description = "Groups of users."),
         (name = "users", description = "Accounts."),
         (name = "roles", description = "Permissions and rate limits."),
+        (name = "projects", description = "Groups of users of one organization, with a budget and limits of their own."),
         (name = "tokens", description = "Everyone's API keys, for admins."),
         (name = "me", description = "The caller's own account and keys."),
         (name = "auth", description = "Email and password login."),

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use gatehouse_application::{
-    AccountService, ApiKeyService, AuthService, LoginService, OrganizationService, RoleService,
-    UserService,
+    AccountService, ApiKeyService, AuthService, LoginService, OrganizationService, ProjectService,
+    RoleService, UserService,
 };
 use gatehouse_domain::{Clock, DomainError};
 
@@ -30,6 +30,8 @@ pub struct AppState {
     pub users: UserService,
     /// Roles.
     pub roles: RoleService,
+    /// Projects and their members.
+    pub projects: ProjectService,
     /// API keys.
     pub api_keys: ApiKeyService,
     /// The caller's own account.

@@ -9,13 +9,13 @@ use actix_web::{App, HttpServer, web};
 use async_trait::async_trait;
 use gatehouse_api::{AppState, StorageProbe, http_metrics};
 use gatehouse_application::{
-    AccountService, ApiKeyService, AuthService, LoginService, OrganizationService, RoleService,
-    UserService,
+    AccountService, ApiKeyService, AuthService, LoginService, OrganizationService, ProjectService,
+    RoleService, UserService,
 };
 use gatehouse_domain::{Clock, DomainError, SystemClock};
 use gatehouse_infrastructure::{
-    Argon2PasswordHasher, PgApiKeyRepository, PgOrganizationRepository, PgPool, PgRoleRepository,
-    PgUserRepository, Sha256KeyGenerator, ping,
+    Argon2PasswordHasher, PgApiKeyRepository, PgOrganizationRepository, PgPool,
+    PgProjectRepository, PgRoleRepository, PgUserRepository, Sha256KeyGenerator, ping,
 };
 use prometheus::Registry;
 use tracing_actix_web::TracingLogger;
@@ -40,6 +40,7 @@ pub fn services(pool: &PgPool, settings: &ServeSettings) -> Result<AppState, Sta
     let users = Arc::new(PgUserRepository::new(pool.clone()));
     let roles = Arc::new(PgRoleRepository::new(pool.clone()));
     let keys = Arc::new(PgApiKeyRepository::new(pool.clone()));
+    let projects = Arc::new(PgProjectRepository::new(pool.clone()));
     let generator = Arc::new(Sha256KeyGenerator::new());
     let hasher = Arc::new(Argon2PasswordHasher::new()?);
     let auth = AuthService::new(
@@ -50,6 +51,12 @@ pub fn services(pool: &PgPool, settings: &ServeSettings) -> Result<AppState, Sta
     );
     Ok(AppState {
         organizations: OrganizationService::new(organizations.clone(), clock.clone()),
+        projects: ProjectService::new(
+            projects.clone(),
+            organizations.clone(),
+            users.clone(),
+            clock.clone(),
+        ),
         users: UserService::new(
             users.clone(),
             roles.clone(),
@@ -70,6 +77,7 @@ pub fn services(pool: &PgPool, settings: &ServeSettings) -> Result<AppState, Sta
         ),
         api_keys: ApiKeyService::new(
             keys,
+            projects,
             generator,
             clock.clone(),
             settings.key_max_expiration_days,

@@ -1,7 +1,9 @@
 //! Self-service bodies: who one is, and what one may change of one's own account.
 
 use gatehouse_application::{AccountInfo, UpdateAccount};
-use gatehouse_domain::{Budget, Email, Name, OrganizationId, Password, Permission, Secret};
+use gatehouse_domain::{
+    Budget, Email, Name, OrganizationId, Password, Permission, ProjectId, Secret,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -25,11 +27,15 @@ pub struct UserInfoResponse {
     pub name: Option<String>,
     /// Their organization id.
     pub organization: Option<i64>,
-    /// What they may still spend; `null` for no limit.
+    /// The project the key acts in; `null` for a key that is not bound to one.
+    pub project: Option<i64>,
+    /// What they may still spend (the project's budget under a project-bound key); `null` for no
+    /// limit.
     pub budget: Option<f64>,
     /// What their role allows.
     pub permissions: Vec<&'static str>,
-    /// Their role's rate limits.
+    /// The rate limits they act under: their role's, or under a project-bound key the stricter of
+    /// the role's and the project's for each `(router_id, type)`.
     pub limits: Vec<LimitResponse>,
     /// When their account stops working, Unix seconds; `null` for never.
     pub expires: Option<i64>,
@@ -49,6 +55,7 @@ impl From<AccountInfo> for UserInfoResponse {
             email: info.email,
             name: info.name.map(Name::into_string),
             organization: info.organization.map(OrganizationId::get),
+            project: info.project.map(ProjectId::get),
             budget: info.budget.map(Budget::get),
             permissions: info.permissions.iter().map(Permission::as_str).collect(),
             limits: info

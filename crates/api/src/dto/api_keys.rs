@@ -1,7 +1,7 @@
 //! API key bodies: `Token` in the admin view, `Key` in the owner's view.
 
 use gatehouse_application::{CreateApiKey, CreatedApiKey};
-use gatehouse_domain::{ApiKey, DateTime, Name, UserId, Utc};
+use gatehouse_domain::{ApiKey, DateTime, Name, ProjectId, UserId, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -28,6 +28,8 @@ pub struct TokenResponse {
     pub key: Option<String>,
     /// Its owner's id.
     pub user: i64,
+    /// The project it acts in; `null` for a key that acts as its owner alone.
+    pub project: Option<i64>,
     /// When it stops working, Unix seconds; `null` for never.
     pub expires: Option<i64>,
     /// Creation time, Unix seconds.
@@ -43,6 +45,7 @@ impl From<ApiKey> for TokenResponse {
             token: key.masked,
             key: None,
             user: key.user.get(),
+            project: key.project.map(ProjectId::get),
             expires: key.expires.map(unix),
             created: unix(key.created),
         }
@@ -76,6 +79,8 @@ pub struct KeyResponse {
     /// The whole key, only on creation (OpenGateLLM 0.4.1's name for it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// The project it acts in; `null` for a key that acts as its owner alone.
+    pub project: Option<i64>,
     /// When it stops working, Unix seconds; `null` for never.
     pub expires: Option<i64>,
     /// Creation time, Unix seconds.
@@ -90,6 +95,7 @@ impl From<TokenResponse> for KeyResponse {
             name: token.name,
             token: token.token,
             key: token.key,
+            project: token.project,
             expires: token.expires,
             created: token.created,
         }
@@ -107,6 +113,9 @@ pub struct CreateTokenRequest {
     /// Unix seconds in the future, within `KEY_MAX_EXPIRATION_DAYS` when set; `null` or absent for
     /// never (or for the maximum, when set).
     pub expires: Option<i64>,
+    /// A project the owner is a member of, for the key to act in (its budget and limits);
+    /// `null` or absent for none.
+    pub project: Option<i64>,
 }
 
 impl CreateTokenRequest {
@@ -131,6 +140,9 @@ pub struct CreateKeyRequest {
     /// Unix seconds in the future, within `KEY_MAX_EXPIRATION_DAYS` when set; `null` or absent for
     /// never (or for the maximum, when set).
     pub expires: Option<i64>,
+    /// A project the owner is a member of, for the key to act in (its budget and limits);
+    /// `null` or absent for none.
+    pub project: Option<i64>,
 }
 
 impl CreateKeyRequest {
@@ -152,8 +164,10 @@ fn key_fields(fields: &mut Fields, now: DateTime<Utc>) -> Option<CreateApiKey> {
     let expires = fields
         .nullable_as("expires", |seconds: i64| future_unix(seconds, now))
         .apply(None);
+    let project = fields.nullable::<i64>("project").apply(None).map(ProjectId);
     Some(CreateApiKey {
         name: name?,
         expires,
+        project,
     })
 }

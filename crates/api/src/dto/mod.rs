@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod list;
 pub mod login;
 pub mod organizations;
+pub mod projects;
 pub mod roles;
 pub mod users;
 

@@ -176,7 +176,7 @@ fn permissions(fields: &mut Fields) -> Option<Permissions> {
 
 /// The `limits` list, if present; each invalid limit is reported at its index, duplicates on the
 /// list.
-fn limits(fields: &mut Fields) -> Option<Limits> {
+pub(crate) fn limits(fields: &mut Fields) -> Option<Limits> {
     let items: Vec<Value> = fields.optional("limits")?;
     let mut limits = Vec::with_capacity(items.len());
     let mut valid = true;

@@ -11,5 +11,5 @@ mod query;
 
 pub use body::{JsonObject, MAX_BODY_BYTES};
 pub use fields::{Fields, FromJson};
-pub use path::PathId;
+pub use path::{PathId, PathIds};
 pub use query::{QueryFields, RawQuery};

@@ -47,7 +47,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
     responses(
         (status = 201, description = "Created, with the whole key under `token` and `key`.", body = TokenResponse),
         (status = 400, description = "`Token expiration timestamp cannot be greater than N days from now.`", body = ErrorBody),
-        (status = 404, description = "`User not found.`", body = ErrorBody),
+        (status = 404, description = "`User not found.`, or `Project not found.` when the user is not a member of the project.", body = ErrorBody),
         (status = 422, description = "Invalid body.", body = ValidationErrorBody),
     ),
     security(("bearer" = [])),
@@ -137,6 +137,7 @@ pub async fn delete_token(
     responses(
         (status = 201, description = "Created, with the whole key under `token` and `key`.", body = KeyResponse),
         (status = 400, description = "Expiry beyond the maximum, or `Master is not allowed to process this action.`", body = ErrorBody),
+        (status = 404, description = "`Project not found.`: the caller is not a member of the project.", body = ErrorBody),
         (status = 422, description = "Invalid body.", body = ValidationErrorBody),
     ),
     security(("bearer" = [])),
