@@ -181,6 +181,13 @@ async fn the_openapi_document_is_3_1_and_lists_every_endpoint() {
         ("/v1/admin/roles/{role}", &["get", "patch", "delete"]),
         ("/v1/admin/tokens", &["get", "post"]),
         ("/v1/admin/tokens/{token}", &["get", "delete"]),
+        ("/v1/admin/projects", &["get", "post"]),
+        ("/v1/admin/projects/{project}", &["get", "patch", "delete"]),
+        ("/v1/admin/projects/{project}/members", &["get"]),
+        (
+            "/v1/admin/projects/{project}/members/{user}",
+            &["put", "delete"],
+        ),
         ("/v1/me/keys", &["get", "post"]),
         ("/v1/me/keys/{key}", &["get", "delete"]),
         ("/v1/me/info", &["get", "patch"]),

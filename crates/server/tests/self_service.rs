@@ -109,7 +109,8 @@ fn keys(object: &Value) -> Vec<&str> {
 }
 
 /// Exactly the fields of a userInfo object, sorted.
-const USER_INFO_FIELDS: [&str; 12] = [
+/// The contract's fields, with `project` (the Projects section: `null` unless the key is bound).
+const USER_INFO_FIELDS: [&str; 13] = [
     "budget",
     "created",
     "email",
@@ -121,6 +122,7 @@ const USER_INFO_FIELDS: [&str; 12] = [
     "organization",
     "permissions",
     "priority",
+    "project",
     "updated",
 ];
 
