@@ -16,6 +16,7 @@ const UNIQUE: &[(&str, Entity)] = &[
     ("roles_name_key", Entity::Role),
     ("users_email_key", Entity::User),
     ("api_keys_hash_key", Entity::ApiKey),
+    ("projects_organization_id_name_key", Entity::Project),
 ];
 
 /// A foreign key: the entity it points at, and the entity that holds it (when the contract has a
@@ -42,6 +43,18 @@ const FOREIGN_KEYS: &[ForeignKey] = &[
         referenced: Entity::User,
         referencing: Some(Entity::ApiKey),
     },
+    ForeignKey {
+        constraint: "projects_organization_id_fkey",
+        referenced: Entity::Organization,
+        referencing: Some(Entity::Project),
+    },
+    // A project-bound key points at its owner's membership (ON DELETE CASCADE). The contract
+    // refuses a key in a project the owner is not a member of as if the project did not exist.
+    ForeignKey {
+        constraint: "api_keys_membership_fkey",
+        referenced: Entity::Project,
+        referencing: None,
+    },
     // Permissions and limits go with their role (ON DELETE CASCADE): these only fail on a write,
     // when the role vanished in the meantime.
     ForeignKey {
@@ -52,6 +65,22 @@ const FOREIGN_KEYS: &[ForeignKey] = &[
     ForeignKey {
         constraint: "role_limits_role_id_fkey",
         referenced: Entity::Role,
+        referencing: None,
+    },
+    // Likewise the limits and memberships of a project, and the memberships of a user.
+    ForeignKey {
+        constraint: "project_limits_project_id_fkey",
+        referenced: Entity::Project,
+        referencing: None,
+    },
+    ForeignKey {
+        constraint: "project_members_project_id_fkey",
+        referenced: Entity::Project,
+        referencing: None,
+    },
+    ForeignKey {
+        constraint: "project_members_user_id_fkey",
+        referenced: Entity::User,
         referencing: None,
     },
 ];
@@ -241,6 +270,17 @@ mod tests {
                 used_by: Entity::User
             }
         ));
+        let error = on_delete(database_error(
+            DatabaseErrorKind::ForeignKeyViolation,
+            Some("projects_organization_id_fkey"),
+        ));
+        assert!(matches!(
+            error,
+            DomainError::InUse {
+                entity: Entity::Organization,
+                used_by: Entity::Project
+            }
+        ));
     }
 
     #[test]
@@ -258,11 +298,17 @@ mod tests {
         for error in unknown {
             assert!(matches!(on_query(error), DomainError::Unexpected(_)));
         }
-        let cascade = database_error(
-            DatabaseErrorKind::ForeignKeyViolation,
-            Some("role_limits_role_id_fkey"),
-        );
-        assert!(matches!(on_delete(cascade), DomainError::Unexpected(_)));
+        for cascade in [
+            "role_limits_role_id_fkey",
+            "project_members_user_id_fkey",
+            "api_keys_membership_fkey",
+        ] {
+            let error = database_error(DatabaseErrorKind::ForeignKeyViolation, Some(cascade));
+            assert!(
+                matches!(on_delete(error), DomainError::Unexpected(_)),
+                "{cascade}"
+            );
+        }
     }
 
     #[test]

@@ -22,5 +22,6 @@ pub use db::{
 };
 pub use keys::Sha256KeyGenerator;
 pub use repositories::{
-    PgApiKeyRepository, PgOrganizationRepository, PgRoleRepository, PgUserRepository,
+    PgApiKeyRepository, PgBudgetLedger, PgOrganizationRepository, PgProjectRepository,
+    PgRoleRepository, PgUserRepository,
 };

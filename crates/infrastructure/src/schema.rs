@@ -9,6 +9,7 @@ diesel::table! {
         masked -> Text,
         expires -> Nullable<Timestamptz>,
         created -> Timestamptz,
+        project_id -> Nullable<Int8>,
     }
 }
 
@@ -16,6 +17,35 @@ diesel::table! {
     organizations (id) {
         id -> Int8,
         name -> Text,
+        created -> Timestamptz,
+        updated -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    project_limits (project_id, router_id, type_) {
+        project_id -> Int8,
+        router_id -> Int8,
+        #[sql_name = "type"]
+        type_ -> Text,
+        value -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    project_members (project_id, user_id) {
+        project_id -> Int8,
+        user_id -> Int8,
+        created -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    projects (id) {
+        id -> Int8,
+        name -> Text,
+        organization_id -> Int8,
+        budget -> Nullable<Float8>,
         created -> Timestamptz,
         updated -> Timestamptz,
     }
@@ -66,6 +96,10 @@ diesel::table! {
 }
 
 diesel::joinable!(api_keys -> users (user_id));
+diesel::joinable!(project_limits -> projects (project_id));
+diesel::joinable!(project_members -> projects (project_id));
+diesel::joinable!(project_members -> users (user_id));
+diesel::joinable!(projects -> organizations (organization_id));
 diesel::joinable!(role_limits -> roles (role_id));
 diesel::joinable!(role_permissions -> roles (role_id));
 diesel::joinable!(users -> organizations (organization_id));
@@ -74,6 +108,9 @@ diesel::joinable!(users -> roles (role_id));
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     organizations,
+    project_limits,
+    project_members,
+    projects,
     role_limits,
     role_permissions,
     roles,

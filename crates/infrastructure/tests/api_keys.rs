@@ -14,13 +14,14 @@ use common::*;
 use diesel::r2d2::{ConnectionManager, Pool};
 use diesel::result::DatabaseErrorKind;
 use gatehouse_domain::{
-    ApiKey, ApiKeyFilter, ApiKeyId, ApiKeyOrder, ApiKeyRepository, Direction, DomainError, Entity,
-    Expiry, KeyGenerator, KeyGrant, KeyHash, LimitType, NewApiKey, NewRole, Patch, Permission,
-    RoleId, RolePatch, RoleRepository, UserId, UserPatch, UserRepository,
+    ApiKey, ApiKeyFilter, ApiKeyId, ApiKeyOrder, ApiKeyRepository, Budget, Direction, DomainError,
+    Entity, Expiry, KeyGenerator, KeyGrant, KeyHash, LimitType, Limits, NewApiKey, NewProject,
+    NewRole, Patch, Permission, ProjectGrant, ProjectId, ProjectPatch, ProjectRepository, RoleId,
+    RolePatch, RoleRepository, UserId, UserPatch, UserRepository,
 };
 use gatehouse_infrastructure::testing::TestDatabase;
 use gatehouse_infrastructure::{
-    PgApiKeyRepository, PgRoleRepository, PgUserRepository, Sha256KeyGenerator,
+    PgApiKeyRepository, PgProjectRepository, PgRoleRepository, PgUserRepository, Sha256KeyGenerator,
 };
 
 fn repository(db: &TestDatabase) -> PgApiKeyRepository {
@@ -34,15 +35,7 @@ fn in_days(days: i64) -> DateTime<Utc> {
 }
 
 fn new_key(key_name: &str, user: UserId) -> (NewApiKey, String) {
-    let generated = Sha256KeyGenerator.generate().unwrap();
-    let new = NewApiKey {
-        name: name(key_name),
-        user,
-        hash: generated.hash,
-        masked: generated.masked,
-        expires: None,
-    };
-    (new, generated.secret.expose().to_owned())
+    new_key_in(key_name, user, None)
 }
 
 struct World {
@@ -474,6 +467,7 @@ async fn a_key_grants_the_permissions_and_limits_of_its_owners_role_and_both_exp
                 limit(1, LimitType::Rpm, Some(60)),
                 limit(2, LimitType::Tpd, None),
             ]),
+            project: None,
         }
     );
 }
@@ -584,4 +578,244 @@ async fn the_database_deletes_the_keys_of_a_deleted_user() {
     )
     .unwrap();
     assert!(keys.find_by_id(key.id).await.unwrap().is_none());
+}
+
+// --- keys bound to a project ----------------------------------------------------------------
+
+/// Moves Ada and Bob into a new organization and creates a project there, with a budget and
+/// limits of its own, of which Ada alone is a member.
+async fn apollo(world: &World) -> ProjectId {
+    let pool = world.db.pool();
+    let acme = create_organization(&pool, "Acme").await.id;
+    let users = PgUserRepository::new(pool.clone());
+    for user in [world.ada, world.bob] {
+        users
+            .update(
+                user,
+                UserPatch {
+                    organization: Patch::Set(acme),
+                    ..UserPatch::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let project = PgProjectRepository::new(pool.clone())
+        .create(NewProject {
+            budget: Some(Budget::new(40.0).unwrap()),
+            limits: limits(&[
+                limit(1, LimitType::Rpm, Some(10)),
+                limit(3, LimitType::Tpd, None),
+            ]),
+            ..new_project("Apollo", acme)
+        })
+        .await
+        .unwrap()
+        .id;
+    add_member(&pool, project, world.ada).await;
+    project
+}
+
+#[tokio::test]
+async fn a_key_bound_to_a_project_is_stored_and_read_with_it() {
+    let world = world().await;
+    let project = apollo(&world).await;
+    let keys = repository(&world.db);
+    let bound = keys
+        .create(new_key_in("laptop", world.ada, Some(project)).0)
+        .await
+        .unwrap();
+    assert_eq!(bound.project, Some(project));
+    let unbound = keys.create(new_key("own", world.ada).0).await.unwrap();
+    assert_eq!(unbound.project, None);
+    let session = keys
+        .replace_named(new_key_in("session", world.ada, Some(project)).0)
+        .await
+        .unwrap();
+    assert_eq!(session.project, Some(project));
+    assert_eq!(keys.find_by_id(bound.id).await.unwrap().unwrap(), bound);
+    assert_eq!(keys_of(&keys, world.ada).await, [bound, unbound, session]);
+}
+
+#[tokio::test]
+async fn a_key_in_a_project_its_owner_is_not_a_member_of_is_project_not_found() {
+    let world = world().await;
+    let project = apollo(&world).await;
+    let keys = repository(&world.db);
+    for (user, project) in [
+        (world.bob, project),
+        (world.ada, ProjectId(4242)),
+        (world.bob, ProjectId(4242)),
+    ] {
+        let error = keys
+            .create(new_key_in("laptop", user, Some(project)).0)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, DomainError::NotFound(Entity::Project)),
+            "{error:?}"
+        );
+        let error = keys
+            .replace_named(new_key_in("session", user, Some(project)).0)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, DomainError::NotFound(Entity::Project)),
+            "{error:?}"
+        );
+    }
+    assert_eq!(count_rows(&world.db.pool(), "api_keys"), 0);
+}
+
+#[tokio::test]
+async fn replacing_a_named_key_of_a_missing_user_in_a_project_is_user_not_found() {
+    let world = world().await;
+    let project = apollo(&world).await;
+    let error = repository(&world.db)
+        .replace_named(new_key_in("session", UserId(4242), Some(project)).0)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DomainError::NotFound(Entity::User)));
+}
+
+#[tokio::test]
+async fn a_bound_key_grants_its_owners_role_and_the_projects_budget_and_limits() {
+    let world = world().await;
+    let project = apollo(&world).await;
+    let keys = repository(&world.db);
+    let (new, secret) = new_key_in("laptop", world.ada, Some(project));
+    let key = keys.create(new).await.unwrap();
+    let (new, own_secret) = new_key("own", world.ada);
+    keys.create(new).await.unwrap();
+    let role_limits = limits(&[
+        limit(1, LimitType::Rpm, Some(60)),
+        limit(2, LimitType::Tpd, None),
+    ]);
+    assert_eq!(
+        grant(&keys, &secret).await.unwrap(),
+        KeyGrant {
+            key: key.id,
+            key_expires: None,
+            user: world.ada,
+            account_expires: None,
+            permissions: permissions(&[Permission::Admin, Permission::ReadMetric]),
+            limits: role_limits.clone(),
+            project: Some(ProjectGrant {
+                id: project,
+                budget: Some(Budget::new(40.0).unwrap()),
+                limits: limits(&[
+                    limit(1, LimitType::Rpm, Some(10)),
+                    limit(3, LimitType::Tpd, None),
+                ]),
+            }),
+        }
+    );
+    let own = grant(&keys, &own_secret).await.unwrap();
+    assert_eq!(own.project, None);
+    assert_eq!(own.limits, role_limits);
+}
+
+#[tokio::test]
+async fn a_bound_grant_follows_the_projects_current_budget_and_limits() {
+    let world = world().await;
+    let project = apollo(&world).await;
+    let keys = repository(&world.db);
+    let (new, secret) = new_key_in("laptop", world.ada, Some(project));
+    keys.create(new).await.unwrap();
+    PgProjectRepository::new(world.db.pool())
+        .update(
+            project,
+            ProjectPatch {
+                budget: Patch::Clear,
+                limits: Some(Limits::default()),
+                ..ProjectPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        grant(&keys, &secret).await.unwrap().project,
+        Some(ProjectGrant {
+            id: project,
+            budget: None,
+            limits: Limits::default(),
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_bound_key_grants_nothing_once_its_owner_leaves_the_project() {
+    let world = world().await;
+    let project = apollo(&world).await;
+    let keys = repository(&world.db);
+    let (new, secret) = new_key_in("laptop", world.ada, Some(project));
+    let key = keys.create(new).await.unwrap();
+    let (new, own_secret) = new_key("own", world.ada);
+    keys.create(new).await.unwrap();
+    PgProjectRepository::new(world.db.pool())
+        .remove_member(project, world.ada)
+        .await
+        .unwrap();
+    assert!(grant(&keys, &secret).await.is_none());
+    assert!(keys.find_by_id(key.id).await.unwrap().is_none());
+    assert!(grant(&keys, &own_secret).await.is_some());
+}
+
+#[tokio::test]
+async fn a_bound_key_whose_project_is_gone_is_never_read_as_an_unbound_one() {
+    let world = world().await;
+    let project = apollo(&world).await;
+    let keys = repository(&world.db);
+    let (new, secret) = new_key_in("laptop", world.ada, Some(project));
+    keys.create(new).await.unwrap();
+    // Only possible behind Gatehouse's back, without the constraint.
+    execute(
+        &world.db.pool(),
+        "ALTER TABLE api_keys DROP CONSTRAINT api_keys_membership_fkey",
+    )
+    .unwrap();
+    execute(
+        &world.db.pool(),
+        &format!("DELETE FROM projects WHERE id = {project}"),
+    )
+    .unwrap();
+    let error = keys
+        .find_grant_by_hash(Sha256KeyGenerator.hash(&secret))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DomainError::Unexpected(_)));
+}
+
+#[tokio::test]
+async fn the_database_refuses_a_key_in_a_project_its_owner_is_not_a_member_of() {
+    let world = world().await;
+    let project = apollo(&world).await;
+    let pool = world.db.pool();
+    for (user, project) in [(world.bob, project.get()), (world.ada, 4242)] {
+        assert_refused(
+            &pool,
+            &format!(
+                "INSERT INTO api_keys (name, user_id, hash, masked, project_id) \
+                 VALUES ('k', {user}, '\\x01', 'sk-', {project})"
+            ),
+            DatabaseErrorKind::ForeignKeyViolation,
+            "api_keys_membership_fkey",
+        );
+    }
+    execute(
+        &pool,
+        &format!(
+            "INSERT INTO api_keys (name, user_id, hash, masked, project_id) \
+             VALUES ('k', {}, '\\x01', 'sk-', {project})",
+            world.ada
+        ),
+    )
+    .unwrap();
+    // Nor may a bound key change hands to a non-member.
+    assert_refused(
+        &pool,
+        &format!("UPDATE api_keys SET user_id = {}", world.bob),
+        DatabaseErrorKind::ForeignKeyViolation,
+        "api_keys_membership_fkey",
+    );
 }

@@ -14,15 +14,18 @@ use common::*;
 use diesel::RunQueryDsl;
 use diesel::sql_types::Text;
 use diesel_migrations::MigrationHarness;
-use gatehouse_domain::{DomainError, NewOrganization, OrganizationRepository};
+use gatehouse_domain::{ApiKeyRepository, DomainError, NewOrganization, OrganizationRepository};
 use gatehouse_infrastructure::testing::TestDatabase;
 use gatehouse_infrastructure::{
-    MIGRATIONS, PgOrganizationRepository, PgPool, connect, ping, run_migrations,
+    MIGRATIONS, PgApiKeyRepository, PgOrganizationRepository, PgPool, connect, ping, run_migrations,
 };
 
-const TABLES: [&str; 6] = [
+const TABLES: [&str; 9] = [
     "api_keys",
     "organizations",
+    "project_limits",
+    "project_members",
+    "projects",
     "role_limits",
     "role_permissions",
     "roles",
@@ -93,7 +96,7 @@ async fn the_migrations_can_be_reverted_all_the_way_down_and_applied_again() {
     {
         let mut conn = db.pool().get().unwrap();
         let reverted = conn.revert_all_migrations(MIGRATIONS).unwrap();
-        assert_eq!(reverted.len(), 5);
+        assert_eq!(reverted.len(), 6);
     }
     assert!(tables(&db.pool()).is_empty(), "{:?}", tables(&db.pool()));
     assert!(
@@ -103,7 +106,7 @@ async fn the_migrations_can_be_reverted_all_the_way_down_and_applied_again() {
     );
 
     let applied = run_migrations(&db.pool()).unwrap();
-    assert_eq!(applied.len(), 5);
+    assert_eq!(applied.len(), 6);
     assert_eq!(tables(&db.pool()), TABLES);
     // The schema works again, from scratch.
     let organizations = PgOrganizationRepository::new(db.pool());
@@ -114,6 +117,67 @@ async fn the_migrations_can_be_reverted_all_the_way_down_and_applied_again() {
     assert_eq!(
         organizations.find_by_id(acme.id).await.unwrap().unwrap(),
         acme
+    );
+}
+
+#[tokio::test]
+async fn the_projects_migration_reverts_alone_and_drops_the_keys_bound_to_projects() {
+    let db = TestDatabase::new();
+    let pool = db.pool();
+    let acme = create_organization(&pool, "Acme").await.id;
+    let role = create_role(&pool, "member").await.id;
+    let ada = create_user(&pool, "ada@example.org", role, Some(acme))
+        .await
+        .id;
+    let project = create_project(&pool, "Apollo", acme).await.id;
+    add_member(&pool, project, ada).await;
+    let keys = PgApiKeyRepository::new(pool.clone());
+    let own = keys.create(new_key_in("own", ada, None).0).await.unwrap();
+    keys.create(new_key_in("bound", ada, Some(project)).0)
+        .await
+        .unwrap();
+    {
+        let mut conn = pool.get().unwrap();
+        let reverted = conn.revert_last_migration(MIGRATIONS).unwrap();
+        assert_eq!(reverted.to_string(), "20261130090000");
+    }
+    assert_eq!(
+        tables(&pool),
+        [
+            "api_keys",
+            "organizations",
+            "role_limits",
+            "role_permissions",
+            "roles",
+            "users"
+        ]
+    );
+    // A key bound to a project would act with more rights than it was given: it goes.
+    assert_eq!(
+        count_rows(&pool, &format!("api_keys WHERE id = {}", own.id)),
+        1
+    );
+    assert_eq!(count_rows(&pool, "api_keys"), 1);
+    assert_eq!(
+        count_rows(
+            &pool,
+            "information_schema.columns WHERE table_name = 'api_keys' AND column_name = 'project_id'"
+        ),
+        0
+    );
+
+    assert_eq!(run_migrations(&pool).unwrap().len(), 1);
+    assert_eq!(tables(&pool), TABLES);
+    let project = create_project(&pool, "Apollo", acme).await.id;
+    add_member(&pool, project, ada).await;
+    let bound = keys
+        .create(new_key_in("bound", ada, Some(project)).0)
+        .await
+        .unwrap();
+    assert_eq!(bound.project, Some(project));
+    assert_eq!(
+        keys.find_by_id(own.id).await.unwrap().unwrap().project,
+        None
     );
 }
 

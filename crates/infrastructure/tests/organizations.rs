@@ -318,6 +318,27 @@ async fn deleting_an_organization_with_users_is_in_use_and_keeps_it() {
 }
 
 #[tokio::test]
+async fn deleting_an_organization_with_projects_is_in_use_and_keeps_it() {
+    let db = TestDatabase::new();
+    let organizations = repository(&db);
+    let acme = organizations.create(new("Acme")).await.unwrap();
+    let project = create_project(&db.pool(), "Apollo", acme.id).await;
+    let error = organizations.delete(acme.id).await.unwrap_err();
+    assert!(matches!(
+        error,
+        DomainError::InUse {
+            entity: Entity::Organization,
+            used_by: Entity::Project
+        }
+    ));
+    assert!(organizations.find_by_id(acme.id).await.unwrap().is_some());
+    assert_eq!(
+        count_rows(&db.pool(), &format!("projects WHERE id = {}", project.id)),
+        1
+    );
+}
+
+#[tokio::test]
 async fn the_database_refuses_organization_names_outside_1_to_255_characters() {
     let db = TestDatabase::new();
     let pool = db.pool();

@@ -11,12 +11,12 @@ use chrono::{DateTime, TimeDelta, Utc};
 use common::*;
 use diesel::result::DatabaseErrorKind;
 use gatehouse_domain::{
-    ApiKeyRepository, Budget, Credentials, Direction, DomainError, Entity, Expiry, KeyHash,
-    NewApiKey, NewUser, OrganizationId, PasswordHash, Patch, Priority, RoleId, User, UserFilter,
-    UserId, UserOrder, UserPatch, UserRepository,
+    ApiKeyId, ApiKeyRepository, Budget, Credentials, Direction, DomainError, Entity, Expiry,
+    KeyHash, NewApiKey, NewUser, OrganizationId, PasswordHash, Patch, Priority, ProjectId,
+    ProjectRepository, RoleId, User, UserFilter, UserId, UserOrder, UserPatch, UserRepository,
 };
 use gatehouse_infrastructure::testing::TestDatabase;
-use gatehouse_infrastructure::{PgApiKeyRepository, PgPool, PgUserRepository};
+use gatehouse_infrastructure::{PgApiKeyRepository, PgPool, PgProjectRepository, PgUserRepository};
 
 fn repository(db: &TestDatabase) -> PgUserRepository {
     PgUserRepository::new(db.pool())
@@ -751,6 +751,7 @@ async fn deleting_a_user_removes_them_and_their_keys() {
                 user: owner,
                 hash: KeyHash::new(hash),
                 masked: "sk-abcd...wxyz".to_owned(),
+                project: None,
                 expires: None,
             })
             .await
@@ -918,4 +919,206 @@ async fn a_stored_value_the_domain_refuses_is_unexpected_not_a_panic() {
     .unwrap();
     let error = users.find_by_id(user.id).await.unwrap_err();
     assert!(matches!(error, DomainError::Unexpected(_)));
+}
+
+/// Ada, in the world's organization, a member of two of its projects and of none elsewhere, with
+/// a key bound to each and a key of her own; Bob, a member of the first project too, with a key
+/// bound to it.
+struct Memberships {
+    ada: UserId,
+    bob: UserId,
+    projects: [ProjectId; 2],
+    /// Ada's keys bound to each project, then her own.
+    ada_keys: [ApiKeyId; 3],
+    bob_key: ApiKeyId,
+}
+
+async fn memberships(world: &World) -> Memberships {
+    let pool = world.db.pool();
+    let ada = create_user(
+        &pool,
+        "ada@example.org",
+        world.role,
+        Some(world.organization),
+    )
+    .await
+    .id;
+    let bob = create_user(
+        &pool,
+        "bob@example.org",
+        world.role,
+        Some(world.organization),
+    )
+    .await
+    .id;
+    let apollo = create_project(&pool, "Apollo", world.organization).await.id;
+    let gemini = create_project(&pool, "Gemini", world.organization).await.id;
+    // A project of the other organization, with a member of its own, which no move here touches.
+    let elsewhere = create_project(&pool, "Apollo", world.other_organization)
+        .await
+        .id;
+    let cyd = create_user(
+        &pool,
+        "cyd@example.org",
+        world.role,
+        Some(world.other_organization),
+    )
+    .await
+    .id;
+    for (project, user) in [
+        (apollo, ada),
+        (gemini, ada),
+        (apollo, bob),
+        (elsewhere, cyd),
+    ] {
+        add_member(&pool, project, user).await;
+    }
+    let keys = PgApiKeyRepository::new(pool.clone());
+    let mut ada_keys = Vec::new();
+    for project in [Some(apollo), Some(gemini), None] {
+        ada_keys.push(
+            keys.create(new_key_in("k", ada, project).0)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let bob_key = keys
+        .create(new_key_in("k", bob, Some(apollo)).0)
+        .await
+        .unwrap()
+        .id;
+    Memberships {
+        ada,
+        bob,
+        projects: [apollo, gemini],
+        ada_keys: ada_keys.try_into().unwrap(),
+        bob_key,
+    }
+}
+
+/// Which of `projects` the user is a member of.
+async fn member_of(world: &World, user: UserId, projects: &[ProjectId]) -> Vec<bool> {
+    let repository = PgProjectRepository::new(world.db.pool());
+    let mut found = Vec::new();
+    for &project in projects {
+        found.push(
+            repository
+                .find_member(project, user)
+                .await
+                .unwrap()
+                .is_some(),
+        );
+    }
+    found
+}
+
+/// Which of `keys` still exist.
+async fn existing(world: &World, keys: &[ApiKeyId]) -> Vec<bool> {
+    let repository = PgApiKeyRepository::new(world.db.pool());
+    let mut found = Vec::new();
+    for &key in keys {
+        found.push(repository.find_by_id(key).await.unwrap().is_some());
+    }
+    found
+}
+
+fn move_to(organization: Patch<OrganizationId>) -> UserPatch {
+    UserPatch {
+        organization,
+        ..UserPatch::default()
+    }
+}
+
+#[tokio::test]
+async fn moving_a_user_to_another_organization_ends_their_memberships_and_bound_keys_there() {
+    let world = world().await;
+    let m = memberships(&world).await;
+    let moved = repository(&world.db)
+        .update(m.ada, move_to(Patch::Set(world.other_organization)))
+        .await
+        .unwrap();
+    assert_eq!(moved.organization, Some(world.other_organization));
+    assert_eq!(member_of(&world, m.ada, &m.projects).await, [false, false]);
+    assert_eq!(existing(&world, &m.ada_keys).await, [false, false, true]);
+    // Others' memberships and keys stay.
+    assert_eq!(member_of(&world, m.bob, &m.projects[..1]).await, [true]);
+    assert_eq!(existing(&world, &[m.bob_key]).await, [true]);
+    assert_eq!(count_rows(&world.db.pool(), "project_members"), 2);
+}
+
+#[tokio::test]
+async fn taking_a_user_out_of_every_organization_ends_all_their_memberships() {
+    let world = world().await;
+    let m = memberships(&world).await;
+    let moved = repository(&world.db)
+        .update(m.ada, move_to(Patch::Clear))
+        .await
+        .unwrap();
+    assert_eq!(moved.organization, None);
+    assert_eq!(member_of(&world, m.ada, &m.projects).await, [false, false]);
+    assert_eq!(existing(&world, &m.ada_keys).await, [false, false, true]);
+    assert_eq!(existing(&world, &[m.bob_key]).await, [true]);
+}
+
+#[tokio::test]
+async fn setting_a_user_to_the_organization_they_are_in_keeps_their_memberships() {
+    let world = world().await;
+    let m = memberships(&world).await;
+    let users = repository(&world.db);
+    users
+        .update(m.ada, move_to(Patch::Set(world.organization)))
+        .await
+        .unwrap();
+    users
+        .update(
+            m.ada,
+            UserPatch {
+                priority: Some(Priority::new(2).unwrap()),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    users.update(m.ada, UserPatch::default()).await.unwrap();
+    assert_eq!(member_of(&world, m.ada, &m.projects).await, [true, true]);
+    assert_eq!(existing(&world, &m.ada_keys).await, [true, true, true]);
+}
+
+#[tokio::test]
+async fn a_move_that_fails_keeps_the_users_memberships() {
+    let world = world().await;
+    let m = memberships(&world).await;
+    let users = repository(&world.db);
+    let error = users
+        .update(m.ada, move_to(Patch::Set(OrganizationId(4242))))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DomainError::NotFound(Entity::Organization)));
+    let error = users
+        .update(
+            m.ada,
+            UserPatch {
+                email: Some(email("bob@example.org")),
+                organization: Patch::Clear,
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DomainError::AlreadyExists(Entity::User)));
+    assert_eq!(member_of(&world, m.ada, &m.projects).await, [true, true]);
+    assert_eq!(existing(&world, &m.ada_keys).await, [true, true, true]);
+}
+
+#[tokio::test]
+async fn moving_a_missing_user_is_not_found() {
+    let world = world().await;
+    memberships(&world).await;
+    let error = repository(&world.db)
+        .update(UserId(4242), move_to(Patch::Clear))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DomainError::NotFound(Entity::User)));
+    assert_eq!(count_rows(&world.db.pool(), "project_members"), 4);
 }

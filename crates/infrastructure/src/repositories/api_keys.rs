@@ -4,17 +4,19 @@ use async_trait::async_trait;
 use diesel::prelude::*;
 use gatehouse_domain::{
     ApiKey, ApiKeyFilter, ApiKeyId, ApiKeyOrder, ApiKeyRepository, DomainError, Entity, KeyGrant,
-    KeyHash, NewApiKey, Page, PageRequest, UserId,
+    KeyHash, NewApiKey, Page, PageRequest, ProjectGrant, ProjectId, UserId,
 };
 
 use crate::db::{PgPool, run_blocking, transaction};
 use crate::error::{on_delete, on_query};
 use crate::repositories::order_by;
 use crate::rows::api_keys::{ApiKeyRow, GrantRow, NewApiKeyRow};
+use crate::rows::budget_from_stored;
+use crate::rows::projects::{ProjectLimitRow, limits_from_rows as project_limits_from_rows};
 use crate::rows::roles::{
     RoleLimitRow, RolePermissionRow, limits_from_rows, permissions_from_rows,
 };
-use crate::schema::{api_keys, role_limits, role_permissions, users};
+use crate::schema::{api_keys, project_limits, projects, role_limits, role_permissions, users};
 
 /// API keys in the `api_keys` table, stored and looked up by the hash of the key.
 #[derive(Debug, Clone)]
@@ -145,10 +147,12 @@ impl ApiKeyRepository for PgApiKeyRepository {
 
     async fn find_grant_by_hash(&self, hash: KeyHash) -> Result<Option<KeyGrant>, DomainError> {
         run_blocking(&self.pool, move |conn| {
-            // Three small indexed reads on one connection: the key and its owner in one join, then
-            // the permissions and the limits of the owner's role.
+            // Small indexed reads on one connection: the key, its owner and its project (if any)
+            // in one join, then the permissions and the limits of the owner's role, then the
+            // limits of the project for a bound key.
             let Some(grant) = api_keys::table
                 .inner_join(users::table)
+                .left_join(projects::table.on(api_keys::project_id.eq(projects::id.nullable())))
                 .filter(api_keys::hash.eq(hash.as_bytes()))
                 .select((
                     api_keys::id,
@@ -156,6 +160,9 @@ impl ApiKeyRepository for PgApiKeyRepository {
                     users::id,
                     users::expires,
                     users::role_id,
+                    api_keys::project_id,
+                    projects::id.nullable(),
+                    projects::budget.nullable(),
                 ))
                 .first::<GrantRow>(conn)
                 .optional()
@@ -173,6 +180,28 @@ impl ApiKeyRepository for PgApiKeyRepository {
                 .select(RoleLimitRow::as_select())
                 .load(conn)
                 .map_err(on_query)?;
+            let project = match (grant.bound_to, grant.project_id) {
+                (None, _) => None,
+                (Some(id), Some(_)) => {
+                    let limits = project_limits::table
+                        .filter(project_limits::project_id.eq(id))
+                        .select(ProjectLimitRow::as_select())
+                        .load(conn)
+                        .map_err(on_query)?;
+                    Some(ProjectGrant {
+                        id: ProjectId(id),
+                        budget: budget_from_stored("projects", grant.project_budget)?,
+                        limits: project_limits_from_rows(limits)?,
+                    })
+                }
+                // Never read a bound key as an unbound one, which would lift its project's limits.
+                (Some(id), None) => {
+                    return Err(DomainError::unexpected(format!(
+                        "key {} is bound to project {id}, which does not exist",
+                        grant.key_id
+                    )));
+                }
+            };
             Ok(Some(KeyGrant {
                 key: ApiKeyId(grant.key_id),
                 key_expires: grant.key_expires,
@@ -180,6 +209,7 @@ impl ApiKeyRepository for PgApiKeyRepository {
                 account_expires: grant.account_expires,
                 permissions: permissions_from_rows(permissions)?,
                 limits: limits_from_rows(limits)?,
+                project,
             }))
         })
         .await

@@ -1,12 +1,16 @@
 //! The PostgreSQL adapters of the domain's repository ports.
 
 mod api_keys;
+mod budgets;
 mod organizations;
+mod projects;
 mod roles;
 mod users;
 
 pub use api_keys::PgApiKeyRepository;
+pub use budgets::PgBudgetLedger;
 pub use organizations::PgOrganizationRepository;
+pub use projects::PgProjectRepository;
 pub use roles::PgRoleRepository;
 pub use users::PgUserRepository;
 

@@ -9,11 +9,11 @@ use gatehouse_domain::{
     UserOrder, UserPatch, UserRepository,
 };
 
-use crate::db::{PgPool, run_blocking};
+use crate::db::{PgPool, run_blocking, transaction};
 use crate::error::{on_delete, on_query};
 use crate::repositories::order_by;
 use crate::rows::users::{CredentialsRow, NewUserRow, UserChangeset, UserRow};
-use crate::schema::users;
+use crate::schema::{project_members, projects, users};
 
 #[diesel::declare_sql_function]
 extern "SQL" {
@@ -59,6 +59,33 @@ fn find(conn: &mut PgConnection, id: i64) -> Result<Option<User>, DomainError> {
         .map_err(on_query)?
         .map(UserRow::into_domain)
         .transpose()
+}
+
+/// Ends the memberships of user `id` in projects outside `organization` (all of them for none),
+/// and with them, by cascade, the user's keys bound to those projects: a member always belongs
+/// to the project's organization. Runs in the transaction of the move, after the update, whose
+/// row lock makes a concurrent `add_member` either commit first (its membership is seen here) or
+/// wait and see the new organization.
+fn leave_projects_outside(
+    conn: &mut PgConnection,
+    id: i64,
+    organization: Option<i64>,
+) -> Result<(), DomainError> {
+    let outside = projects::table
+        .filter(
+            projects::organization_id
+                .nullable()
+                .is_distinct_from(organization),
+        )
+        .select(projects::id);
+    diesel::delete(
+        project_members::table
+            .filter(project_members::user_id.eq(id))
+            .filter(project_members::project_id.eq_any(outside)),
+    )
+    .execute(conn)
+    .map_err(on_delete)?;
+    Ok(())
 }
 
 /// The credentials of the user `query` selects, at most one (by the primary key or the unique
@@ -143,21 +170,23 @@ impl UserRepository for PgUserRepository {
 
     async fn update(&self, id: UserId, patch: UserPatch) -> Result<User, DomainError> {
         run_blocking(&self.pool, move |conn| {
-            let row = if patch.is_empty() {
-                users::table
-                    .find(id.get())
-                    .select(UserRow::as_select())
-                    .first(conn)
-            } else {
-                diesel::update(users::table.find(id.get()))
+            if patch.is_empty() {
+                return find(conn, id.get())?.ok_or(DomainError::NotFound(Entity::User));
+            }
+            let moves = !patch.organization.is_keep();
+            transaction(conn, |conn| {
+                let user = diesel::update(users::table.find(id.get()))
                     .set(UserChangeset::from(patch))
                     .returning(UserRow::as_returning())
                     .get_result(conn)
-            };
-            row.optional()
-                .map_err(on_query)?
-                .ok_or(DomainError::NotFound(Entity::User))?
-                .into_domain()
+                    .optional()
+                    .map_err(on_query)?
+                    .ok_or(DomainError::NotFound(Entity::User))?;
+                if moves {
+                    leave_projects_outside(conn, user.id, user.organization_id)?;
+                }
+                user.into_domain()
+            })
         })
         .await
     }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use gatehouse_domain::{ApiKey, ApiKeyId, DomainError, Expiry, Name, NewApiKey, UserId};
+use gatehouse_domain::{ApiKey, ApiKeyId, DomainError, Expiry, Name, NewApiKey, ProjectId, UserId};
 
 use crate::error::corrupt;
 use crate::schema::api_keys;
@@ -15,6 +15,7 @@ pub(crate) struct ApiKeyRow {
     pub name: String,
     pub user_id: i64,
     pub masked: String,
+    pub project_id: Option<i64>,
     pub expires: Option<DateTime<Utc>>,
     pub created: DateTime<Utc>,
 }
@@ -27,6 +28,7 @@ impl ApiKeyRow {
             name: Name::parse(&self.name).map_err(corrupt("api_keys", "name"))?,
             user: UserId(self.user_id),
             masked: self.masked,
+            project: self.project_id.map(ProjectId),
             expires: self.expires,
             created: self.created,
         })
@@ -42,6 +44,7 @@ pub(crate) struct NewApiKeyRow {
     pub user_id: i64,
     pub hash: Vec<u8>,
     pub masked: String,
+    pub project_id: Option<i64>,
     pub expires: Option<DateTime<Utc>>,
 }
 
@@ -52,12 +55,13 @@ impl From<NewApiKey> for NewApiKeyRow {
             user_id: new.user.get(),
             hash: new.hash.as_bytes().to_vec(),
             masked: new.masked,
+            project_id: new.project.map(ProjectId::get),
             expires: new.expires.map(Expiry::at),
         }
     }
 }
 
-/// What a key grants, as read by one join of `api_keys` and `users`.
+/// What a key grants, as read by one join of `api_keys`, `users` and (left) `projects`.
 #[derive(Debug, Clone, Queryable)]
 pub(crate) struct GrantRow {
     pub key_id: i64,
@@ -65,4 +69,10 @@ pub(crate) struct GrantRow {
     pub user_id: i64,
     pub account_expires: Option<DateTime<Utc>>,
     pub role_id: i64,
+    /// The project the key is bound to, as the key says.
+    pub bound_to: Option<i64>,
+    /// The same project as the join found it: `None` with `bound_to` set cannot happen while
+    /// `api_keys_membership_fkey` holds.
+    pub project_id: Option<i64>,
+    pub project_budget: Option<f64>,
 }

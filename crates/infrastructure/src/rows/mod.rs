@@ -4,5 +4,37 @@
 
 pub(crate) mod api_keys;
 pub(crate) mod organizations;
+pub(crate) mod projects;
 pub(crate) mod roles;
 pub(crate) mod users;
+
+use gatehouse_domain::{Budget, DomainError, Limit, LimitType, Limits};
+
+use crate::error::corrupt;
+
+/// The limits stored as `(router_id, type, value)` rows of `table` (`role_limits` and
+/// `project_limits` store them alike).
+pub(crate) fn limits_from_stored(
+    table: &'static str,
+    rows: impl IntoIterator<Item = (i64, String, Option<i64>)>,
+) -> Result<Limits, DomainError> {
+    let limits = rows
+        .into_iter()
+        .map(|(router_id, kind, value)| {
+            let kind = kind.parse::<LimitType>().map_err(corrupt(table, "type"))?;
+            Limit::new(router_id, kind, value).map_err(corrupt(table, "value"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Limits::new(limits).map_err(corrupt(table, "type"))
+}
+
+/// A budget read from `table`, which the domain must accept; `None` for no limit.
+pub(crate) fn budget_from_stored(
+    table: &'static str,
+    budget: Option<f64>,
+) -> Result<Option<Budget>, DomainError> {
+    budget
+        .map(Budget::new)
+        .transpose()
+        .map_err(corrupt(table, "budget"))
+}

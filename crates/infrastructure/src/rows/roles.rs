@@ -2,11 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use gatehouse_domain::{
-    DomainError, Limit, LimitType, Limits, Name, Permission, Permissions, Role, RoleId,
-};
+use gatehouse_domain::{DomainError, Limits, Name, Permission, Permissions, Role, RoleId};
 
 use crate::error::corrupt;
+use crate::rows::limits_from_stored;
 use crate::schema::{role_limits, role_permissions, roles};
 
 /// A role as stored, without its permissions, limits and user count.
@@ -110,15 +109,9 @@ pub(crate) fn permissions_from_rows(
 
 /// The limits stored in `rows`.
 pub(crate) fn limits_from_rows(rows: Vec<RoleLimitRow>) -> Result<Limits, DomainError> {
-    let limits = rows
-        .into_iter()
-        .map(|row| {
-            let kind = row
-                .kind
-                .parse::<LimitType>()
-                .map_err(corrupt("role_limits", "type"))?;
-            Limit::new(row.router_id, kind, row.value).map_err(corrupt("role_limits", "value"))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Limits::new(limits).map_err(corrupt("role_limits", "type"))
+    limits_from_stored(
+        "role_limits",
+        rows.into_iter()
+            .map(|row| (row.router_id, row.kind, row.value)),
+    )
 }

@@ -11,12 +11,14 @@ use std::cmp::Ordering;
 use diesel::RunQueryDsl;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use gatehouse_domain::{
-    Direction, Email, Limit, LimitType, Limits, Name, NewOrganization, NewRole, NewUser,
-    Organization, OrganizationId, OrganizationRepository, PageRequest, Permission, Permissions,
-    Priority, Role, RoleId, RoleRepository, User, UserRepository,
+    Direction, Email, KeyGenerator, Limit, LimitType, Limits, Name, NewApiKey, NewOrganization,
+    NewProject, NewRole, NewUser, Organization, OrganizationId, OrganizationRepository,
+    PageRequest, Permission, Permissions, Priority, Project, ProjectId, ProjectRepository, Role,
+    RoleId, RoleRepository, User, UserId, UserRepository,
 };
 use gatehouse_infrastructure::{
-    PgOrganizationRepository, PgPool, PgRoleRepository, PgUserRepository,
+    PgOrganizationRepository, PgPool, PgProjectRepository, PgRoleRepository, PgUserRepository,
+    Sha256KeyGenerator,
 };
 
 pub fn name(raw: &str) -> Name {
@@ -87,6 +89,48 @@ pub async fn create_user(
         .create(new_user(address, role, organization))
         .await
         .unwrap()
+}
+
+/// A project with neither budget nor limits.
+pub fn new_project(project_name: &str, organization: OrganizationId) -> NewProject {
+    NewProject {
+        name: name(project_name),
+        organization,
+        budget: None,
+        limits: Limits::default(),
+    }
+}
+
+pub async fn create_project(
+    pool: &PgPool,
+    project_name: &str,
+    organization: OrganizationId,
+) -> Project {
+    PgProjectRepository::new(pool.clone())
+        .create(new_project(project_name, organization))
+        .await
+        .unwrap()
+}
+
+pub async fn add_member(pool: &PgPool, project: ProjectId, user: UserId) {
+    PgProjectRepository::new(pool.clone())
+        .add_member(project, user)
+        .await
+        .unwrap();
+}
+
+/// A new key of `user`, bound to `project` if any, and its secret.
+pub fn new_key_in(key_name: &str, user: UserId, project: Option<ProjectId>) -> (NewApiKey, String) {
+    let generated = Sha256KeyGenerator.generate().unwrap();
+    let new = NewApiKey {
+        name: name(key_name),
+        user,
+        hash: generated.hash,
+        masked: generated.masked,
+        project,
+        expires: None,
+    };
+    (new, generated.secret.expose().to_owned())
 }
 
 /// Runs raw SQL, to set up what the repositories cannot, or to check what the database refuses.
