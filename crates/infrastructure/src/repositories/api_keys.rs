@@ -40,18 +40,19 @@ fn filtered(filter: ApiKeyFilter) -> api_keys::BoxedQuery<'static, diesel::pg::P
     query
 }
 
+fn insert(conn: &mut PgConnection, new: NewApiKey) -> Result<ApiKey, DomainError> {
+    diesel::insert_into(api_keys::table)
+        .values(NewApiKeyRow::from(new))
+        .returning(ApiKeyRow::as_returning())
+        .get_result(conn)
+        .map_err(on_query)?
+        .into_domain()
+}
+
 #[async_trait]
 impl ApiKeyRepository for PgApiKeyRepository {
     async fn create(&self, new: NewApiKey) -> Result<ApiKey, DomainError> {
-        run_blocking(&self.pool, move |conn| {
-            diesel::insert_into(api_keys::table)
-                .values(NewApiKeyRow::from(new))
-                .returning(ApiKeyRow::as_returning())
-                .get_result(conn)
-                .map_err(on_query)?
-                .into_domain()
-        })
-        .await
+        run_blocking(&self.pool, move |conn| insert(conn, new)).await
     }
 
     async fn replace_named(&self, new: NewApiKey) -> Result<ApiKey, DomainError> {
@@ -76,12 +77,7 @@ impl ApiKeyRepository for PgApiKeyRepository {
                 )
                 .execute(conn)
                 .map_err(on_query)?;
-                diesel::insert_into(api_keys::table)
-                    .values(NewApiKeyRow::from(new))
-                    .returning(ApiKeyRow::as_returning())
-                    .get_result(conn)
-                    .map_err(on_query)?
-                    .into_domain()
+                insert(conn, new)
             })
         })
         .await
