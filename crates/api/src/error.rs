@@ -205,6 +205,10 @@ impl ResponseError for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             answer.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
+        if status == StatusCode::REQUEST_TIMEOUT {
+            // The rest of the request may never come: the connection cannot serve another one.
+            answer.force_close();
+        }
         match self {
             Self::Invalid(errors) => answer.json(ValidationErrorBody {
                 detail: errors.clone(),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use gatehouse_domain::chrono::TimeDelta;
 use gatehouse_domain::{
-    ApiKeyId, ApiKeyRepository, Clock, DateTime, DomainError, Expiry, KeyGenerator, Name,
+    ApiKeyId, ApiKeyRepository, Clock, DateTime, DomainError, Email, Expiry, KeyGenerator, Name,
     NewApiKey, PasswordHasher, Secret, UserRepository, Utc,
 };
 
@@ -79,7 +79,12 @@ impl LoginService {
         if email == MASTER_EMAIL {
             return self.login_master(password).await;
         }
-        let credentials = self.users.find_credentials_by_email(email).await?;
+        // Text no address can equal is looked up by no one, but verified all the same.
+        let credentials = if Email::could_match(email) {
+            self.users.find_credentials_by_email(email).await?
+        } else {
+            None
+        };
         let (user, hash, expires) = match credentials {
             Some(credentials) => (
                 Some(credentials.user),
@@ -218,6 +223,20 @@ mod tests {
         let mut keys = MockApiKeyRepository::new();
         keys.expect_replace_named().never();
         keys
+    }
+
+    #[tokio::test]
+    async fn an_email_no_address_can_equal_is_not_looked_up_but_costs_a_verification() {
+        let mut users = MockUserRepository::new();
+        users.expect_find_credentials_by_email().never();
+        let error = service(users, no_key_is_stored(), hasher())
+            .login("ada@example.com\0", Secret::new("right-password"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, DomainError::InvalidCredentials),
+            "{error:?}"
+        );
     }
 
     #[tokio::test]

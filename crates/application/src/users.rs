@@ -131,6 +131,9 @@ impl UserService {
 
     /// One page of the users matching `filter`.
     ///
+    /// An email filter that no address can equal ([`Email::could_match`]) matches nobody without
+    /// asking the storage.
+    ///
     /// # Errors
     /// `AccountExpired`/`Forbidden` unless `actor` is an active admin.
     pub async fn list(
@@ -140,6 +143,16 @@ impl UserService {
         page: PageRequest<UserOrder>,
     ) -> Result<Page<User>, DomainError> {
         actor.require(Permission::Admin, self.clock.now())?;
+        if filter
+            .email
+            .as_deref()
+            .is_some_and(|email| !Email::could_match(email))
+        {
+            return Ok(Page {
+                items: Vec::new(),
+                total: 0,
+            });
+        }
         self.users.list(filter, page).await
     }
 
@@ -452,6 +465,22 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(page.total, 1);
+    }
+
+    #[tokio::test]
+    async fn an_email_filter_no_address_can_equal_matches_nobody_without_a_lookup() {
+        let mut ports = Ports::default();
+        ports.users.expect_list().never();
+        let filter = UserFilter {
+            email: Some("ada@example.com\0".to_owned()),
+            ..UserFilter::default()
+        };
+        let page = ports
+            .service()
+            .list(&admin(), filter, PageRequest::default())
+            .await
+            .unwrap();
+        assert_eq!((page.items.len(), page.total), (0, 0));
     }
 
     #[tokio::test]

@@ -37,6 +37,14 @@ impl Email {
         Ok(Self(raw.to_owned()))
     }
 
+    /// Whether `raw` could equal an address in some letter case. Text with a NUL character cannot:
+    /// [`Email::parse`] refuses it, so no stored address holds one. A lookup by such text matches
+    /// nothing, and need not reach the storage, which may not even take it in a query (PostgreSQL
+    /// cannot).
+    pub fn could_match(raw: &str) -> bool {
+        !raw.contains('\0')
+    }
+
     /// The address as text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -83,6 +91,21 @@ mod tests {
         for raw in ["", "a@", "@b.c", "a b@c.d", " a@b.c"] {
             assert!(Email::parse(raw).is_err(), "{raw:?} was accepted");
         }
+    }
+
+    #[test]
+    fn no_address_holds_a_nul_character() {
+        for raw in [
+            "a\0@example.com",
+            "a@exam\0ple.com",
+            "a@example.com\0",
+            "\0",
+        ] {
+            assert!(Email::parse(raw).is_err(), "{raw:?} was accepted");
+            assert!(!Email::could_match(raw), "{raw:?}");
+        }
+        assert!(Email::could_match("Ada@Example.com"));
+        assert!(Email::could_match("not an address"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::roles::LimitResponse;
+use super::schema::{EmailText, NameText, PasswordText};
 use super::unix;
 use crate::error::ApiError;
 use crate::input::JsonObject;
@@ -76,15 +77,16 @@ impl From<AccountInfo> for UserInfoResponse {
 /// priority...) are ignored: they are an admin's to change.
 #[derive(Debug, ToSchema)]
 pub struct UpdateAccountRequest {
-    /// A new display name (trimmed, 1 to 255 characters), or `null`.
-    pub name: Option<String>,
-    /// A new address, unique without regard to case.
-    #[schema(max_length = 254)]
-    pub email: Option<String>,
-    /// A new password, 8 to 128 characters; needs `current_password`.
-    #[schema(min_length = 8, max_length = 128)]
-    pub password: Option<String>,
-    /// The password the account has now; needed with `password`, ignored without it.
+    /// A new display name, or `null` for none.
+    pub name: Option<NameText>,
+    /// A new address, unique without regard to case; not `null`.
+    #[schema(required = false)]
+    pub email: EmailText,
+    /// A new password; needs `current_password`. Not `null`.
+    #[schema(required = false)]
+    pub password: PasswordText,
+    /// The password the account has now; needed with `password`, ignored without it (`null`
+    /// reads as absent).
     pub current_password: Option<String>,
 }
 

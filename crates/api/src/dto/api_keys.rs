@@ -5,6 +5,7 @@ use gatehouse_domain::{ApiKey, DateTime, Name, ProjectId, UserId, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::schema::{ExpiryTime, NameText};
 use super::{future_unix, unix};
 use crate::error::ApiError;
 use crate::input::{Fields, JsonObject};
@@ -105,14 +106,13 @@ impl From<TokenResponse> for KeyResponse {
 /// What creates a key for any user.
 #[derive(Debug, ToSchema)]
 pub struct CreateTokenRequest {
-    /// Trimmed, 1 to 255 characters.
-    #[schema(example = "laptop")]
-    pub name: String,
+    /// Its name.
+    pub name: NameText,
     /// The owner's id.
     pub user: i64,
     /// Unix seconds in the future, within `KEY_MAX_EXPIRATION_DAYS` when set; `null` or absent for
     /// never (or for the maximum, when set).
-    pub expires: Option<i64>,
+    pub expires: Option<ExpiryTime>,
     /// A project the owner is a member of, for the key to act in (its budget and limits);
     /// `null` or absent for none.
     pub project: Option<i64>,
@@ -134,12 +134,11 @@ impl CreateTokenRequest {
 /// What creates a key for oneself.
 #[derive(Debug, ToSchema)]
 pub struct CreateKeyRequest {
-    /// Trimmed, 1 to 255 characters.
-    #[schema(example = "laptop")]
-    pub name: String,
+    /// Its name.
+    pub name: NameText,
     /// Unix seconds in the future, within `KEY_MAX_EXPIRATION_DAYS` when set; `null` or absent for
     /// never (or for the maximum, when set).
-    pub expires: Option<i64>,
+    pub expires: Option<ExpiryTime>,
     /// A project the owner is a member of, for the key to act in (its budget and limits);
     /// `null` or absent for none.
     pub project: Option<i64>,

@@ -1,8 +1,9 @@
 //! The list envelope shared by every collection.
 
-use gatehouse_domain::{Page, PageRequest};
+use gatehouse_domain::{Direction, Page, PageRequest};
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{PartialSchema, ToSchema};
 
 /// One page of a collection: `{"object": "list", "data", "total", "offset", "limit"}`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -32,3 +33,43 @@ impl<T> ListResponse<T> {
         }
     }
 }
+
+/// Declares, for each list, the schema of its `order_by` parameter: one of its order field's words,
+/// the first the default; anything else is 422.
+macro_rules! order_by {
+    ($($name:ident => $order:ty),* $(,)?) => {
+        $(
+            #[doc = concat!("The `order_by` parameter of a list ordered by [`", stringify!($order), "`].")]
+            pub struct $name;
+
+            impl PartialSchema for $name {
+                fn schema() -> RefOr<Schema> {
+                    let words: Vec<&str> = <$order>::ALL.iter().map(|field| field.as_str()).collect();
+                    super::schema::one_of_words(&words)
+                }
+            }
+
+            impl ToSchema for $name {}
+        )*
+    };
+}
+
+order_by!(
+    OrganizationOrderBy => gatehouse_domain::OrganizationOrder,
+    UserOrderBy => gatehouse_domain::UserOrder,
+    RoleOrderBy => gatehouse_domain::RoleOrder,
+    ProjectOrderBy => gatehouse_domain::ProjectOrder,
+    MemberOrderBy => gatehouse_domain::MemberOrder,
+    ApiKeyOrderBy => gatehouse_domain::ApiKeyOrder,
+);
+
+/// The schema of the `order_direction` parameter: `asc` (the default) or `desc`.
+pub struct OrderDirection;
+
+impl PartialSchema for OrderDirection {
+    fn schema() -> RefOr<Schema> {
+        super::schema::one_of_words(&[Direction::Asc.as_str(), Direction::Desc.as_str()])
+    }
+}
+
+impl ToSchema for OrderDirection {}

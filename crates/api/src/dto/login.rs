@@ -11,10 +11,11 @@ use crate::input::JsonObject;
 /// An email and a password to exchange for a session key.
 #[derive(Debug, ToSchema)]
 pub struct LoginRequest {
-    /// The account's address (any letter case), or `master` for the master user.
+    /// The account's address (any letter case), or `master` for the master user. Any string: a
+    /// malformed address is simply wrong (401).
     #[schema(example = "ada@example.com")]
     pub email: String,
-    /// The account's password, or the master key for the master user.
+    /// The account's password, or the master key for the master user. Any string.
     pub password: String,
 }
 

@@ -7,6 +7,7 @@ pub mod login;
 pub mod organizations;
 pub mod projects;
 pub mod roles;
+pub mod schema;
 pub mod users;
 
 pub use list::ListResponse;

@@ -4,6 +4,7 @@ use gatehouse_domain::{Name, NewOrganization, Organization, OrganizationPatch};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::schema::NameText;
 use super::unix;
 use crate::error::ApiError;
 use crate::input::JsonObject;
@@ -43,9 +44,8 @@ impl From<Organization> for OrganizationResponse {
 /// What creates an organization.
 #[derive(Debug, ToSchema)]
 pub struct CreateOrganizationRequest {
-    /// Trimmed, 1 to 255 characters, unique.
-    #[schema(min_length = 1, max_length = 255, example = "Acme")]
-    pub name: String,
+    /// Its name, unique.
+    pub name: NameText,
 }
 
 impl CreateOrganizationRequest {
@@ -63,9 +63,9 @@ impl CreateOrganizationRequest {
 /// A merge patch of an organization: absent fields stay as they are.
 #[derive(Debug, ToSchema)]
 pub struct UpdateOrganizationRequest {
-    /// A new name: trimmed, 1 to 255 characters, unique.
-    #[schema(min_length = 1, max_length = 255)]
-    pub name: Option<String>,
+    /// A new name, unique; not `null`.
+    #[schema(required = false)]
+    pub name: NameText,
 }
 
 impl UpdateOrganizationRequest {

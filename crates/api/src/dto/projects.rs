@@ -7,6 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::roles::{LimitRequest, LimitResponse, limits};
+use super::schema::NameText;
 use super::unix;
 use crate::error::ApiError;
 use crate::input::JsonObject;
@@ -86,16 +87,16 @@ impl From<ProjectMember> for ProjectMemberResponse {
 /// What creates a project.
 #[derive(Debug, ToSchema)]
 pub struct CreateProjectRequest {
-    /// Trimmed, 1 to 255 characters, unique within the organization.
-    #[schema(example = "Apollo")]
-    pub name: String,
+    /// Its name, unique within the organization.
+    pub name: NameText,
     /// An existing organization id.
     pub organization: i64,
     /// A number >= 0; `null` or absent for no limit.
     #[schema(minimum = 0)]
     pub budget: Option<f64>,
-    /// Its limits (default none); two with the same `router_id` and `type` are 422.
-    pub limits: Option<Vec<LimitRequest>>,
+    /// Its limits (default none); two with the same `router_id` and `type` are 422. Not `null`.
+    #[schema(required = false)]
+    pub limits: Vec<LimitRequest>,
 }
 
 impl CreateProjectRequest {
@@ -124,12 +125,16 @@ impl CreateProjectRequest {
 /// cannot change: sending it is 422.
 #[derive(Debug, ToSchema)]
 pub struct UpdateProjectRequest {
-    /// A new name, unique within the organization.
-    pub name: Option<String>,
-    /// A new budget, or `null` for no limit.
+    /// A new name, unique within the organization; not `null`.
+    #[schema(required = false)]
+    pub name: NameText,
+    /// A new budget >= 0, or `null` for no limit.
+    #[schema(minimum = 0)]
     pub budget: Option<f64>,
-    /// The new limits, replacing the old ones.
-    pub limits: Option<Vec<LimitRequest>>,
+    /// The new limits, replacing the old ones; two with the same `router_id` and `type` are 422.
+    /// Not `null`.
+    #[schema(required = false)]
+    pub limits: Vec<LimitRequest>,
 }
 
 impl UpdateProjectRequest {

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use super::schema::{LimitTypeWord, NameText, PermissionWord};
 use super::unix;
 use crate::error::{ApiError, LocPart};
 use crate::input::{Fields, FromJson, JsonObject};
@@ -81,14 +82,16 @@ impl From<Role> for RoleResponse {
     }
 }
 
-/// A rate limit as a client sends it: `router_id` or `router`.
+/// A rate limit as a client sends it. `router` (OpenGateLLM 0.4.1's name for `router_id`) is
+/// accepted in its place; when both are given, `router_id` is read and `router` ignored.
 #[derive(Debug, ToSchema)]
 pub struct LimitRequest {
-    /// The router it applies to (or `router`, its 0.4.1 name).
+    /// The router it applies to, >= 1.
+    #[schema(minimum = 1)]
     pub router_id: i64,
     /// `tpm`, `tpd`, `rpm` or `rpd`.
     #[schema(rename = "type")]
-    pub kind: String,
+    pub kind: LimitTypeWord,
     /// An integer >= 0, or `null` (or absent) for no limit.
     #[schema(minimum = 0)]
     pub value: Option<i64>,
@@ -97,13 +100,14 @@ pub struct LimitRequest {
 /// What creates a role.
 #[derive(Debug, ToSchema)]
 pub struct CreateRoleRequest {
-    /// Trimmed, 1 to 255 characters, unique.
-    #[schema(example = "operators")]
-    pub name: String,
-    /// Its permissions (default none); an unknown one is 422.
-    pub permissions: Option<Vec<String>>,
-    /// Its limits (default none); two with the same `router_id` and `type` are 422.
-    pub limits: Option<Vec<LimitRequest>>,
+    /// Its name, unique.
+    pub name: NameText,
+    /// Its permissions (default none); one given twice is held once. Not `null`.
+    #[schema(required = false)]
+    pub permissions: Vec<PermissionWord>,
+    /// Its limits (default none); two with the same `router_id` and `type` are 422. Not `null`.
+    #[schema(required = false)]
+    pub limits: Vec<LimitRequest>,
 }
 
 impl CreateRoleRequest {
@@ -126,15 +130,19 @@ impl CreateRoleRequest {
     }
 }
 
-/// A patch of a role: `permissions` and `limits`, when given, replace the whole lists.
+/// A patch of a role: `permissions` and `limits`, when given, replace the whole lists. No field
+/// may be `null`.
 #[derive(Debug, ToSchema)]
 pub struct UpdateRoleRequest {
-    /// A new name.
-    pub name: Option<String>,
+    /// A new name, unique.
+    #[schema(required = false)]
+    pub name: NameText,
     /// The new permissions, replacing the old ones.
-    pub permissions: Option<Vec<String>>,
-    /// The new limits, replacing the old ones.
-    pub limits: Option<Vec<LimitRequest>>,
+    #[schema(required = false)]
+    pub permissions: Vec<PermissionWord>,
+    /// The new limits, replacing the old ones; two with the same `router_id` and `type` are 422.
+    #[schema(required = false)]
+    pub limits: Vec<LimitRequest>,
 }
 
 impl UpdateRoleRequest {

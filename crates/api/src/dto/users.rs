@@ -7,6 +7,7 @@ use gatehouse_domain::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::schema::{EmailText, ExpiryTime, NameText, PasswordText};
 use super::{future_unix, unix};
 use crate::error::ApiError;
 use crate::input::{Fields, JsonObject};
@@ -67,26 +68,24 @@ impl From<User> for UserResponse {
 /// What creates a user.
 #[derive(Debug, ToSchema)]
 pub struct CreateUserRequest {
-    /// A valid address of at most 254 characters, unique without regard to case.
-    #[schema(example = "ada@example.com", max_length = 254)]
-    pub email: String,
-    /// Display name: trimmed, 1 to 255 characters.
-    pub name: Option<String>,
-    /// 8 to 128 characters; stored only as an Argon2id hash.
-    #[schema(min_length = 8, max_length = 128)]
-    pub password: String,
+    /// Its address, unique without regard to case.
+    pub email: EmailText,
+    /// Its display name, or `null` for none.
+    pub name: Option<NameText>,
+    /// Its password.
+    pub password: PasswordText,
     /// An existing role id.
     pub role: i64,
-    /// An existing organization id.
+    /// An existing organization id, or `null` for none.
     pub organization: Option<i64>,
     /// A number >= 0; `null` for no limit.
     #[schema(minimum = 0)]
     pub budget: Option<f64>,
-    /// Unix seconds in the future; `null` for never.
-    pub expires: Option<i64>,
-    /// An integer >= 0, default 0.
-    #[schema(minimum = 0)]
-    pub priority: Option<i64>,
+    /// When the account stops working; `null` for never.
+    pub expires: Option<ExpiryTime>,
+    /// An integer >= 0, default 0; not `null`.
+    #[schema(required = false, minimum = 0)]
+    pub priority: i64,
 }
 
 impl CreateUserRequest {
@@ -122,22 +121,27 @@ impl CreateUserRequest {
 /// A merge patch of a user: absent fields stay as they are, `null` clears a nullable field.
 #[derive(Debug, ToSchema)]
 pub struct UpdateUserRequest {
-    /// A new address, unique without regard to case.
-    pub email: Option<String>,
-    /// A new display name, or `null`.
-    pub name: Option<String>,
-    /// A new password (8 to 128 characters); no current password is needed.
-    pub password: Option<String>,
-    /// A new role id.
-    pub role: Option<i64>,
-    /// A new organization id, or `null`.
+    /// A new address, unique without regard to case; not `null`.
+    #[schema(required = false)]
+    pub email: EmailText,
+    /// A new display name, or `null` for none.
+    pub name: Option<NameText>,
+    /// A new password; no current password is needed. Not `null`.
+    #[schema(required = false)]
+    pub password: PasswordText,
+    /// A new role id; not `null`.
+    #[schema(required = false)]
+    pub role: i64,
+    /// A new organization id, or `null` for none.
     pub organization: Option<i64>,
-    /// A new budget, or `null` for no limit.
+    /// A new budget >= 0, or `null` for no limit.
+    #[schema(minimum = 0)]
     pub budget: Option<f64>,
-    /// A new expiry in the future, or `null` for never.
-    pub expires: Option<i64>,
-    /// A new priority (`null` is refused).
-    pub priority: Option<i64>,
+    /// A new expiry, or `null` for never.
+    pub expires: Option<ExpiryTime>,
+    /// A new priority >= 0; not `null`.
+    #[schema(required = false, minimum = 0)]
+    pub priority: i64,
 }
 
 impl UpdateUserRequest {

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use actix_web::error::PayloadError;
 use actix_web::http::StatusCode;
@@ -15,6 +16,14 @@ use crate::error::{ApiError, LocPart};
 
 /// Largest body accepted; larger ones are 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The longest a request body may take to arrive, counted from when the handler starts reading
+/// it (once the caller is authenticated); then the answer is 408 `Request timeout.` and the
+/// connection is closed. actix-web bounds the time a client takes to send the request head, not
+/// the body: without this, a client that announces a `Content-Length` and sends less, or sends it
+/// a byte at a time, would hold its connection and its request for ever. The largest body
+/// ([`MAX_BODY_BYTES`]) in this time is 6.4 KiB/s, far below any real client.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A request body that is a JSON object, whatever its content type says.
 #[derive(Debug)]
@@ -56,8 +65,9 @@ impl FromRequest for JsonObject {
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let bytes = Bytes::from_request(request, payload);
         Box::pin(async move {
-            let bytes = bytes
+            let bytes = actix_web::rt::time::timeout(BODY_READ_TIMEOUT, bytes)
                 .await
+                .map_err(|_| ApiError::status(StatusCode::REQUEST_TIMEOUT, "Request timeout."))?
                 .map_err(|error| match error.as_error::<PayloadError>() {
                     Some(PayloadError::Overflow) => {
                         ApiError::status(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large.")

@@ -27,23 +27,40 @@ impl FromJson for String {
 }
 
 impl FromJson for i64 {
+    /// A JSON integer, or a number whose fractional part is zero (`7.0`, `1e3`): JSON Schema and
+    /// Pydantic both count those as integers.
     fn from_json(value: Value) -> Result<Self, ValueError> {
         match value {
-            Value::Number(number) => number.as_i64().ok_or_else(|| {
-                if number.is_f64() {
-                    ValueError::new(
-                        "int_from_float",
-                        "Input should be a valid integer, got a number with a fractional part",
-                    )
-                } else {
-                    ValueError::new(
-                        "int_parsing",
-                        "Input should be a valid integer, unable to parse number as a 64-bit integer",
-                    )
-                }
-            }),
+            Value::Number(number) => number
+                .as_i64()
+                .or_else(|| number.as_f64().and_then(whole_i64))
+                .ok_or_else(|| {
+                    if number.as_f64().is_some_and(|float| float.fract() != 0.0) {
+                        ValueError::new(
+                            "int_from_float",
+                            "Input should be a valid integer, got a number with a fractional part",
+                        )
+                    } else {
+                        ValueError::new(
+                            "int_parsing",
+                            "Input should be a valid integer, unable to parse number as a 64-bit integer",
+                        )
+                    }
+                }),
             _ => Err(ValueError::new("int_type", "Input should be a valid integer")),
         }
+    }
+}
+
+/// `float` as an `i64`, if it is a whole number in range (every such `f64` converts exactly).
+fn whole_i64(float: f64) -> Option<i64> {
+    // -2^63 is an i64; 2^63 is not. Both are exact as f64.
+    const LOW: f64 = -9_223_372_036_854_775_808.0;
+    if float.fract() == 0.0 && (LOW..-LOW).contains(&float) {
+        #[allow(clippy::cast_possible_truncation)] // Whole and in range: nothing is lost.
+        Some(float as i64)
+    } else {
+        None
     }
 }
 
@@ -294,7 +311,10 @@ mod tests {
     fn integers_refuse_fractions_overflow_and_strings() {
         for (value, kind) in [
             (json!(1.5), "int_from_float"),
+            (json!(-0.25), "int_from_float"),
             (json!(18_446_744_073_709_551_615_u64), "int_parsing"),
+            (json!(9_223_372_036_854_775_808.0_f64), "int_parsing"),
+            (json!(1e300), "int_parsing"),
             (json!("7"), "int_type"),
             (json!(true), "int_type"),
         ] {
@@ -304,6 +324,24 @@ mod tests {
                 errors(f.finish(|| Some(()))),
                 [(f_loc("role"), kind.to_owned())]
             );
+        }
+    }
+
+    #[test]
+    fn whole_numbers_written_as_floats_are_integers() {
+        for (raw, expected) in [
+            ("7.0", 7),
+            ("1e3", 1000),
+            ("-0.0", 0),
+            ("-9223372036854775808.0", i64::MIN),
+            ("9007199254740992.0", 9_007_199_254_740_992),
+            // Between 2^51 and 2^52 a float's step is 0.5: parsed to the nearest float, or it
+            // would read as a fraction.
+            ("4241094118564898.0", 4_241_094_118_564_898),
+        ] {
+            let mut f = fields(json!({ "role": serde_json::from_str::<Value>(raw).unwrap() }));
+            assert_eq!(f.required::<i64>("role"), Some(expected), "{raw}");
+            assert!(!f.has_errors(), "{raw}");
         }
     }
 

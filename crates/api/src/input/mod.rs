@@ -9,7 +9,7 @@ mod fields;
 mod path;
 mod query;
 
-pub use body::{JsonObject, MAX_BODY_BYTES};
+pub use body::{BODY_READ_TIMEOUT, JsonObject, MAX_BODY_BYTES};
 pub use fields::{Fields, FromJson};
 pub use path::{PathId, PathIds};
 pub use query::{QueryFields, RawQuery};

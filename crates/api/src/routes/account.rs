@@ -15,7 +15,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         web::resource("/v1/me/info")
             .get(info)
             .patch(update)
-            .default_service(web::to(method_not_allowed)),
+            .default_service(method_not_allowed("GET, PATCH")),
     );
 }
 

@@ -6,6 +6,7 @@ use gatehouse_domain::{ApiKeyFilter, ApiKeyId, UserId};
 use crate::auth::{Admin, Authenticated};
 use crate::dto::ListResponse;
 use crate::dto::api_keys::{CreateKeyRequest, CreateTokenRequest, KeyResponse, TokenResponse};
+use crate::dto::list::{ApiKeyOrderBy, OrderDirection};
 use crate::error::{ApiError, ErrorBody, ValidationErrorBody};
 use crate::input::{JsonObject, PathId, QueryFields, RawQuery};
 use crate::routes::{created, method_not_allowed};
@@ -18,25 +19,25 @@ pub fn configure(config: &mut web::ServiceConfig) {
             web::resource("/v1/admin/tokens")
                 .get(list_tokens)
                 .post(create_token)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(method_not_allowed("GET, POST")),
         )
         .service(
             web::resource("/v1/admin/tokens/{token}")
                 .get(get_token)
                 .delete(delete_token)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(method_not_allowed("GET, DELETE")),
         )
         .service(
             web::resource("/v1/me/keys")
                 .get(list_keys)
                 .post(create_key)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(method_not_allowed("GET, POST")),
         )
         .service(
             web::resource("/v1/me/keys/{key}")
                 .get(get_key)
                 .delete(delete_key)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(method_not_allowed("GET, DELETE")),
         );
 }
 
@@ -71,8 +72,8 @@ pub async fn create_token(
         ("user" = Option<i64>, Query, description = "Only this user's keys."),
         ("offset" = Option<i64>, Query, description = "Items to skip, >= 0.", minimum = 0),
         ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).", minimum = 1, maximum = 100),
-        ("order_by" = Option<String>, Query, description = "`id` (default), `name` or `created`."),
-        ("order_direction" = Option<String>, Query, description = "`asc` (default) or `desc`."),
+        ("order_by" = inline(Option<ApiKeyOrderBy>), Query, description = "`id` (default), `name` or `created`."),
+        ("order_direction" = inline(Option<OrderDirection>), Query, description = "`asc` (default) or `desc`."),
     ),
     responses(
         (status = 200, description = "Keys, masked.", body = ListResponse<TokenResponse>),
@@ -160,8 +161,8 @@ pub async fn create_key(
     params(
         ("offset" = Option<i64>, Query, description = "Items to skip, >= 0.", minimum = 0),
         ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).", minimum = 1, maximum = 100),
-        ("order_by" = Option<String>, Query, description = "`id` (default), `name` or `created`."),
-        ("order_direction" = Option<String>, Query, description = "`asc` (default) or `desc`."),
+        ("order_by" = inline(Option<ApiKeyOrderBy>), Query, description = "`id` (default), `name` or `created`."),
+        ("order_direction" = inline(Option<OrderDirection>), Query, description = "`asc` (default) or `desc`."),
     ),
     responses(
         (status = 200, body = ListResponse<KeyResponse>),

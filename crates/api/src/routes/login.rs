@@ -13,7 +13,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
     config.service(
         web::resource("/v1/auth/login")
             .post(login)
-            .default_service(web::to(method_not_allowed)),
+            .default_service(method_not_allowed("POST")),
     );
 }
 

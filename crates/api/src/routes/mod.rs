@@ -9,8 +9,9 @@ pub mod projects;
 pub mod roles;
 pub mod users;
 
+use actix_web::http::header::HeaderValue;
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, Route, web};
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -44,9 +45,17 @@ pub(crate) fn patched(request: &HttpRequest, body: impl Serialize) -> HttpRespon
     }
 }
 
-/// The answer for a method the resource does not have.
-pub(crate) async fn method_not_allowed() -> HttpResponse {
-    ApiError::status(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed").error_response()
+/// The answer for a method the resource does not have: 405, with the `Allow` header RFC 9110
+/// requires, listing `allow`, the methods the resource does have.
+pub(crate) fn method_not_allowed(allow: &'static str) -> Route {
+    web::to(move || async move {
+        let mut response =
+            ApiError::status(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed").error_response();
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
+        response
+    })
 }
 
 /// The answer for a route that does not exist.

@@ -21,20 +21,24 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(
             web::resource("/health")
                 .get(health)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(method_not_allowed("GET")),
         )
         .service(
             web::resource("/metrics")
                 .get(metrics)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(method_not_allowed("GET")),
         )
         .service(
             web::resource("/openapi.json")
                 .get(openapi_json)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(method_not_allowed("GET")),
         )
         .service(SwaggerUi::new("/docs/{_:.*}").config(Config::from("/openapi.json")))
-        .service(web::resource("/docs").get(docs));
+        .service(
+            web::resource("/docs")
+                .get(docs)
+                .default_service(method_not_allowed("GET")),
+        );
 }
 
 /// The answer of `/health`.

@@ -5,6 +5,7 @@ use gatehouse_domain::{DomainError, Entity, OrganizationId};
 
 use crate::auth::Admin;
 use crate::dto::ListResponse;
+use crate::dto::list::{OrderDirection, OrganizationOrderBy};
 use crate::dto::organizations::{
     CreateOrganizationRequest, OrganizationResponse, UpdateOrganizationRequest,
 };
@@ -20,14 +21,14 @@ pub fn configure(config: &mut web::ServiceConfig) {
             web::resource("/v1/admin/organizations")
                 .get(list)
                 .post(create)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(method_not_allowed("GET, POST")),
         )
         .service(
             web::resource("/v1/admin/organizations/{organization}")
                 .get(get)
                 .patch(update)
                 .delete(delete)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(method_not_allowed("GET, PATCH, DELETE")),
         );
 }
 
@@ -60,8 +61,8 @@ pub async fn create(
     params(
         ("offset" = Option<i64>, Query, description = "Items to skip, >= 0.", minimum = 0),
         ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).", minimum = 1, maximum = 100),
-        ("order_by" = Option<String>, Query, description = "`id` (default), `name`, `created` or `updated`."),
-        ("order_direction" = Option<String>, Query, description = "`asc` (default) or `desc`."),
+        ("order_by" = inline(Option<OrganizationOrderBy>), Query, description = "`id` (default), `name`, `created` or `updated`."),
+        ("order_direction" = inline(Option<OrderDirection>), Query, description = "`asc` (default) or `desc`."),
     ),
     responses(
         (status = 200, body = ListResponse<OrganizationResponse>),

@@ -5,6 +5,7 @@ use gatehouse_domain::{OrganizationId, ProjectFilter, ProjectId, UserId};
 
 use crate::auth::Admin;
 use crate::dto::ListResponse;
+use crate::dto::list::{MemberOrderBy, OrderDirection, ProjectOrderBy};
 use crate::dto::projects::{
     CreateProjectRequest, ProjectMemberResponse, ProjectResponse, UpdateProjectRequest,
 };
@@ -20,25 +21,25 @@ pub fn configure(config: &mut web::ServiceConfig) {
             web::resource("/v1/admin/projects")
                 .get(list)
                 .post(create)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(method_not_allowed("GET, POST")),
         )
         .service(
             web::resource("/v1/admin/projects/{project}")
                 .get(get)
                 .patch(update)
                 .delete(delete)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(method_not_allowed("GET, PATCH, DELETE")),
         )
         .service(
             web::resource("/v1/admin/projects/{project}/members")
                 .get(members)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(method_not_allowed("GET")),
         )
         .service(
             web::resource("/v1/admin/projects/{project}/members/{user}")
                 .put(add_member)
                 .delete(remove_member)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(method_not_allowed("PUT, DELETE")),
         );
 }
 
@@ -73,8 +74,8 @@ pub async fn create(
         ("organization" = Option<i64>, Query, description = "Only the projects of this organization."),
         ("offset" = Option<i64>, Query, description = "Items to skip, >= 0.", minimum = 0),
         ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).", minimum = 1, maximum = 100),
-        ("order_by" = Option<String>, Query, description = "`id` (default), `name`, `created` or `updated`."),
-        ("order_direction" = Option<String>, Query, description = "`asc` (default) or `desc`."),
+        ("order_by" = inline(Option<ProjectOrderBy>), Query, description = "`id` (default), `name`, `created` or `updated`."),
+        ("order_direction" = inline(Option<OrderDirection>), Query, description = "`asc` (default) or `desc`."),
     ),
     responses(
         (status = 200, body = ListResponse<ProjectResponse>),
@@ -167,8 +168,8 @@ pub async fn delete(
         ("project" = i64, Path, description = "Project id."),
         ("offset" = Option<i64>, Query, description = "Items to skip, >= 0.", minimum = 0),
         ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).", minimum = 1, maximum = 100),
-        ("order_by" = Option<String>, Query, description = "`user` (default) or `created`."),
-        ("order_direction" = Option<String>, Query, description = "`asc` (default) or `desc`."),
+        ("order_by" = inline(Option<MemberOrderBy>), Query, description = "`user` (default) or `created`."),
+        ("order_direction" = inline(Option<OrderDirection>), Query, description = "`asc` (default) or `desc`."),
     ),
     responses(
         (status = 200, body = ListResponse<ProjectMemberResponse>),

@@ -5,6 +5,7 @@ use gatehouse_domain::RoleId;
 
 use crate::auth::Admin;
 use crate::dto::ListResponse;
+use crate::dto::list::{OrderDirection, RoleOrderBy};
 use crate::dto::roles::{CreateRoleRequest, RoleResponse, UpdateRoleRequest};
 use crate::error::{ApiError, ErrorBody, ValidationErrorBody};
 use crate::input::{JsonObject, PathId, QueryFields, RawQuery};
@@ -18,14 +19,14 @@ pub fn configure(config: &mut web::ServiceConfig) {
             web::resource("/v1/admin/roles")
                 .get(list)
                 .post(create)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(method_not_allowed("GET, POST")),
         )
         .service(
             web::resource("/v1/admin/roles/{role}")
                 .get(get)
                 .patch(update)
                 .delete(delete)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(method_not_allowed("GET, PATCH, DELETE")),
         );
 }
 
@@ -58,8 +59,8 @@ pub async fn create(
     params(
         ("offset" = Option<i64>, Query, description = "Items to skip, >= 0.", minimum = 0),
         ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).", minimum = 1, maximum = 100),
-        ("order_by" = Option<String>, Query, description = "`id` (default), `name`, `created` or `updated`; also `sort_by`."),
-        ("order_direction" = Option<String>, Query, description = "`asc` (default) or `desc`; also `sort_order`."),
+        ("order_by" = inline(Option<RoleOrderBy>), Query, description = "`id` (default), `name`, `created` or `updated`; also `sort_by`."),
+        ("order_direction" = inline(Option<OrderDirection>), Query, description = "`asc` (default) or `desc`; also `sort_order`."),
     ),
     responses(
         (status = 200, body = ListResponse<RoleResponse>),

@@ -5,6 +5,7 @@ use gatehouse_domain::{OrganizationId, RoleId, UserFilter, UserId};
 
 use crate::auth::Admin;
 use crate::dto::ListResponse;
+use crate::dto::list::{OrderDirection, UserOrderBy};
 use crate::dto::users::{CreateUserRequest, UpdateUserRequest, UserResponse};
 use crate::error::{ApiError, ErrorBody, ValidationErrorBody};
 use crate::input::{JsonObject, PathId, QueryFields, RawQuery};
@@ -18,14 +19,14 @@ pub fn configure(config: &mut web::ServiceConfig) {
             web::resource("/v1/admin/users")
                 .get(list)
                 .post(create)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(method_not_allowed("GET, POST")),
         )
         .service(
             web::resource("/v1/admin/users/{user}")
                 .get(get)
                 .patch(update)
                 .delete(delete)
-                .default_service(web::to(method_not_allowed)),
+                .default_service(method_not_allowed("GET, PATCH, DELETE")),
         );
 }
 
@@ -63,8 +64,8 @@ pub async fn create(
         ("email" = Option<String>, Query, description = "Only the user with this address, compared without regard to case; no match is an empty list."),
         ("offset" = Option<i64>, Query, description = "Items to skip, >= 0.", minimum = 0),
         ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).", minimum = 1, maximum = 100),
-        ("order_by" = Option<String>, Query, description = "`id` (default), `name`, `email`, `created` or `updated`."),
-        ("order_direction" = Option<String>, Query, description = "`asc` (default) or `desc`."),
+        ("order_by" = inline(Option<UserOrderBy>), Query, description = "`id` (default), `name`, `email`, `created` or `updated`."),
+        ("order_direction" = inline(Option<OrderDirection>), Query, description = "`asc` (default) or `desc`."),
     ),
     responses(
         (status = 200, body = ListResponse<UserResponse>),
