@@ -1,4 +1,18 @@
 //! The PostgreSQL adapters of the domain's repository ports.
+//!
+//! # Changes of a unique value
+//!
+//! An update that changes a unique value (a user's email, the name of an organization, a role or
+//! a project) first locks, in the order of their ids, the row it changes and the row that holds
+//! the new value now, if any; then it writes. Without that, two rows changed to each other's value
+//! at once deadlock in the unique index: each update has already written its new row version and,
+//! while it checks the index, finds the other's old version, whose update is still in progress,
+//! and waits for it to end. PostgreSQL breaks the cycle after `deadlock_timeout` (a second) by
+//! aborting one of them with "deadlock detected", which no constraint names: a 500. With the
+//! locks taken first, one of the two waits for the other before writing anything, then finds the
+//! value taken (or freed) like any later request: a 409 (or success). Creations need no such lock:
+//! a new row has no old version for an update to wait on, and an index is checked and written in
+//! one step, so of two equal new values the second waits for the first, never the other way round.
 
 mod api_keys;
 mod budgets;

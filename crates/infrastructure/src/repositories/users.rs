@@ -88,6 +88,24 @@ fn leave_projects_outside(
     Ok(())
 }
 
+/// Locks, in the order of their ids, user `id` and the user who holds `email` now (in any letter
+/// case), if any. An email change does this before it writes, so that two users changed to each
+/// other's address at once cannot deadlock (see "Changes of a unique value" in `repositories`).
+fn lock_with_holder(conn: &mut PgConnection, id: i64, email: &str) -> Result<(), DomainError> {
+    users::table
+        .filter(
+            users::id
+                .eq(id)
+                .or(lower(users::email).eq(lower(email.to_owned()))),
+        )
+        .select(users::id)
+        .order(users::id)
+        .for_no_key_update()
+        .load::<i64>(conn)
+        .map_err(on_query)?;
+    Ok(())
+}
+
 /// The credentials of the user `query` selects, at most one (by the primary key or the unique
 /// email index).
 fn credentials(
@@ -175,6 +193,9 @@ impl UserRepository for PgUserRepository {
             }
             let moves = !patch.organization.is_keep();
             transaction(conn, |conn| {
+                if let Some(email) = &patch.email {
+                    lock_with_holder(conn, id.get(), email.as_str())?;
+                }
                 let user = diesel::update(users::table.find(id.get()))
                     .set(UserChangeset::from(patch))
                     .returning(UserRow::as_returning())
