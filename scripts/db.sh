@@ -11,11 +11,30 @@
 # links against), a cluster is initialised under .data/postgres (or, when the postgres system user
 # cannot reach that directory, under /var/tmp), and started on a free port of 127.0.0.1.
 # PostgreSQL refuses to run as root: as root, the cluster runs as the `postgres` system user.
+#
+# GATEHOUSE_PG_CLUSTER=NAME selects another, separate local cluster: data under
+# .data/postgres-NAME (or the /var/tmp fallback with the same suffix), its own port file and lock,
+# so that it can be stopped and started (scripts/reliability.sh does) without touching the default
+# cluster. A cluster keeps its port across --stop and restart (the port file), so that URLs handed
+# out before the stop stay valid, unless another process took that port in the meantime.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 state="$root/.data"
 pg_user=gatehouse
+cluster="${GATEHOUSE_PG_CLUSTER:-}"
+if [[ -n $cluster && ! $cluster =~ ^[a-z0-9][a-z0-9_-]*$ ]]; then
+  echo "db.sh: invalid GATEHOUSE_PG_CLUSTER: $cluster" >&2
+  exit 1
+fi
+# Names of the cluster's directory, port file and lock file, and the first port it tries.
+suffix="${cluster:+-$cluster}"
+port_file="$state/postgres$suffix.port"
+lock_file="$state/db$suffix.lock"
+first_port=54329
+if [[ -n $cluster ]]; then
+  first_port=$((54340 + $(printf '%s' "$cluster" | cksum | cut -d' ' -f1) % 50))
+fi
 
 log() { echo "db.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -52,12 +71,13 @@ ensure_packages() {
   [[ -n $bindir && -x $bindir/initdb ]] || die "PostgreSQL server binaries not found after install"
 }
 
-# The cluster directory: .data/postgres, unless the postgres user cannot reach it.
+# The cluster directory: .data/postgres (with the cluster suffix), unless the postgres user cannot
+# reach it.
 choose_datadir() {
   mkdir -p "$state"
-  datadir="$state/postgres"
+  datadir="$state/postgres$suffix"
   if [[ $EUID -eq 0 ]] && ! runuser -u postgres -- test -x "$state"; then
-    datadir="/var/tmp/gatehouse-$(printf '%s' "$root" | cksum | cut -d' ' -f1)/postgres"
+    datadir="/var/tmp/gatehouse-$(printf '%s' "$root" | cksum | cut -d' ' -f1)/postgres$suffix"
     log "the postgres user cannot reach $state; using $datadir"
   fi
 }
@@ -79,9 +99,11 @@ start_cluster() {
       --no-locale --no-sync >&2
   fi
   if port="$(running_port)"; then return; fi
-  port="$(cat "$state/postgres.port" 2>/dev/null || echo 54329)"
+  port="$(cat "$port_file" 2>/dev/null || echo "$first_port")"
+  local wanted="$port"
   while ! port_is_free "$port"; do port=$((port + 1)); done
-  echo "$port" >"$state/postgres.port"
+  if [[ $port != "$wanted" ]]; then log "port $wanted is taken; using $port"; fi
+  echo "$port" >"$port_file"
   log "starting PostgreSQL on 127.0.0.1:$port"
   as_owner "$bindir/pg_ctl" start -D "$datadir" -l "$datadir/server.log" -w -t 60 \
     -o "-c port=$port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=300" >&2 \
@@ -112,7 +134,7 @@ main() {
   fi
 
   mkdir -p "$state"
-  exec 9>"$state/db.lock"
+  exec 9>"$lock_file"
   flock 9
   ensure_packages
   choose_datadir

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Runs every check CI runs: formatting, clippy with warnings as errors, and every test of the
-# workspace against a real PostgreSQL.
+# Runs every check CI runs: formatting, clippy with warnings as errors, every test of the
+# workspace against a real PostgreSQL, then the reliability scenarios (scripts/reliability.sh:
+# database outage, crash, hostile input) against the release server.
 #
 # Without DATABASE_URL, scripts/db.sh provisions the local cluster and a throwaway database is
 # created for this run and dropped at the end. Tests then create their own databases from a migrated
 # template, so they are isolated from each other and run in parallel. With DATABASE_URL, that
-# server is used; its role needs the CREATEDB privilege.
+# server is used; its role needs the CREATEDB privilege. The reliability scenarios always run on a
+# local cluster of their own (GATEHOUSE_PG_CLUSTER=reliability), which they stop and start: the
+# database of the tests is never touched.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -22,3 +25,5 @@ echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 echo "== cargo test" >&2
 cargo test --workspace --all-features --locked
+echo "== scripts/reliability.sh" >&2
+scripts/reliability.sh
