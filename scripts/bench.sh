@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Measures the release server under load from wrk, on this machine, against the local PostgreSQL:
-# throughput and latency of the main read paths with API-key authentication, how long a failed
-# login takes for an unknown email and for a wrong password (they must not differ), and the
-# server's memory. Results go to stdout; docs/benchmarks.md records them with the machine they came from.
+# Measures the release server on this machine, on loopback only, and prints one table:
+# requests/s, p50, p99, errors and the server's peak memory per scenario, each read scenario's ratio
+# to the database's own ceiling (pgbench running exactly the SQL Gatehouse runs for it, taken from
+# PostgreSQL's log), and the scaling of the reads from 10,000 to 1,000,000 users.
 #
 #   scripts/bench.sh [DURATION_SECONDS] [CONNECTIONS]     (defaults: 10, 32)
 #
-# Needs wrk and curl (installed with apt when missing). Traffic stays on 127.0.0.1.
+# It builds in release, provisions its own PostgreSQL cluster (GATEHOUSE_PG_CLUSTER=bench, apart
+# from the one tests use) and a fresh database, seeds users with SQL (generate_series, not the API),
+# starts Gatehouse on 127.0.0.1:18080 and loads it with wrk. Needs wrk and curl (installed with apt
+# when missing) and python3 (to turn the statement log into pgbench scripts). About 5 minutes with
+# the defaults. docs/benchmarks.md records the results with the machine they came from.
 set -euo pipefail
+[[ -n ${BENCH_TRACE:-} ]] && set -x
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 duration="${1:-10}"
@@ -15,6 +20,13 @@ connections="${2:-32}"
 port=18080
 base="http://127.0.0.1:$port"
 master="bench-master-key-$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')"
+password="correct horse battery"
+organizations=1000
+roles=10
+work="$(mktemp -d)"
+export GATEHOUSE_PG_CLUSTER=bench
+
+log() { echo "bench: $*" >&2; }
 
 for tool in wrk curl; do
   if ! command -v "$tool" >/dev/null; then
@@ -24,62 +36,247 @@ done
 
 env -u DATABASE_URL scripts/db.sh --drop gatehouse_bench >/dev/null
 database_url="$(env -u DATABASE_URL scripts/db.sh gatehouse_bench)"
+bindir="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+sql() { "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -tA "$database_url" "$@"; }
 cargo build --release --locked --bin gatehouse >&2
 
+server=""
+sampler=""
+cleanup() {
+  if [[ -n $sampler ]]; then kill "$sampler" 2>/dev/null || true; fi
+  if [[ -n $server ]]; then kill "$server" 2>/dev/null || true; fi
+  sql -c "ALTER SYSTEM RESET log_statement" -c "SELECT pg_reload_conf()" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
 DATABASE_URL="$database_url" MASTER_KEY="$master" LISTEN_ADDR="127.0.0.1:$port" RUST_LOG=warn \
-  target/release/gatehouse serve 2>/tmp/gatehouse-bench.log &
+  target/release/gatehouse serve 2>"$work/server.log" &
 server=$!
-trap 'kill "$server" 2>/dev/null || true' EXIT
-for _ in $(seq 50); do
+for _ in $(seq 100); do
   curl -fs "$base/health" >/dev/null && break
   sleep 0.2
 done
 
-call() { curl -fs -H "Authorization: Bearer $master" "$@"; }
+call() { curl -fsS -H "Authorization: Bearer $master" -H "Content-Type: application/json" "$@"; }
 json_field() { sed -E "s/.*\"$1\":\"?([^,\"}]*).*/\1/"; }
-role=$(call -X POST "$base/v1/admin/roles" -d '{"name":"bench","permissions":["admin"]}' | json_field id)
+
+# The admin the benchmark acts as, created through the API so that its password hash is real;
+# every seeded user gets the same hash (one Argon2 computation instead of a million).
+role=$(call -X POST "$base/v1/admin/roles" \
+  -d '{"name":"bench admin","permissions":["admin"],"limits":[{"router_id":1,"type":"rpm","value":600}]}' | json_field id)
 organization=$(call -X POST "$base/v1/admin/organizations" -d '{"name":"bench"}' | json_field id)
-for i in $(seq 50); do
-  call -X POST "$base/v1/admin/users" \
-    -d "{\"email\":\"user$i@example.com\",\"password\":\"correct horse battery\",\"role\":$role,\"organization\":$organization}" >/dev/null
+admin=$(call -X POST "$base/v1/admin/users" \
+  -d "{\"email\":\"bench@example.com\",\"password\":\"$password\",\"role\":$role,\"organization\":$organization,\"budget\":100}" \
+  | json_field id)
+key=$(call -X POST "$base/v1/admin/tokens" -d "{\"name\":\"bench\",\"user\":$admin}" | json_field token)
+
+sql <<SQL
+INSERT INTO organizations (name)
+  SELECT 'organization ' || g FROM generate_series(2, $organizations) g;
+INSERT INTO roles (name) SELECT 'role ' || g FROM generate_series(2, $roles) g;
+INSERT INTO role_permissions (role_id, permission)
+  SELECT id, 'read_metric' FROM roles WHERE id <> $role;
+INSERT INTO role_limits (role_id, router_id, type, value)
+  SELECT id, 1, 'rpm', 60 FROM roles WHERE id <> $role;
+SQL
+
+# Users numbered from..to, spread evenly over the organizations and roles.
+seed_users() {
+  sql <<SQL
+INSERT INTO users (email, name, password_hash, role_id, organization_id, budget)
+  SELECT 'user' || g || '@example.com', 'User ' || g,
+         (SELECT password_hash FROM users WHERE id = $admin),
+         1 + g % $roles, 1 + g % $organizations, 100
+  FROM generate_series($1, $2) g;
+VACUUM ANALYZE;
+SQL
+}
+
+# Samples the server's resident memory every 100 ms into $work/rss while a scenario runs.
+start_sampler() {
+  : >"$work/rss"
+  (while true; do
+    awk '/VmRSS/ {print $2}' "/proc/$server/status" >>"$work/rss" 2>/dev/null || true
+    sleep 0.1
+  done) &
+  sampler=$!
+}
+stop_sampler() {
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  sampler=""
+  sort -n "$work/rss" | tail -n 1 | awk '{printf "%.0f", $1 / 1024}'
+}
+
+# wrk's figures in ms: "<requests/s> <p50> <p99> <errors>".
+wrk_figures() {
+  awk '
+    function ms(v,  u) { u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+      return (u == "us") ? v / 1000 : (u == "s") ? v * 1000 : (u == "m") ? v * 60000 : v }
+    $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
+    /Requests\/sec/ { rps = $2 }
+    /Non-2xx/ { errors += $NF }
+    /Socket errors/ { gsub(/,/, ""); errors += $4 + $6 + $8 + $10 }
+    END { printf "%.0f %.2f %.2f %d", rps, p50, p99, errors }'
+}
+
+# A wrk Lua script: METHOD PATH [BODY]; in BODY, {n} becomes a number unique to the request.
+lua() {
+  local method="$1" path="$2" body="${3:-}"
+  cat <<LUA
+local counter = 0
+local id = 0
+function setup(thread) thread:set("id", math.random(1, 1000000000)) end
+function init(args) id = wrk.thread:get("id") end
+wrk.headers["Authorization"] = "Bearer $key"
+wrk.headers["Content-Type"] = "application/json"
+function request()
+  counter = counter + 1
+  local body = string.gsub([[$body]], "{n}", id .. "-" .. counter)
+  if body == "" then body = nil end
+  return wrk.format("$method", "$path", nil, body)
+end
+LUA
+}
+
+results=()
+# Runs wrk for one scenario and records "name|requests/s|p50|p99|errors|peak MiB".
+scenario() {
+  local name="$1" method="$2" path="$3" body="${4:-}" figures peak
+  lua "$method" "$path" "$body" >"$work/scenario.lua"
+  log "$name: $method $path"
+  start_sampler
+  figures=$(wrk -t2 -c"$connections" -d"${duration}s" --latency -s "$work/scenario.lua" "$base$path" | wrk_figures)
+  peak=$(stop_sampler)
+  read -r rps p50 p99 errors <<<"$figures"
+  results+=("$name|$rps|$p50|$p99|$errors|$peak")
+  last_rps="$rps"
+  last_p50="$p50"
+  last_p99="$p99"
+}
+
+# The SQL Gatehouse runs for one request, from PostgreSQL's statement log, with the parameters
+# written in: a pgbench script.
+capture_sql() {
+  local method="$1" path="$2" logfile size
+  logfile="$(sql -c "SELECT current_setting('data_directory')")/server.log"
+  sql -c "ALTER SYSTEM SET log_statement = 'all'" -c "SELECT pg_reload_conf()" >/dev/null
+  sleep 0.5
+  size=$(stat -c %s "$logfile")
+  curl -fsS -o /dev/null -X "$method" -H "Authorization: Bearer $key" "$base$path"
+  sleep 0.5
+  sql -c "ALTER SYSTEM RESET log_statement" -c "SELECT pg_reload_conf()" >/dev/null
+  tail -c +"$((size + 1))" "$logfile" | python3 -c '
+import re, sys
+lines = sys.stdin.read().splitlines()
+statements = []
+for i, line in enumerate(lines):
+    m = re.search(r"LOG:  (?:execute [^:]+|statement): (.*)$", line)
+    if not m or "pg_reload_conf" in m.group(1) or "log_statement" in m.group(1):
+        continue
+    sql = m.group(1)
+    if i + 1 < len(lines) and "DETAIL:  parameters:" in lines[i + 1].lower().replace("detail:", "DETAIL:"):
+        params = dict(re.findall(r"\$(\d+) = (NULL|\x27(?:[^\x27]|\x27\x27)*\x27)", lines[i + 1]))
+        sql = re.sub(r"\$(\d+)\b", lambda p: params[p.group(1)], sql)
+    statements.append(sql.rstrip(";") + ";")
+print("\n".join(statements))
+'
+}
+
+ceilings=()
+# pgbench with exactly the statements of one request, at the same concurrency: how many requests/s
+# the database itself could serve; records "name|transactions/s|statements".
+ceiling() {
+  local name="$1" method="$2" path="$3" tps statements
+  capture_sql "$method" "$path" >"$work/ceiling.sql"
+  statements=$(grep -c . "$work/ceiling.sql")
+  if "$bindir/pgbench" -n -M prepared -c "$connections" -j 2 -T "$duration" -f "$work/ceiling.sql" \
+    "$database_url" >"$work/pgbench.out" 2>"$work/pgbench.err"; then
+    tps=$(awk '/^tps/ {printf "%.0f", $3}' "$work/pgbench.out")
+  else
+    tps=""
+  fi
+  if [[ -z $tps ]]; then
+    log "pgbench failed on:"; cat "$work/ceiling.sql" "$work/pgbench.err" >&2; exit 1
+  fi
+  ceilings+=("$name|$tps|$statements")
+  cp "$work/ceiling.sql" "$work/ceiling-${name//[^a-z0-9@]/_}.sql"
+}
+
+# The read scenarios, with their ceilings, at the current number of users; records per scale.
+reads() {
+  local scale="$1" user
+  user=$(sql -c "SELECT id FROM users WHERE email = 'user5000@example.com'")
+  local target=$((1 + 5000 % organizations))
+  scenario "me/info @$scale" GET /v1/me/info
+  ceiling "me/info @$scale" GET /v1/me/info
+  scenario "user by id @$scale" GET "/v1/admin/users/$user"
+  ceiling "user by id @$scale" GET "/v1/admin/users/$user"
+  scenario "users of an organization @$scale" GET "/v1/admin/users?organization=$target&limit=10"
+  ceiling "users of an organization @$scale" GET "/v1/admin/users?organization=$target&limit=10"
+  scenario "organizations page @$scale" GET "/v1/admin/organizations?limit=10"
+  ceiling "organizations page @$scale" GET "/v1/admin/organizations?limit=10"
+}
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(uname -sr); $(date -u +%F)"
+echo "load: wrk, $connections connections, 2 threads, ${duration}s per scenario; pgbench the same"
+
+log "seeding 10,000 users"
+seed_users 1 9999
+reads 10k
+
+log "writes and logins"
+scenario "create organization" POST /v1/admin/organizations '{"name":"load {n}"}'
+scenario "patch user" PATCH "/v1/admin/users/$admin" '{"priority":1}'
+scenario "login (Argon2id)" POST /v1/auth/login "{\"email\":\"user42@example.com\",\"password\":\"$password\"}"
+scenario "me/info, alone" GET /v1/me/info
+alone_p99="$last_p99"
+lua POST /v1/auth/login "{\"email\":\"user43@example.com\",\"password\":\"$password\"}" >"$work/storm.lua"
+wrk -t1 -c8 -d"$((duration + 4))s" -s "$work/storm.lua" "$base/v1/auth/login" >"$work/storm.out" &
+storm=$!
+sleep 2
+scenario "me/info during a login storm" GET /v1/me/info
+storm_p99="$last_p99"
+wait "$storm"
+
+log "seeding up to 1,000,000 users"
+seed_users 10000 999999
+reads 1m
+
+echo
+printf '%-36s %10s %9s %9s %7s %9s\n' scenario requests/s "p50 ms" "p99 ms" errors "peak MiB"
+for row in "${results[@]}"; do
+  IFS='|' read -r name rps p50 p99 errors peak <<<"$row"
+  printf '%-36s %10s %9s %9s %7s %9s\n' "$name" "$rps" "$p50" "$p99" "$errors" "$peak"
 done
-key=$(call -X POST "$base/v1/admin/tokens" -d '{"name":"bench","user":1}' | json_field token)
-
-run() {
-  local name="$1" path="$2"
-  echo "== $name: GET $path ($connections connections, ${duration}s)"
-  wrk -t2 -c"$connections" -d"${duration}s" --latency -H "Authorization: Bearer $key" "$base$path" \
-    | grep -E "Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors"
-}
-
-# p50 of wrk's --latency output, in milliseconds.
-p50_ms() {
-  awk '$1 == "50%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
-    f = (u == "us") ? 0.001 : (u == "s") ? 1000 : 1; printf "%.2f", v * f }'
-}
-
-# One connection of logins with `body`, so that the latency is the login's own, free of queueing.
-# Prints wrk's summary and leaves the p50 (ms) in $last_p50.
-login_run() {
-  local name="$1" body="$2" script out
-  script="$(mktemp --suffix=.lua)"
-  printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = %s\n' \
-    "'$body'" >"$script"
-  echo "== $name: POST /v1/auth/login (1 connection, ${duration}s)"
-  out="$(wrk -t1 -c1 -d"${duration}s" --latency -s "$script" "$base/v1/auth/login")"
-  rm -f "$script"
-  grep -E "Requests/sec|50%|99%|Non-2xx" <<<"$out"
-  last_p50="$(p50_ms <<<"$out")"
-}
-
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(uname -sr)"
-run "health (database ping)" "/health"
-run "one organization (key lookup + read)" "/v1/admin/organizations/$organization"
-run "a page of 10 users (key lookup + count + page)" "/v1/admin/users?limit=10"
-login_run "login, unknown email" '{"email":"nobody@example.com","password":"correct horse battery"}'
-unknown="$last_p50"
-login_run "login, wrong password" '{"email":"user1@example.com","password":"wrong horse battery"}'
-wrong="$last_p50"
-echo "== failed logins, p50: unknown email ${unknown} ms, wrong password ${wrong} ms, difference" \
-  "$(awk -v a="$unknown" -v b="$wrong" 'BEGIN { d = a - b; if (d < 0) d = -d; printf "%.1f", 100 * d / (a > b ? a : b) }') %"
-echo "== server memory after the runs: $(ps -o rss= -p "$server" | awk '{printf "%.1f MiB", $1/1024}')"
+echo
+printf '%-36s %10s %12s %10s %8s\n' "read scenario" "gatehouse" "pgbench tps" statements ratio
+for row in "${ceilings[@]}"; do
+  IFS='|' read -r name tps statements <<<"$row"
+  for result in "${results[@]}"; do
+    IFS='|' read -r rname rps _ <<<"$result"
+    if [[ $rname == "$name" ]]; then
+      printf '%-36s %10s %12s %10s %7s%%\n' "$name" "$rps" "$tps" "$statements" \
+        "$(awk -v a="$rps" -v b="$tps" 'BEGIN { printf "%.0f", 100 * a / b }')"
+    fi
+  done
+done
+echo
+echo "scaling, p50 at 1,000,000 users / p50 at 10,000 users:"
+for name in "me/info" "user by id" "users of an organization" "organizations page"; do
+  small="" large=""
+  for result in "${results[@]}"; do
+    IFS='|' read -r rname _ p50 _ <<<"$result"
+    if [[ $rname == "$name @10k" ]]; then small="$p50"; fi
+    if [[ $rname == "$name @1m" ]]; then large="$p50"; fi
+  done
+  printf '  %-34s %s\n' "$name" "$(awk -v a="$large" -v b="$small" 'BEGIN { printf "%.2fx", a / b }')"
+done
+echo "me/info p99 during the login storm / alone: $(awk -v a="$storm_p99" -v b="$alone_p99" 'BEGIN { printf "%.2fx", a / b }') ($storm_p99 ms / $alone_p99 ms)"
+echo "server peak memory over all scenarios: $(for row in "${results[@]}"; do echo "${row##*|}"; done | sort -n | tail -n 1) MiB"
+echo "statements per read (pgbench scripts):"
+for file in "$work"/ceiling-*@10k.sql; do
+  echo "-- ${file##*/ceiling-}"
+  cat "$file"
+done

@@ -1,18 +1,57 @@
 //! The connection pool, the embedded migrations, and the one way repositories reach the database.
 
-use std::time::Duration;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use diesel::RunQueryDsl;
 use diesel::r2d2::{ConnectionManager, HandleError, Pool};
 use diesel::{Connection, PgConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use gatehouse_domain::DomainError;
+use tokio::sync::Semaphore;
 
 use crate::blocking::spawn_blocking_in_span;
 use crate::error;
 
-/// A pool of PostgreSQL connections, shared by every repository.
-pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+/// A pool of PostgreSQL connections, shared by every repository (it derefs to the r2d2 pool).
+///
+/// It also holds one permit per connection: a request waits for a permit on the async side before
+/// it takes a thread of the blocking pool, so that a burst of requests queues as cheap futures
+/// instead of parking one thread each (with its stack and allocator cache) on the pool's queue.
+#[derive(Clone)]
+pub struct PgPool {
+    connections: Pool<ConnectionManager<PgConnection>>,
+    permits: Arc<Semaphore>,
+}
+
+impl From<Pool<ConnectionManager<PgConnection>>> for PgPool {
+    fn from(connections: Pool<ConnectionManager<PgConnection>>) -> Self {
+        let permits = Arc::new(Semaphore::new(connections.max_size() as usize));
+        Self {
+            connections,
+            permits,
+        }
+    }
+}
+
+impl Deref for PgPool {
+    type Target = Pool<ConnectionManager<PgConnection>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.connections
+    }
+}
+
+impl fmt::Debug for PgPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgPool")
+            .field("connections", &self.connections)
+            .field("permits", &self.permits.available_permits())
+            .finish()
+    }
+}
 
 /// The schema, embedded in the binary so that `gatehouse migrate` needs no files beside it.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
@@ -52,7 +91,8 @@ pub fn connect(
         .max_size(max_size)
         .connection_timeout(connection_timeout)
         .error_handler(Box::new(TracingErrorHandler))
-        .build_unchecked(ConnectionManager::new(url)))
+        .build_unchecked(ConnectionManager::new(url))
+        .into())
 }
 
 /// Logs failed connection attempts through `tracing` rather than r2d2's `log` default.
@@ -89,14 +129,29 @@ pub async fn ping(pool: &PgPool) -> Result<(), DomainError> {
 
 /// Runs `work` with a pooled connection on the blocking pool: both the wait for a connection and the
 /// queries stay off the async workers.
+///
+/// The wait for a permit and then for a connection together last at most the pool's connection
+/// timeout, after which the database is deemed unavailable.
 pub(crate) async fn run_blocking<T, F>(pool: &PgPool, work: F) -> Result<T, DomainError>
 where
     F: FnOnce(&mut PgConnection) -> Result<T, DomainError> + Send + 'static,
     T: Send + 'static,
 {
-    let pool = pool.clone();
+    let started = Instant::now();
+    let timeout = pool.connection_timeout();
+    let permit = tokio::time::timeout(timeout, Arc::clone(&pool.permits).acquire_owned())
+        .await
+        .map_err(|_| {
+            DomainError::Unavailable("timed out waiting for a database connection".into())
+        })?
+        .map_err(DomainError::unexpected)?;
+    let remaining = timeout
+        .saturating_sub(started.elapsed())
+        .max(Duration::from_millis(1));
+    let connections = pool.connections.clone();
     spawn_blocking_in_span(move || {
-        let mut conn = pool.get().map_err(error::on_pool)?;
+        let _permit = permit;
+        let mut conn = connections.get_timeout(remaining).map_err(error::on_pool)?;
         work(&mut conn)
     })
     .await

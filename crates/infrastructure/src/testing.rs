@@ -64,7 +64,8 @@ impl TestDatabase {
             .max_size(POOL_SIZE)
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(10))
-            .build_unchecked(ConnectionManager::new(&url));
+            .build_unchecked(ConnectionManager::new(&url))
+            .into();
         Self {
             name,
             url,

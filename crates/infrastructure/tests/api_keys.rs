@@ -361,7 +361,7 @@ async fn concurrent_replacements_of_one_named_key_leave_exactly_one() {
         .min_idle(Some(0))
         .connection_timeout(Duration::from_secs(30))
         .build_unchecked(ConnectionManager::new(world.db.url()));
-    let keys = PgApiKeyRepository::new(pool);
+    let keys = PgApiKeyRepository::new(pool.into());
     keys.create(new_key("session", world.ada).0).await.unwrap();
     let laptop = keys.create(new_key("laptop", world.ada).0).await.unwrap();
 

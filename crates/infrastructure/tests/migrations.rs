@@ -96,7 +96,7 @@ async fn the_migrations_can_be_reverted_all_the_way_down_and_applied_again() {
     {
         let mut conn = db.pool().get().unwrap();
         let reverted = conn.revert_all_migrations(MIGRATIONS).unwrap();
-        assert_eq!(reverted.len(), 6);
+        assert_eq!(reverted.len(), 7);
     }
     assert!(tables(&db.pool()).is_empty(), "{:?}", tables(&db.pool()));
     assert!(
@@ -106,7 +106,7 @@ async fn the_migrations_can_be_reverted_all_the_way_down_and_applied_again() {
     );
 
     let applied = run_migrations(&db.pool()).unwrap();
-    assert_eq!(applied.len(), 6);
+    assert_eq!(applied.len(), 7);
     assert_eq!(tables(&db.pool()), TABLES);
     // The schema works again, from scratch.
     let organizations = PgOrganizationRepository::new(db.pool());
@@ -139,6 +139,12 @@ async fn the_projects_migration_reverts_alone_and_drops_the_keys_bound_to_projec
     {
         let mut conn = pool.get().unwrap();
         let reverted = conn.revert_last_migration(MIGRATIONS).unwrap();
+        assert_eq!(
+            reverted.to_string(),
+            "20261130100000",
+            "the list indexes go first"
+        );
+        let reverted = conn.revert_last_migration(MIGRATIONS).unwrap();
         assert_eq!(reverted.to_string(), "20261130090000");
     }
     assert_eq!(
@@ -166,7 +172,7 @@ async fn the_projects_migration_reverts_alone_and_drops_the_keys_bound_to_projec
         0
     );
 
-    assert_eq!(run_migrations(&pool).unwrap().len(), 1);
+    assert_eq!(run_migrations(&pool).unwrap().len(), 2);
     assert_eq!(tables(&pool), TABLES);
     let project = create_project(&pool, "Apollo", acme).await.id;
     add_member(&pool, project, ada).await;

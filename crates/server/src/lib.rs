@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod config;
 pub mod pool_metrics;
+pub mod silence;
 pub mod startup;
 pub mod telemetry;
 

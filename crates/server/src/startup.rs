@@ -2,10 +2,16 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::time::Duration;
 
-use actix_web::dev::Server;
+use actix_http::HttpService;
+use actix_http::error::DispatchError;
+use actix_server::Server;
+use actix_service::{ServiceFactoryExt, fn_service, map_config};
+use actix_web::dev::AppConfig;
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpServer, web};
+use actix_web::rt::net::TcpStream;
+use actix_web::{App, web};
 use async_trait::async_trait;
 use gatehouse_api::{AppState, StorageProbe, http_metrics};
 use gatehouse_application::{
@@ -22,10 +28,28 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::ServeSettings;
 use crate::pool_metrics::PoolCollector;
+use crate::silence::{SILENCE_TIMEOUT, Watched};
 use crate::telemetry::access_log;
 
 /// Seconds a graceful shutdown waits for requests in flight.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
+
+/// How long a client may take to send the head (request line and headers) of the first request
+/// on a connection; then it gets 408 and the connection is closed. Without it, a client that
+/// sends its headers a byte at a time ("slowloris") holds a connection for ever. The body has its
+/// own bound, [`gatehouse_api::input::BODY_READ_TIMEOUT`].
+pub const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long an idle connection is kept open for a next request. Once the first byte of that
+/// request has come, actix-web bounds its head no more: [`SILENCE_TIMEOUT`] does.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
+
+/// How long a connection being closed waits for the client to take the last bytes before it is
+/// dropped, so that a client that stops reading cannot hold it either.
+pub const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Room for the Argon2 computations in a worker's blocking threads, beside database calls.
+const MAX_HASHING_THREADS: usize = 2;
 
 /// Any error of start-up.
 pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
@@ -118,18 +142,43 @@ impl Application {
         let registry = web::Data::new(registry);
         let listener = TcpListener::bind(settings.listen_addr)?;
         let address = listener.local_addr()?;
-        let server = HttpServer::new(move || {
-            App::new()
-                .wrap(from_fn(access_log))
-                .wrap(metrics.clone())
-                .wrap(TracingLogger::default())
-                .app_data(state.clone())
-                .app_data(registry.clone())
-                .configure(gatehouse_api::configure)
-        })
-        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
-        .listen(listener)?
-        .run();
+        // What actix-web's `HttpServer` does, spelled out so that each connection can be
+        // `Watched` (`HttpServer` takes no wrapper). `AppConfig::default()` only names the host
+        // of a request that gives none, which no handler reads.
+        // Blocking work is database calls (at most one per pooled connection, see `PgPool`) and
+        // Argon2 (fewer than one per core): a worker never needs more threads than that, and a
+        // cap keeps a burst from growing threads (each with its stack and allocator cache).
+        let blocking_threads = settings.database.database_pool_size as usize + MAX_HASHING_THREADS;
+        let builder = Server::build().worker_max_blocking_threads(blocking_threads);
+        let shutdown = builder.graceful_shutdown_signal();
+        let server = builder
+            .listen("gatehouse", listener, move || {
+                let app = App::new()
+                    .wrap(from_fn(access_log))
+                    .wrap(metrics.clone())
+                    .wrap(TracingLogger::default())
+                    .app_data(state.clone())
+                    .app_data(registry.clone())
+                    .configure(gatehouse_api::configure);
+                let shutdown = shutdown.clone();
+                let http = HttpService::build()
+                    .client_request_timeout(REQUEST_HEAD_TIMEOUT)
+                    .keep_alive(KEEP_ALIVE)
+                    .client_disconnect_timeout(DISCONNECT_TIMEOUT)
+                    .local_addr(address)
+                    .graceful_shutdown_signal(move || {
+                        let shutdown = shutdown.clone();
+                        async move { shutdown.notified().await }
+                    })
+                    .h1(map_config(app, |()| AppConfig::default()));
+                fn_service(|stream: TcpStream| async move {
+                    let peer = stream.peer_addr().ok();
+                    Ok::<_, DispatchError>((Watched::new(stream, SILENCE_TIMEOUT), peer))
+                })
+                .and_then(http)
+            })?
+            .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+            .run();
         Ok(Self { server, address })
     }
 

@@ -1,8 +1,9 @@
 //! [`OrganizationRepository`] on PostgreSQL.
 
 use async_trait::async_trait;
-use diesel::dsl::count;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::BigInt;
 use gatehouse_domain::{
     DomainError, Entity, NewOrganization, Organization, OrganizationId, OrganizationOrder,
     OrganizationPatch, OrganizationRepository, Page, PageRequest,
@@ -12,7 +13,7 @@ use crate::db::{PgPool, run_blocking, transaction};
 use crate::error::{on_delete, on_query};
 use crate::repositories::order_by;
 use crate::rows::organizations::{NewOrganizationRow, OrganizationChangeset, OrganizationRow};
-use crate::schema::{organizations, users};
+use crate::schema::organizations;
 
 /// Organizations in the `organizations` table, with their users counted in the same query.
 #[derive(Debug, Clone)]
@@ -27,13 +28,17 @@ impl PgOrganizationRepository {
     }
 }
 
-/// Organizations with their user counts: one left join, grouped by organization.
+/// Organizations with their user counts. Each count is a subquery on the `(organization_id, id)`
+/// index, run only for the rows of the page: a join grouped by organization would count every
+/// user of every organization before the page is cut.
 macro_rules! with_user_counts {
     () => {
-        organizations::table
-            .left_join(users::table)
-            .group_by(organizations::id)
-            .select((OrganizationRow::as_select(), count(users::id.nullable())))
+        organizations::table.select((
+            OrganizationRow::as_select(),
+            sql::<BigInt>(
+                "(SELECT count(*) FROM users WHERE users.organization_id = organizations.id)",
+            ),
+        ))
     };
 }
 
@@ -46,6 +51,19 @@ fn find(conn: &mut PgConnection, id: i64) -> Result<Option<Organization>, Domain
         .map_err(on_query)?
         .map(|(row, users)| row.into_domain(users))
         .transpose()
+}
+
+/// Locks, in the order of their ids, organization `id` and the one named `name` now, if any, as a
+/// rename does before it writes (see "Changes of a unique value" in `repositories`).
+fn lock_with_holder(conn: &mut PgConnection, id: i64, name: &str) -> Result<(), DomainError> {
+    organizations::table
+        .filter(organizations::id.eq(id).or(organizations::name.eq(name)))
+        .select(organizations::id)
+        .order(organizations::id)
+        .for_no_key_update()
+        .load::<i64>(conn)
+        .map_err(on_query)?;
+    Ok(())
 }
 
 #[async_trait]
@@ -110,6 +128,9 @@ impl OrganizationRepository for PgOrganizationRepository {
     ) -> Result<Organization, DomainError> {
         run_blocking(&self.pool, move |conn| {
             transaction(conn, |conn| {
+                if let Some(name) = &patch.name {
+                    lock_with_holder(conn, id.get(), name.as_str())?;
+                }
                 if !patch.is_empty() {
                     let changeset = OrganizationChangeset {
                         name: patch.name.as_ref().map(gatehouse_domain::Name::as_str),

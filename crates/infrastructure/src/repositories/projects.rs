@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use diesel::dsl::count;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::BigInt;
 use gatehouse_domain::{
     DomainError, Entity, Limits, MemberOrder, NewProject, Page, PageRequest, Project,
     ProjectFilter, ProjectId, ProjectMember, ProjectOrder, ProjectPatch, ProjectRepository, UserId,
@@ -41,16 +42,16 @@ impl PgProjectRepository {
     }
 }
 
-/// Projects with their member counts: one left join, grouped by project.
+/// Projects with their member counts, each a subquery on the primary key of `project_members`
+/// run only for the rows of the page (see `organizations`).
 macro_rules! with_member_counts {
     () => {
-        projects::table
-            .left_join(project_members::table)
-            .group_by(projects::id)
-            .select((
-                ProjectRow::as_select(),
-                count(project_members::user_id.nullable()),
-            ))
+        projects::table.select((
+            ProjectRow::as_select(),
+            sql::<BigInt>(
+                "(SELECT count(*) FROM project_members WHERE project_members.project_id = projects.id)",
+            ),
+        ))
     };
 }
 
@@ -132,6 +133,34 @@ fn find_member(
         .map(ProjectMember::from))
 }
 
+/// Locks, in the order of their ids, project `id` and the project of its organization named
+/// `name` now, if any, as a rename does before it writes (see "Changes of a unique value" in
+/// `repositories`). A project never changes organization, so reading it unlocked is safe.
+fn lock_with_holder(conn: &mut PgConnection, id: i64, name: &str) -> Result<(), DomainError> {
+    let organization = projects::table
+        .find(id)
+        .select(projects::organization_id)
+        .first::<i64>(conn)
+        .optional()
+        .map_err(on_query)?;
+    let Some(organization) = organization else {
+        // The update that follows finds nothing either, and says so.
+        return Ok(());
+    };
+    projects::table
+        .filter(
+            projects::id.eq(id).or(projects::organization_id
+                .eq(organization)
+                .and(projects::name.eq(name))),
+        )
+        .select(projects::id)
+        .order(projects::id)
+        .for_no_key_update()
+        .load::<i64>(conn)
+        .map_err(on_query)?;
+    Ok(())
+}
+
 #[async_trait]
 impl ProjectRepository for PgProjectRepository {
     async fn create(&self, new: NewProject) -> Result<Project, DomainError> {
@@ -202,6 +231,9 @@ impl ProjectRepository for PgProjectRepository {
     async fn update(&self, id: ProjectId, patch: ProjectPatch) -> Result<Project, DomainError> {
         run_blocking(&self.pool, move |conn| {
             transaction(conn, |conn| {
+                if let Some(name) = &patch.name {
+                    lock_with_holder(conn, id.get(), name.as_str())?;
+                }
                 if !patch.is_empty() {
                     // Always write the projects row, even when only the limits change: it locks
                     // the project against concurrent patches, tells whether it exists, and bumps

@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use diesel::dsl::count;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::BigInt;
 use gatehouse_domain::{
     DomainError, Entity, Limits, NewRole, Page, PageRequest, Permissions, Role, RoleId, RoleOrder,
     RolePatch, RoleRepository,
@@ -14,7 +15,7 @@ use crate::db::{PgPool, run_blocking, transaction};
 use crate::error::{on_delete, on_query};
 use crate::repositories::order_by;
 use crate::rows::roles::{NewRoleRow, RoleLimitRow, RolePermissionRow, RoleRow};
-use crate::schema::{role_limits, role_permissions, roles, users};
+use crate::schema::{role_limits, role_permissions, roles};
 
 /// Roles in `roles`, their permissions in `role_permissions` and their limits in `role_limits`.
 ///
@@ -32,13 +33,14 @@ impl PgRoleRepository {
     }
 }
 
-/// Roles with their user counts: one left join, grouped by role.
+/// Roles with their user counts, each a subquery on the `(role_id, id)` index run only for the
+/// rows of the page (see `organizations`).
 macro_rules! with_user_counts {
     () => {
-        roles::table
-            .left_join(users::table)
-            .group_by(roles::id)
-            .select((RoleRow::as_select(), count(users::id.nullable())))
+        roles::table.select((
+            RoleRow::as_select(),
+            sql::<BigInt>("(SELECT count(*) FROM users WHERE users.role_id = roles.id)"),
+        ))
     };
 }
 
@@ -135,6 +137,19 @@ fn insert_limits(conn: &mut PgConnection, id: i64, limits: &Limits) -> Result<()
     Ok(())
 }
 
+/// Locks, in the order of their ids, role `id` and the one named `name` now, if any, as a rename
+/// does before it writes (see "Changes of a unique value" in `repositories`).
+fn lock_with_holder(conn: &mut PgConnection, id: i64, name: &str) -> Result<(), DomainError> {
+    roles::table
+        .filter(roles::id.eq(id).or(roles::name.eq(name)))
+        .select(roles::id)
+        .order(roles::id)
+        .for_no_key_update()
+        .load::<i64>(conn)
+        .map_err(on_query)?;
+    Ok(())
+}
+
 #[async_trait]
 impl RoleRepository for PgRoleRepository {
     async fn create(&self, new: NewRole) -> Result<Role, DomainError> {
@@ -196,6 +211,9 @@ impl RoleRepository for PgRoleRepository {
     async fn update(&self, id: RoleId, patch: RolePatch) -> Result<Role, DomainError> {
         run_blocking(&self.pool, move |conn| {
             transaction(conn, |conn| {
+                if let Some(name) = &patch.name {
+                    lock_with_holder(conn, id.get(), name.as_str())?;
+                }
                 if !patch.is_empty() {
                     // Always write the roles row, even when only the lists change: it locks the
                     // role against concurrent patches, tells whether it exists, and bumps
