@@ -2,7 +2,9 @@
 # Measures the release server on this machine, on loopback only, and prints one table:
 # requests/s, p50, p99, errors and the server's peak memory per scenario, each read scenario's ratio
 # to the database's own ceiling (pgbench running exactly the SQL Gatehouse runs for it, taken from
-# PostgreSQL's log), and the scaling of the reads from 10,000 to 1,000,000 users.
+# PostgreSQL's log), the scaling of the reads from 10,000 to 1,000,000 users, and whether a failed
+# login takes as long for an unknown email as for a wrong password (one connection each; their
+# answers are 401 on purpose).
 #
 #   scripts/bench.sh [DURATION_SECONDS] [CONNECTIONS]     (defaults: 10, 32)
 #
@@ -141,13 +143,17 @@ LUA
 }
 
 results=()
-# Runs wrk for one scenario and records "name|requests/s|p50|p99|errors|peak MiB".
+# Runs wrk for one scenario (with CONNECTIONS, or the given number) and records
+# "name|requests/s|p50|p99|errors|peak MiB".
 scenario() {
-  local name="$1" method="$2" path="$3" body="${4:-}" figures peak
+  local name="$1" method="$2" path="$3" body="${4:-}" clients="${5:-$connections}" figures peak
+  local threads=$((clients < 2 ? 1 : 2))
   lua "$method" "$path" "$body" >"$work/scenario.lua"
+  # Requests of the previous scenario still queued in the server must not weigh on this one.
+  sleep 2
   log "$name: $method $path"
   start_sampler
-  figures=$(wrk -t2 -c"$connections" -d"${duration}s" --latency -s "$work/scenario.lua" "$base$path" | wrk_figures)
+  figures=$(wrk -t"$threads" -c"$clients" -d"${duration}s" --latency -s "$work/scenario.lua" "$base$path" | wrk_figures)
   peak=$(stop_sampler)
   read -r rps p50 p99 errors <<<"$figures"
   results+=("$name|$rps|$p50|$p99|$errors|$peak")
@@ -230,6 +236,14 @@ log "writes and logins"
 scenario "create organization" POST /v1/admin/organizations '{"name":"load {n}"}'
 scenario "patch user" PATCH "/v1/admin/users/$admin" '{"priority":1}'
 scenario "login (Argon2id)" POST /v1/auth/login "{\"email\":\"user42@example.com\",\"password\":\"$password\"}"
+# Failed logins one at a time, so that each latency is the login's own: an unknown email and a
+# wrong password must cost the same.
+scenario "failed login, unknown email: 401s" POST /v1/auth/login \
+  "{\"email\":\"nobody@example.com\",\"password\":\"$password\"}" 1
+unknown_p50="$last_p50"
+scenario "failed login, wrong password: 401s" POST /v1/auth/login \
+  "{\"email\":\"user44@example.com\",\"password\":\"wrong horse battery\"}" 1
+wrong_p50="$last_p50"
 scenario "me/info, alone" GET /v1/me/info
 alone_p99="$last_p99"
 lua POST /v1/auth/login "{\"email\":\"user43@example.com\",\"password\":\"$password\"}" >"$work/storm.lua"
@@ -274,6 +288,8 @@ for name in "me/info" "user by id" "users of an organization" "organizations pag
   printf '  %-34s %s\n' "$name" "$(awk -v a="$large" -v b="$small" 'BEGIN { printf "%.2fx", a / b }')"
 done
 echo "me/info p99 during the login storm / alone: $(awk -v a="$storm_p99" -v b="$alone_p99" 'BEGIN { printf "%.2fx", a / b }') ($storm_p99 ms / $alone_p99 ms)"
+echo "failed logins, p50: unknown email $unknown_p50 ms, wrong password $wrong_p50 ms, difference" \
+  "$(awk -v a="$unknown_p50" -v b="$wrong_p50" 'BEGIN { d = a - b; if (d < 0) d = -d; printf "%.1f", 100 * d / (a > b ? a : b) }') %"
 echo "server peak memory over all scenarios: $(for row in "${results[@]}"; do echo "${row##*|}"; done | sort -n | tail -n 1) MiB"
 echo "statements per read (pgbench scripts):"
 for file in "$work"/ceiling-*@10k.sql; do
