@@ -41,9 +41,17 @@ seed="${FUZZ_SEED:-$(od -An -tu4 -N4 /dev/urandom | tr -d ' ')}"
 venv="$PWD/.data/fuzz-venv"
 if [[ ! -x $venv/bin/st ]] || [[ "$("$venv/bin/st" --version 2>/dev/null)" != *" $schemathesis_version" ]]; then
   log "installing schemathesis $schemathesis_version into $venv"
-  command -v python3 >/dev/null || die "python3 is needed"
   mkdir -p .data
-  python3 -m venv "$venv" || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+  # A fresh Debian may have no python3, or one without venv: Debian's packages provide both.
+  if ! command -v python3 >/dev/null || ! python3 -m venv --help >/dev/null 2>&1; then
+    log "installing python3 and python3-venv with apt"
+    if [[ $EUID -eq 0 ]]; then sudo=(); else sudo=(sudo); fi
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      python3 python3-venv >&2
+  fi
+  rm -rf "$venv"
+  python3 -m venv "$venv" || die "python3 -m venv failed"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$schemathesis_version" >&2
 fi
 python="$venv/bin/python"
