@@ -187,7 +187,12 @@ async fn serve_logs_json_without_secrets_and_stops_gracefully_on_sigterm() {
     let status = child.wait().unwrap();
     assert!(status.success(), "exit status {status}");
 
-    let lines: Vec<String> = logs.try_iter().collect();
+    // Every line up to the end of stderr: the reader thread may still be forwarding the last ones
+    // after the process has exited, and it drops its sender at end of file.
+    let mut lines = Vec::new();
+    while let Ok(line) = logs.recv_timeout(Duration::from_secs(10)) {
+        lines.push(line);
+    }
     assert!(
         lines.iter().any(|line| line.contains("stopped gracefully")),
         "{lines:#?}"
