@@ -19,6 +19,7 @@ diesel::table! {
         name -> Text,
         created -> Timestamptz,
         updated -> Timestamptz,
+        users -> Int8,
     }
 }
 
@@ -74,6 +75,7 @@ diesel::table! {
         name -> Text,
         created -> Timestamptz,
         updated -> Timestamptz,
+        users -> Int8,
     }
 }
 

@@ -14,10 +14,14 @@ use common::*;
 use diesel::RunQueryDsl;
 use diesel::sql_types::Text;
 use diesel_migrations::MigrationHarness;
-use gatehouse_domain::{ApiKeyRepository, DomainError, NewOrganization, OrganizationRepository};
+use gatehouse_domain::{
+    ApiKeyRepository, Direction, DomainError, NewOrganization, OrganizationOrder,
+    OrganizationRepository, RoleOrder, RoleRepository,
+};
 use gatehouse_infrastructure::testing::TestDatabase;
 use gatehouse_infrastructure::{
-    MIGRATIONS, PgApiKeyRepository, PgOrganizationRepository, PgPool, connect, ping, run_migrations,
+    MIGRATIONS, PgApiKeyRepository, PgOrganizationRepository, PgPool, PgRoleRepository, connect,
+    ping, run_migrations,
 };
 
 const TABLES: [&str; 9] = [
@@ -96,7 +100,7 @@ async fn the_migrations_can_be_reverted_all_the_way_down_and_applied_again() {
     {
         let mut conn = db.pool().get().unwrap();
         let reverted = conn.revert_all_migrations(MIGRATIONS).unwrap();
-        assert_eq!(reverted.len(), 7);
+        assert_eq!(reverted.len(), 8);
     }
     assert!(tables(&db.pool()).is_empty(), "{:?}", tables(&db.pool()));
     assert!(
@@ -106,7 +110,7 @@ async fn the_migrations_can_be_reverted_all_the_way_down_and_applied_again() {
     );
 
     let applied = run_migrations(&db.pool()).unwrap();
-    assert_eq!(applied.len(), 7);
+    assert_eq!(applied.len(), 8);
     assert_eq!(tables(&db.pool()), TABLES);
     // The schema works again, from scratch.
     let organizations = PgOrganizationRepository::new(db.pool());
@@ -141,8 +145,14 @@ async fn the_projects_migration_reverts_alone_and_drops_the_keys_bound_to_projec
         let reverted = conn.revert_last_migration(MIGRATIONS).unwrap();
         assert_eq!(
             reverted.to_string(),
+            "20261130110000",
+            "the user counters go first"
+        );
+        let reverted = conn.revert_last_migration(MIGRATIONS).unwrap();
+        assert_eq!(
+            reverted.to_string(),
             "20261130100000",
-            "the list indexes go first"
+            "the list indexes go next"
         );
         let reverted = conn.revert_last_migration(MIGRATIONS).unwrap();
         assert_eq!(reverted.to_string(), "20261130090000");
@@ -172,7 +182,7 @@ async fn the_projects_migration_reverts_alone_and_drops_the_keys_bound_to_projec
         0
     );
 
-    assert_eq!(run_migrations(&pool).unwrap().len(), 2);
+    assert_eq!(run_migrations(&pool).unwrap().len(), 3);
     assert_eq!(tables(&pool), TABLES);
     let project = create_project(&pool, "Apollo", acme).await.id;
     add_member(&pool, project, ada).await;
@@ -185,6 +195,151 @@ async fn the_projects_migration_reverts_alone_and_drops_the_keys_bound_to_projec
         keys.find_by_id(own.id).await.unwrap().unwrap().project,
         None
     );
+}
+
+/// The definitions of the triggers of the public schema.
+fn triggers(pool: &PgPool) -> Vec<String> {
+    let mut conn = pool.get().unwrap();
+    diesel::sql_query(
+        "SELECT pg_get_triggerdef(t.oid) AS name FROM pg_trigger t \
+         JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = 'public' AND NOT t.tgisinternal ORDER BY t.tgname",
+    )
+    .load::<Name>(&mut conn)
+    .unwrap()
+    .into_iter()
+    .map(|row| row.name)
+    .collect()
+}
+
+#[tokio::test]
+async fn the_user_counters_migration_counts_the_users_already_there_and_reverts_alone() {
+    let db = TestDatabase::new();
+    let pool = db.pool();
+    let with_counters = triggers(&pool);
+    {
+        let mut conn = pool.get().unwrap();
+        let reverted = conn.revert_last_migration(MIGRATIONS).unwrap();
+        assert_eq!(reverted.to_string(), "20261130110000");
+    }
+    // Back to the schema before the counters: every write of an organization or a role sets
+    // `updated`, and nothing counts users.
+    let after_revert = triggers(&pool);
+    assert!(
+        after_revert
+            .iter()
+            .all(|trigger| !trigger.contains("users_count")),
+        "{after_revert:?}"
+    );
+    assert!(
+        after_revert.contains(
+            &"CREATE TRIGGER organizations_set_updated BEFORE UPDATE ON public.organizations \
+              FOR EACH ROW EXECUTE FUNCTION set_updated()"
+                .to_owned()
+        ),
+        "{after_revert:?}"
+    );
+    assert!(
+        after_revert.contains(
+            &"CREATE TRIGGER roles_set_updated BEFORE UPDATE ON public.roles \
+              FOR EACH ROW EXECUTE FUNCTION set_updated()"
+                .to_owned()
+        ),
+        "{after_revert:?}"
+    );
+    assert_eq!(functions(&pool), ["set_updated"]);
+    assert_eq!(
+        count_rows(
+            &pool,
+            "information_schema.columns WHERE table_name IN ('organizations', 'roles') \
+             AND column_name = 'users'"
+        ),
+        0
+    );
+
+    // Users written before the counters exist.
+    execute(
+        &pool,
+        "INSERT INTO organizations (name) VALUES ('Acme'), ('Globex'), ('Initech')",
+    )
+    .unwrap();
+    execute(
+        &pool,
+        "INSERT INTO roles (name) VALUES ('member'), ('admin')",
+    )
+    .unwrap();
+    execute(
+        &pool,
+        "INSERT INTO users (email, role_id, organization_id) \
+         SELECT 'user' || n || '@example.org', \
+                (SELECT id FROM roles WHERE name = CASE WHEN n <= 4 THEN 'member' ELSE 'admin' END), \
+                (SELECT id FROM organizations WHERE name = CASE WHEN n <= 3 THEN 'Acme' \
+                     WHEN n <= 5 THEN 'Globex' END) \
+         FROM generate_series(1, 7) AS n",
+    )
+    .unwrap();
+    let organizations_before = stamped(&pool, "organizations");
+    let roles_before = stamped(&pool, "roles");
+
+    assert_eq!(run_migrations(&pool).unwrap().len(), 1);
+    assert_eq!(triggers(&pool), with_counters);
+    let organizations = PgOrganizationRepository::new(pool.clone());
+    let roles = PgRoleRepository::new(pool.clone());
+    let counts = || async {
+        let organizations = organizations
+            .list(page(0, 10, OrganizationOrder::Id, Direction::Asc))
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|o| (o.name.as_str().to_owned(), o.users));
+        let roles = roles
+            .list(page(0, 10, RoleOrder::Id, Direction::Asc))
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|r| (r.name.as_str().to_owned(), r.users));
+        organizations.chain(roles).collect::<Vec<_>>()
+    };
+    let expected = [
+        ("Acme", 3),
+        ("Globex", 2),
+        ("Initech", 0),
+        ("member", 4),
+        ("admin", 3),
+    ]
+    .map(|(name, users)| (name.to_owned(), users));
+    assert_eq!(counts().await, expected);
+    // The backfill is no change that a client would see.
+    assert_eq!(stamped(&pool, "organizations"), organizations_before);
+    assert_eq!(stamped(&pool, "roles"), roles_before);
+    // And the triggers count from there.
+    execute(&pool, "DELETE FROM users WHERE email = 'user1@example.org'").unwrap();
+    assert_eq!(counts().await[0], ("Acme".to_owned(), 2));
+    assert_user_counts(&pool);
+}
+
+#[derive(diesel::QueryableByName)]
+struct Stamped {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    updated: String,
+}
+
+/// The name and `updated` (as text, to the microsecond) of every row of `table`, read without the
+/// repositories, which need the user counts.
+fn stamped(pool: &PgPool, table: &str) -> Vec<(String, String)> {
+    let mut conn = pool.get().unwrap();
+    diesel::sql_query(format!(
+        "SELECT name, updated::text AS updated FROM {table} ORDER BY id"
+    ))
+    .load::<Stamped>(&mut conn)
+    .unwrap()
+    .into_iter()
+    .map(|row| (row.name, row.updated))
+    .collect()
 }
 
 #[tokio::test]

@@ -11,10 +11,15 @@ use common::*;
 use diesel::result::DatabaseErrorKind;
 use gatehouse_domain::{
     Direction, DomainError, Entity, NewOrganization, Organization, OrganizationId,
-    OrganizationOrder, OrganizationPatch, OrganizationRepository,
+    OrganizationOrder, OrganizationPatch, OrganizationRepository, Patch, RoleId, RoleRepository,
+    UserId, UserPatch, UserRepository,
 };
-use gatehouse_infrastructure::PgOrganizationRepository;
 use gatehouse_infrastructure::testing::TestDatabase;
+use gatehouse_infrastructure::{
+    DEFAULT_CONNECTION_TIMEOUT, PgOrganizationRepository, PgRoleRepository, PgUserRepository,
+    connect,
+};
+use tokio::task::JoinSet;
 
 fn repository(db: &TestDatabase) -> PgOrganizationRepository {
     PgOrganizationRepository::new(db.pool())
@@ -384,4 +389,276 @@ async fn the_database_sets_updated_on_every_write_of_an_organization() {
     let after = repository(&db).find_by_id(acme.id).await.unwrap().unwrap();
     assert!(after.updated > acme.updated);
     assert_eq!(after.created, acme.created);
+}
+
+/// The user counts of `ids`, as found one by one and as listed.
+async fn users_of(organizations: &PgOrganizationRepository, ids: &[OrganizationId]) -> Vec<i64> {
+    let mut found = Vec::new();
+    for id in ids {
+        found.push(organizations.find_by_id(*id).await.unwrap().unwrap().users);
+    }
+    let listed = organizations
+        .list(page(0, 100, OrganizationOrder::Id, Direction::Asc))
+        .await
+        .unwrap();
+    let listed: Vec<i64> = ids
+        .iter()
+        .map(|id| listed.items.iter().find(|o| o.id == *id).unwrap().users)
+        .collect();
+    assert_eq!(found, listed);
+    found
+}
+
+fn move_to(organization: Patch<OrganizationId>) -> UserPatch {
+    UserPatch {
+        organization,
+        ..UserPatch::default()
+    }
+}
+
+#[tokio::test]
+async fn the_user_count_of_an_organization_follows_its_users_created_moved_and_deleted() {
+    let db = TestDatabase::new();
+    let pool = db.pool();
+    let organizations = repository(&db);
+    let users = PgUserRepository::new(pool.clone());
+    let acme = create_organization(&pool, "Acme").await.id;
+    let globex = create_organization(&pool, "Globex").await.id;
+    let role = create_role(&pool, "member").await.id;
+    let ada = create_user(&pool, "ada@example.org", role, Some(acme))
+        .await
+        .id;
+    let bob = create_user(&pool, "bob@example.org", role, Some(acme))
+        .await
+        .id;
+    let cyd = create_user(&pool, "cyd@example.org", role, None).await.id;
+    assert_eq!(users_of(&organizations, &[acme, globex]).await, [2, 0]);
+
+    users
+        .update(ada, move_to(Patch::Set(globex)))
+        .await
+        .unwrap();
+    assert_eq!(users_of(&organizations, &[acme, globex]).await, [1, 1]);
+    users.update(bob, move_to(Patch::Clear)).await.unwrap();
+    assert_eq!(users_of(&organizations, &[acme, globex]).await, [0, 1]);
+    users.update(cyd, move_to(Patch::Set(acme))).await.unwrap();
+    assert_eq!(users_of(&organizations, &[acme, globex]).await, [1, 1]);
+    // Staying where one is, or changing something else, counts nothing.
+    users
+        .update(ada, move_to(Patch::Set(globex)))
+        .await
+        .unwrap();
+    users
+        .update(
+            cyd,
+            UserPatch {
+                name: Patch::Set(name("Cyd")),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(users_of(&organizations, &[acme, globex]).await, [1, 1]);
+    // A move that fails counts nothing either.
+    users
+        .update(ada, move_to(Patch::Set(OrganizationId(4242))))
+        .await
+        .unwrap_err();
+    assert_eq!(users_of(&organizations, &[acme, globex]).await, [1, 1]);
+
+    users.delete(ada).await.unwrap();
+    users.delete(bob).await.unwrap();
+    assert_eq!(users_of(&organizations, &[acme, globex]).await, [1, 0]);
+    assert_user_counts(&pool);
+    // With its last user gone, an organization can be deleted.
+    organizations.delete(globex).await.unwrap();
+}
+
+#[tokio::test]
+async fn users_joining_and_leaving_an_organization_leave_its_updated_alone() {
+    let db = TestDatabase::new();
+    let pool = db.pool();
+    let organizations = repository(&db);
+    let users = PgUserRepository::new(pool.clone());
+    let acme = organizations.create(new("Acme")).await.unwrap();
+    let globex = organizations.create(new("Globex")).await.unwrap();
+    let role = create_role(&pool, "member").await.id;
+    let ada = create_user(&pool, "ada@example.org", role, Some(acme.id))
+        .await
+        .id;
+    create_user(&pool, "bob@example.org", role, Some(globex.id)).await;
+    users
+        .update(ada, move_to(Patch::Set(globex.id)))
+        .await
+        .unwrap();
+    users.delete(ada).await.unwrap();
+    execute(
+        &pool,
+        &format!(
+            "INSERT INTO users (email, role_id, organization_id) \
+             SELECT 'user' || n || '@example.org', {role}, {} FROM generate_series(1, 3) AS n",
+            acme.id
+        ),
+    )
+    .unwrap();
+
+    let found = organizations.find_by_id(acme.id).await.unwrap().unwrap();
+    assert_eq!(found, Organization { users: 3, ..acme });
+    let found = organizations.find_by_id(globex.id).await.unwrap().unwrap();
+    assert_eq!(found, Organization { users: 1, ..globex });
+    // A rename is still a change.
+    let renamed = organizations
+        .update(acme.id, rename("Acme Corp"))
+        .await
+        .unwrap();
+    assert!(renamed.updated > acme.updated);
+    assert_eq!(renamed.users, 3);
+}
+
+#[tokio::test]
+async fn the_database_counts_users_written_many_at_a_time() {
+    let db = TestDatabase::new();
+    let pool = db.pool();
+    let acme = create_organization(&pool, "Acme").await.id;
+    let globex = create_organization(&pool, "Globex").await.id;
+    let initech = create_organization(&pool, "Initech").await.id;
+    let member = create_role(&pool, "member").await.id;
+    let admin = create_role(&pool, "admin").await.id;
+    let organizations = repository(&db);
+
+    // 30 users in one statement: 10 in each organization but none for every third, 15 per role.
+    execute(
+        &pool,
+        &format!(
+            "INSERT INTO users (email, role_id, organization_id) \
+             SELECT 'user' || n || '@example.org', \
+                    CASE WHEN n % 2 = 0 THEN {member} ELSE {admin} END, \
+                    CASE n % 3 WHEN 0 THEN {acme} WHEN 1 THEN {globex} END \
+             FROM generate_series(1, 30) AS n"
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        users_of(&organizations, &[acme, globex, initech]).await,
+        [10, 10, 0]
+    );
+    assert_user_counts(&pool);
+
+    // One statement moving users both ways, and into and out of organizations: the moves between
+    // Acme and Globex cancel out, the rest do not.
+    execute(
+        &pool,
+        &format!(
+            "UPDATE users SET organization_id = CASE organization_id \
+                 WHEN {acme} THEN {globex} WHEN {globex} THEN {acme} ELSE {initech} END, \
+                 role_id = {member} \
+             WHERE id IN (SELECT id FROM users ORDER BY id LIMIT 12)"
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        users_of(&organizations, &[acme, globex, initech]).await,
+        [10, 10, 4]
+    );
+    let roles = PgRoleRepository::new(pool.clone());
+    assert_eq!(
+        roles.find_by_id(member).await.unwrap().unwrap().users,
+        15 + 6,
+        "the first 12 users, half of them admins, became members"
+    );
+    assert_user_counts(&pool);
+
+    execute(
+        &pool,
+        &format!("DELETE FROM users WHERE organization_id = {acme} OR organization_id IS NULL"),
+    )
+    .unwrap();
+    assert_eq!(
+        users_of(&organizations, &[acme, globex, initech]).await[0],
+        0
+    );
+    assert_user_counts(&pool);
+    execute(&pool, "TRUNCATE users CASCADE").unwrap();
+    assert_eq!(
+        users_of(&organizations, &[acme, globex, initech]).await,
+        [0, 0, 0]
+    );
+    assert_user_counts(&pool);
+}
+
+#[tokio::test]
+async fn the_database_refuses_a_negative_user_count() {
+    let db = TestDatabase::new();
+    assert_refused(
+        &db.pool(),
+        "INSERT INTO organizations (name, users) VALUES ('Acme', -1)",
+        DatabaseErrorKind::CheckViolation,
+        "organizations_users_check",
+    );
+}
+
+/// 20 users, half in Acme with one role and half in Globex with the other, each moved 10 times
+/// to the other organization and role, by 20 tasks on 16 connections: moves in opposite
+/// directions between the same two organizations (and roles) all the time.
+#[tokio::test]
+async fn concurrent_moves_between_two_organizations_both_ways_never_deadlock() {
+    let db = TestDatabase::new();
+    let pool = db.pool();
+    let acme = create_organization(&pool, "Acme").await.id;
+    let globex = create_organization(&pool, "Globex").await.id;
+    let member = create_role(&pool, "member").await.id;
+    let admin = create_role(&pool, "admin").await.id;
+    let mut starts: Vec<(UserId, OrganizationId, RoleId)> = Vec::new();
+    for n in 0..20 {
+        let (organization, role) = if n % 2 == 0 {
+            (acme, member)
+        } else {
+            (globex, admin)
+        };
+        let user = create_user(
+            &pool,
+            &format!("user{n}@example.org"),
+            role,
+            Some(organization),
+        )
+        .await
+        .id;
+        starts.push((user, organization, role));
+    }
+
+    let users = PgUserRepository::new(connect(db.url(), 16, DEFAULT_CONNECTION_TIMEOUT).unwrap());
+    let mut tasks = JoinSet::new();
+    for (user, organization, role) in starts {
+        let users = users.clone();
+        let (other_organization, other_role) = if organization == acme {
+            (globex, admin)
+        } else {
+            (acme, member)
+        };
+        tasks.spawn(async move {
+            let mut outcomes = Vec::new();
+            for round in 0..10 {
+                let (organization, role) = if round % 2 == 0 {
+                    (other_organization, other_role)
+                } else {
+                    (organization, role)
+                };
+                let patch = UserPatch {
+                    organization: Patch::Set(organization),
+                    role: Some(role),
+                    ..UserPatch::default()
+                };
+                outcomes.push(users.update(user, patch).await.map(|_| ()));
+            }
+            outcomes
+        });
+    }
+    while let Some(outcomes) = tasks.join_next().await {
+        for outcome in outcomes.unwrap() {
+            outcome.unwrap();
+        }
+    }
+
+    assert_user_counts(&pool);
+    assert_eq!(users_of(&repository(&db), &[acme, globex]).await, [10, 10]);
 }

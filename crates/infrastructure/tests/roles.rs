@@ -11,10 +11,10 @@ use common::*;
 use diesel::result::DatabaseErrorKind;
 use gatehouse_domain::{
     Direction, DomainError, Entity, LimitType, Limits, NewRole, Permission, Permissions, Role,
-    RoleId, RoleOrder, RolePatch, RoleRepository,
+    RoleId, RoleOrder, RolePatch, RoleRepository, UserPatch, UserRepository,
 };
-use gatehouse_infrastructure::PgRoleRepository;
 use gatehouse_infrastructure::testing::TestDatabase;
+use gatehouse_infrastructure::{PgRoleRepository, PgUserRepository};
 
 fn repository(db: &TestDatabase) -> PgRoleRepository {
     PgRoleRepository::new(db.pool())
@@ -651,4 +651,101 @@ async fn the_database_sets_updated_on_every_write_of_a_role() {
     let after = roles.find_by_id(role.id).await.unwrap().unwrap();
     assert!(after.updated > role.updated);
     assert_eq!(after.created, role.created);
+}
+
+/// The user counts of `ids`, as found one by one and as listed.
+async fn users_of(roles: &PgRoleRepository, ids: &[RoleId]) -> Vec<i64> {
+    let mut found = Vec::new();
+    for id in ids {
+        found.push(roles.find_by_id(*id).await.unwrap().unwrap().users);
+    }
+    let listed = roles
+        .list(page(0, 100, RoleOrder::Id, Direction::Asc))
+        .await
+        .unwrap();
+    let listed: Vec<i64> = ids
+        .iter()
+        .map(|id| listed.items.iter().find(|r| r.id == *id).unwrap().users)
+        .collect();
+    assert_eq!(found, listed);
+    found
+}
+
+fn give(role: RoleId) -> UserPatch {
+    UserPatch {
+        role: Some(role),
+        ..UserPatch::default()
+    }
+}
+
+#[tokio::test]
+async fn the_user_count_of_a_role_follows_its_users_created_moved_and_deleted() {
+    let db = TestDatabase::new();
+    let pool = db.pool();
+    let roles = repository(&db);
+    let users = PgUserRepository::new(pool.clone());
+    let member = create_role(&pool, "member").await.id;
+    let admin = create_role(&pool, "admin").await.id;
+    let ada = create_user(&pool, "ada@example.org", member, None).await.id;
+    let bob = create_user(&pool, "bob@example.org", member, None).await.id;
+    assert_eq!(users_of(&roles, &[member, admin]).await, [2, 0]);
+
+    users.update(ada, give(admin)).await.unwrap();
+    assert_eq!(users_of(&roles, &[member, admin]).await, [1, 1]);
+    users.update(ada, give(admin)).await.unwrap();
+    users.update(bob, give(RoleId(4242))).await.unwrap_err();
+    assert_eq!(users_of(&roles, &[member, admin]).await, [1, 1]);
+    users.update(bob, give(admin)).await.unwrap();
+    assert_eq!(users_of(&roles, &[member, admin]).await, [0, 2]);
+
+    users.delete(ada).await.unwrap();
+    assert_eq!(users_of(&roles, &[member, admin]).await, [0, 1]);
+    assert_user_counts(&pool);
+    roles.delete(member).await.unwrap();
+}
+
+#[tokio::test]
+async fn users_taking_and_leaving_a_role_leave_its_updated_alone() {
+    let db = TestDatabase::new();
+    let pool = db.pool();
+    let roles = repository(&db);
+    let users = PgUserRepository::new(pool.clone());
+    let member = roles.create(new_role("member")).await.unwrap();
+    let admin = roles.create(new_role("admin")).await.unwrap();
+    let ada = create_user(&pool, "ada@example.org", member.id, None)
+        .await
+        .id;
+    create_user(&pool, "bob@example.org", member.id, None).await;
+    users.update(ada, give(admin.id)).await.unwrap();
+    create_user(&pool, "cyd@example.org", admin.id, None).await;
+    users.delete(ada).await.unwrap();
+
+    let found = roles.find_by_id(member.id).await.unwrap().unwrap();
+    assert_eq!(found, Role { users: 1, ..member });
+    let found = roles.find_by_id(admin.id).await.unwrap().unwrap();
+    assert_eq!(found, Role { users: 1, ..admin });
+    // A change of the permissions alone is still a change.
+    let updated = roles
+        .update(
+            member.id,
+            RolePatch {
+                permissions: Some(Permissions::all()),
+                ..RolePatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(updated.updated > member.updated);
+    assert_eq!(updated.users, 1);
+}
+
+#[tokio::test]
+async fn the_database_refuses_a_negative_user_count_of_a_role() {
+    let db = TestDatabase::new();
+    assert_refused(
+        &db.pool(),
+        "INSERT INTO roles (name, users) VALUES ('admin', -1)",
+        DatabaseErrorKind::CheckViolation,
+        "roles_users_check",
+    );
 }

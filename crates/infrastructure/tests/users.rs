@@ -527,6 +527,140 @@ async fn listing_users_by_an_unknown_email_is_an_empty_page() {
     assert!(listed.items.is_empty());
 }
 
+/// `total` of a list of the users of `filter`, read with a page of one.
+async fn total(world: &World, filter: UserFilter) -> i64 {
+    repository(&world.db)
+        .list(filter, page(0, 1, UserOrder::Id, Direction::Asc))
+        .await
+        .unwrap()
+        .total
+}
+
+#[tokio::test]
+async fn listing_the_users_of_one_organization_or_role_reads_the_total_kept_by_the_database() {
+    let world = world().await;
+    six_users(&world).await;
+    let pool = world.db.pool();
+    let of_organization = of_organization(world.organization);
+    let of_role = of_role(world.role);
+    let of_both = UserFilter {
+        role: Some(world.role),
+        organization: Some(world.organization),
+        ..UserFilter::default()
+    };
+    assert_eq!(total(&world, of_organization.clone()).await, 3);
+    assert_eq!(total(&world, of_role.clone()).await, 4);
+    assert_eq!(total(&world, of_both.clone()).await, 2);
+
+    // The totals of one organization or one role come from their rows, not from counting: a
+    // count set wrong by hand shows (and only there).
+    execute(
+        &pool,
+        &format!(
+            "UPDATE organizations SET users = 42 WHERE id = {}",
+            world.organization
+        ),
+    )
+    .unwrap();
+    execute(
+        &pool,
+        &format!("UPDATE roles SET users = 43 WHERE id = {}", world.role),
+    )
+    .unwrap();
+    assert_eq!(total(&world, of_organization).await, 42);
+    assert_eq!(total(&world, of_role).await, 43);
+    assert_eq!(total(&world, of_both).await, 2);
+    let of_email = UserFilter {
+        organization: Some(world.organization),
+        email: Some("aaa@example.org".to_owned()),
+        ..UserFilter::default()
+    };
+    assert_eq!(total(&world, of_email).await, 1);
+    assert_eq!(total(&world, UserFilter::default()).await, 6);
+}
+
+#[tokio::test]
+async fn listing_the_users_of_a_missing_organization_or_role_is_an_empty_page() {
+    let world = world().await;
+    six_users(&world).await;
+    let users = repository(&world.db);
+    for filter in [
+        UserFilter {
+            organization: Some(OrganizationId(4242)),
+            ..UserFilter::default()
+        },
+        UserFilter {
+            role: Some(RoleId(4242)),
+            ..UserFilter::default()
+        },
+    ] {
+        let listed = users
+            .list(filter.clone(), page(0, 10, UserOrder::Id, Direction::Asc))
+            .await
+            .unwrap();
+        assert_eq!(listed.total, 0, "{filter:?}");
+        assert!(listed.items.is_empty(), "{filter:?}");
+    }
+}
+
+fn of_organization(organization: OrganizationId) -> UserFilter {
+    UserFilter {
+        organization: Some(organization),
+        ..UserFilter::default()
+    }
+}
+
+fn of_role(role: RoleId) -> UserFilter {
+    UserFilter {
+        role: Some(role),
+        ..UserFilter::default()
+    }
+}
+
+/// The filters of each organization and each role of `world`.
+fn filters_of_one(world: &World) -> [UserFilter; 4] {
+    [
+        of_organization(world.organization),
+        of_organization(world.other_organization),
+        of_role(world.role),
+        of_role(world.other_role),
+    ]
+}
+
+#[tokio::test]
+async fn the_totals_of_an_organization_and_a_role_follow_moves_and_deletions() {
+    let world = world().await;
+    let all = six_users(&world).await;
+    let users = repository(&world.db);
+    let mut totals = Vec::new();
+    for filter in filters_of_one(&world) {
+        totals.push(total(&world, filter).await);
+    }
+    assert_eq!(totals, [3, 1, 4, 2]);
+
+    users
+        .update(
+            all[0].id,
+            UserPatch {
+                organization: Patch::Set(world.other_organization),
+                role: Some(world.other_role),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    users.delete(all[1].id).await.unwrap();
+    assert_user_counts(&world.db.pool());
+    for (filter, expected) in filters_of_one(&world).into_iter().zip([1, 2, 2, 3]) {
+        let listed = users
+            .list(filter.clone(), page(0, 100, UserOrder::Id, Direction::Asc))
+            .await
+            .unwrap();
+        assert_eq!(listed.total, expected, "{filter:?}");
+        assert_eq!(listed.items.len(), usize::try_from(expected).unwrap());
+    }
+}
+
 #[tokio::test]
 async fn updating_a_user_sets_every_field_given_and_the_database_bumps_updated() {
     let world = world().await;

@@ -3,9 +3,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 use gatehouse_domain::{
     DomainError, Entity, Limits, NewRole, Page, PageRequest, Permissions, Role, RoleId, RoleOrder,
     RolePatch, RoleRepository,
@@ -19,8 +17,9 @@ use crate::schema::{role_limits, role_permissions, roles};
 
 /// Roles in `roles`, their permissions in `role_permissions` and their limits in `role_limits`.
 ///
-/// A page of roles is read in three queries whatever its length: the roles with their user counts,
-/// then the permissions and the limits of all of them.
+/// A page of roles is read in three queries whatever its length: the roles, then the permissions
+/// and the limits of all of them. Each role's count of users is a column of its row, kept by
+/// triggers on `users` (migration `user_counters`).
 #[derive(Debug, Clone)]
 pub struct PgRoleRepository {
     pool: PgPool,
@@ -33,23 +32,9 @@ impl PgRoleRepository {
     }
 }
 
-/// Roles with their user counts, each a subquery on the `(role_id, id)` index run only for the
-/// rows of the page (see `organizations`).
-macro_rules! with_user_counts {
-    () => {
-        roles::table.select((
-            RoleRow::as_select(),
-            sql::<BigInt>("(SELECT count(*) FROM users WHERE users.role_id = roles.id)"),
-        ))
-    };
-}
-
-/// Completes `rows` (roles with their user counts) with their permissions and limits.
-fn with_details(
-    conn: &mut PgConnection,
-    rows: Vec<(RoleRow, i64)>,
-) -> Result<Vec<Role>, DomainError> {
-    let ids: Vec<i64> = rows.iter().map(|(row, _)| row.id).collect();
+/// Completes `rows` with their permissions and limits.
+fn with_details(conn: &mut PgConnection, rows: Vec<RoleRow>) -> Result<Vec<Role>, DomainError> {
+    let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
     let mut permissions: HashMap<i64, Vec<RolePermissionRow>> = HashMap::new();
     for row in role_permissions::table
         .filter(role_permissions::role_id.eq_any(&ids))
@@ -69,10 +54,9 @@ fn with_details(
         limits.entry(row.role_id).or_default().push(row);
     }
     rows.into_iter()
-        .map(|(row, users)| {
+        .map(|row| {
             let id = row.id;
             row.into_domain(
-                users,
                 permissions.remove(&id).unwrap_or_default(),
                 limits.remove(&id).unwrap_or_default(),
             )
@@ -82,9 +66,10 @@ fn with_details(
 
 /// The role `id` with its permissions, limits and user count, if it exists.
 fn find(conn: &mut PgConnection, id: i64) -> Result<Option<Role>, DomainError> {
-    let Some(row) = with_user_counts!()
-        .filter(roles::id.eq(id))
-        .first::<(RoleRow, i64)>(conn)
+    let Some(row) = roles::table
+        .find(id)
+        .select(RoleRow::as_select())
+        .first(conn)
         .optional()
         .map_err(on_query)?
     else {
@@ -169,7 +154,7 @@ impl RoleRepository for PgRoleRepository {
                     name: new.name,
                     permissions: new.permissions,
                     limits: new.limits,
-                    users: 0,
+                    users: row.users,
                     created: row.created,
                     updated: row.updated,
                 })
@@ -188,7 +173,7 @@ impl RoleRepository for PgRoleRepository {
                 .count()
                 .get_result::<i64>(conn)
                 .map_err(on_query)?;
-            let query = with_user_counts!().into_boxed();
+            let query = roles::table.select(RoleRow::as_select()).into_boxed();
             let direction = page.direction();
             let id = roles::id;
             let query = match page.order_by() {
@@ -200,7 +185,7 @@ impl RoleRepository for PgRoleRepository {
             let rows = query
                 .offset(page.offset())
                 .limit(page.limit())
-                .load::<(RoleRow, i64)>(conn)
+                .load::<RoleRow>(conn)
                 .map_err(on_query)?;
             let items = with_details(conn, rows)?;
             Ok(Page { items, total })

@@ -7,7 +7,7 @@ use gatehouse_domain::{DomainError, Name, Organization, OrganizationId};
 use crate::error::corrupt;
 use crate::schema::organizations;
 
-/// An organization as stored, without its user count.
+/// An organization as stored, with its user count (kept by triggers on `users`).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = organizations, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct OrganizationRow {
@@ -15,15 +15,16 @@ pub(crate) struct OrganizationRow {
     pub name: String,
     pub created: DateTime<Utc>,
     pub updated: DateTime<Utc>,
+    pub users: i64,
 }
 
 impl OrganizationRow {
-    /// The domain's organization, with `users` counted by the query that read the row.
-    pub fn into_domain(self, users: i64) -> Result<Organization, DomainError> {
+    /// The domain's organization.
+    pub fn into_domain(self) -> Result<Organization, DomainError> {
         Ok(Organization {
             id: OrganizationId(self.id),
             name: Name::parse(&self.name).map_err(corrupt("organizations", "name"))?,
-            users,
+            users: self.users,
             created: self.created,
             updated: self.updated,
         })

@@ -8,7 +8,8 @@ use crate::error::corrupt;
 use crate::rows::limits_from_stored;
 use crate::schema::{role_limits, role_permissions, roles};
 
-/// A role as stored, without its permissions, limits and user count.
+/// A role as stored, with its user count (kept by triggers on `users`) but without its
+/// permissions and limits.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = roles, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct RoleRow {
@@ -16,6 +17,7 @@ pub(crate) struct RoleRow {
     pub name: String,
     pub created: DateTime<Utc>,
     pub updated: DateTime<Utc>,
+    pub users: i64,
 }
 
 impl RoleRow {
@@ -23,7 +25,6 @@ impl RoleRow {
     /// connection.
     pub fn into_domain(
         self,
-        users: i64,
         permissions: Vec<RolePermissionRow>,
         limits: Vec<RoleLimitRow>,
     ) -> Result<Role, DomainError> {
@@ -32,7 +33,7 @@ impl RoleRow {
             name: Name::parse(&self.name).map_err(corrupt("roles", "name"))?,
             permissions: permissions_from_rows(permissions)?,
             limits: limits_from_rows(limits)?,
-            users,
+            users: self.users,
             created: self.created,
             updated: self.updated,
         })

@@ -227,3 +227,17 @@ pub fn count_rows(pool: &PgPool, from: &str) -> i64 {
         .unwrap()
         .count
 }
+
+/// Asserts that the `users` column of every organization and every role equals a fresh count of
+/// its users.
+pub fn assert_user_counts(pool: &PgPool) {
+    for (table, column) in [("organizations", "organization_id"), ("roles", "role_id")] {
+        let wrong = count_rows(
+            pool,
+            &format!(
+                "{table} WHERE users <> (SELECT count(*) FROM users WHERE users.{column} = {table}.id)"
+            ),
+        );
+        assert_eq!(wrong, 0, "{table} with a wrong user count");
+    }
+}
