@@ -136,7 +136,8 @@ fn classify(error: DieselError, operation: Operation) -> DomainError {
                     }
                 }
             }
-            DatabaseErrorKind::ClosedConnection => {
+            // A connection that died since its last use fails to send, or finds itself closed.
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
                 return DomainError::Unavailable(Box::new(error));
             }
             _ => {}
@@ -312,9 +313,14 @@ mod tests {
     }
 
     #[test]
-    fn a_closed_connection_is_unavailable() {
-        let error = database_error(DatabaseErrorKind::ClosedConnection, None);
-        assert!(matches!(on_query(error), DomainError::Unavailable(_)));
+    fn a_lost_connection_is_unavailable() {
+        for kind in [
+            DatabaseErrorKind::ClosedConnection,
+            DatabaseErrorKind::UnableToSendCommand,
+        ] {
+            let error = database_error(kind, None);
+            assert!(matches!(on_query(error), DomainError::Unavailable(_)));
+        }
     }
 
     #[test]

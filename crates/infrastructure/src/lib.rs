@@ -13,6 +13,7 @@ pub mod keys;
 pub mod repositories;
 mod rows;
 mod schema;
+mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
 

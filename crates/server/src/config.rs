@@ -6,7 +6,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
+use std::num::{NonZeroU32, NonZeroUsize};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gatehouse_domain::Secret;
@@ -74,6 +74,25 @@ pub struct ServeSettings {
     /// Lifetime of a login session key, in seconds.
     #[arg(long, env = "SESSION_DURATION", default_value = "3600")]
     pub session_duration: NonZeroU32,
+    /// HTTP worker threads. Unset: half the cores, at least one.
+    #[arg(long, env = "HTTP_WORKERS")]
+    pub http_workers: Option<NonZeroUsize>,
+}
+
+impl ServeSettings {
+    /// The HTTP workers to run. Requests spend their time waiting for the database, not parsing
+    /// HTTP (one worker answers tens of thousands of requests per second without a query), so half
+    /// the cores are plenty and leave the rest to the queries; fewer workers also mean fewer
+    /// blocking-thread pools (one per worker), so fewer threads and less memory.
+    pub fn workers(&self) -> usize {
+        self.http_workers.map_or_else(
+            || {
+                let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+                (cores / 2).max(1)
+            },
+            NonZeroUsize::get,
+        )
+    }
 }
 
 /// Settings of `gatehouse create-admin`.

@@ -149,7 +149,9 @@ impl Application {
         // Argon2 (fewer than one per core): a worker never needs more threads than that, and a
         // cap keeps a burst from growing threads (each with its stack and allocator cache).
         let blocking_threads = settings.database.database_pool_size as usize + MAX_HASHING_THREADS;
-        let builder = Server::build().worker_max_blocking_threads(blocking_threads);
+        let builder = Server::build()
+            .workers(settings.workers())
+            .worker_max_blocking_threads(blocking_threads);
         let shutdown = builder.graceful_shutdown_signal();
         let server = builder
             .listen("gatehouse", listener, move || {

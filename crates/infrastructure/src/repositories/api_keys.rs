@@ -11,12 +11,9 @@ use crate::db::{PgPool, run_blocking, transaction};
 use crate::error::{on_delete, on_query};
 use crate::repositories::order_by;
 use crate::rows::api_keys::{ApiKeyRow, GrantRow, NewApiKeyRow};
-use crate::rows::budget_from_stored;
-use crate::rows::projects::{ProjectLimitRow, limits_from_rows as project_limits_from_rows};
-use crate::rows::roles::{
-    RoleLimitRow, RolePermissionRow, limits_from_rows, permissions_from_rows,
-};
+use crate::rows::{budget_from_stored, limits_from_stored, permissions_from_stored};
 use crate::schema::{api_keys, project_limits, projects, role_limits, role_permissions, users};
+use crate::sql::{array_agg, row};
 
 /// API keys in the `api_keys` table, stored and looked up by the hash of the key.
 #[derive(Debug, Clone)]
@@ -143,9 +140,32 @@ impl ApiKeyRepository for PgApiKeyRepository {
 
     async fn find_grant_by_hash(&self, hash: KeyHash) -> Result<Option<KeyGrant>, DomainError> {
         run_blocking(&self.pool, move |conn| {
-            // Small indexed reads on one connection: the key, its owner and its project (if any)
-            // in one join, then the permissions and the limits of the owner's role, then the
-            // limits of the project for a bound key.
+            // One statement, one round trip: the key, its owner and its project (if any) in one
+            // join, with the role's permissions and limits and the project's limits as arrays.
+            let role_permissions = role_permissions::table
+                .filter(role_permissions::role_id.eq(users::role_id))
+                .select(array_agg(role_permissions::permission))
+                .single_value();
+            let role_limits = role_limits::table
+                .filter(role_limits::role_id.eq(users::role_id))
+                .select(array_agg(row(
+                    role_limits::router_id,
+                    role_limits::type_,
+                    role_limits::value,
+                )))
+                .single_value();
+            let project_limits = project_limits::table
+                .filter(
+                    project_limits::project_id
+                        .nullable()
+                        .eq(api_keys::project_id),
+                )
+                .select(array_agg(row(
+                    project_limits::router_id,
+                    project_limits::type_,
+                    project_limits::value,
+                )))
+                .single_value();
             let Some(grant) = api_keys::table
                 .inner_join(users::table)
                 .left_join(projects::table.on(api_keys::project_id.eq(projects::id.nullable())))
@@ -155,10 +175,12 @@ impl ApiKeyRepository for PgApiKeyRepository {
                     api_keys::expires,
                     users::id,
                     users::expires,
-                    users::role_id,
                     api_keys::project_id,
                     projects::id.nullable(),
                     projects::budget.nullable(),
+                    role_permissions,
+                    role_limits,
+                    project_limits,
                 ))
                 .first::<GrantRow>(conn)
                 .optional()
@@ -166,30 +188,16 @@ impl ApiKeyRepository for PgApiKeyRepository {
             else {
                 return Ok(None);
             };
-            let permissions = role_permissions::table
-                .filter(role_permissions::role_id.eq(grant.role_id))
-                .select(RolePermissionRow::as_select())
-                .load(conn)
-                .map_err(on_query)?;
-            let limits = role_limits::table
-                .filter(role_limits::role_id.eq(grant.role_id))
-                .select(RoleLimitRow::as_select())
-                .load(conn)
-                .map_err(on_query)?;
             let project = match (grant.bound_to, grant.project_id) {
                 (None, _) => None,
-                (Some(id), Some(_)) => {
-                    let limits = project_limits::table
-                        .filter(project_limits::project_id.eq(id))
-                        .select(ProjectLimitRow::as_select())
-                        .load(conn)
-                        .map_err(on_query)?;
-                    Some(ProjectGrant {
-                        id: ProjectId(id),
-                        budget: budget_from_stored("projects", grant.project_budget)?,
-                        limits: project_limits_from_rows(limits)?,
-                    })
-                }
+                (Some(id), Some(_)) => Some(ProjectGrant {
+                    id: ProjectId(id),
+                    budget: budget_from_stored("projects", grant.project_budget)?,
+                    limits: limits_from_stored(
+                        "project_limits",
+                        grant.project_limits.unwrap_or_default(),
+                    )?,
+                }),
                 // Never read a bound key as an unbound one, which would lift its project's limits.
                 (Some(id), None) => {
                     return Err(DomainError::unexpected(format!(
@@ -203,8 +211,8 @@ impl ApiKeyRepository for PgApiKeyRepository {
                 key_expires: grant.key_expires,
                 user: UserId(grant.user_id),
                 account_expires: grant.account_expires,
-                permissions: permissions_from_rows(permissions)?,
-                limits: limits_from_rows(limits)?,
+                permissions: permissions_from_stored(grant.permissions.unwrap_or_default())?,
+                limits: limits_from_stored("role_limits", grant.limits.unwrap_or_default())?,
                 project,
             }))
         })

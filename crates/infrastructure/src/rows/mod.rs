@@ -8,7 +8,7 @@ pub(crate) mod projects;
 pub(crate) mod roles;
 pub(crate) mod users;
 
-use gatehouse_domain::{Budget, DomainError, Limit, LimitType, Limits};
+use gatehouse_domain::{Budget, DomainError, Limit, LimitType, Limits, Permission, Permissions};
 
 use crate::error::corrupt;
 
@@ -26,6 +26,20 @@ pub(crate) fn limits_from_stored(
         })
         .collect::<Result<Vec<_>, _>>()?;
     Limits::new(limits).map_err(corrupt(table, "type"))
+}
+
+/// The permissions stored as the `permission` column of `role_permissions`.
+pub(crate) fn permissions_from_stored(
+    permissions: impl IntoIterator<Item = String>,
+) -> Result<Permissions, DomainError> {
+    permissions
+        .into_iter()
+        .map(|permission| {
+            permission
+                .parse::<Permission>()
+                .map_err(corrupt("role_permissions", "permission"))
+        })
+        .collect()
 }
 
 /// A budget read from `table`, which the domain must accept; `None` for no limit.

@@ -202,6 +202,7 @@ pub fn settings(db: &TestDatabase) -> ServeSettings {
         listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         key_max_expiration_days: None,
         session_duration: std::num::NonZeroU32::new(3600).unwrap(),
+        http_workers: None,
     }
 }
 
