@@ -83,7 +83,8 @@ INSERT INTO role_limits (role_id, router_id, type, value)
   SELECT id, 1, 'rpm', 60 FROM roles WHERE id <> $role;
 SQL
 
-# Users numbered from..to, spread evenly over the organizations and roles.
+# Users numbered from..to, spread evenly over the organizations and roles; then the statistics,
+# and a checkpoint so that writing out the load does not overlap the scenarios that follow.
 seed_users() {
   sql <<SQL
 INSERT INTO users (email, name, password_hash, role_id, organization_id, budget)
@@ -92,6 +93,7 @@ INSERT INTO users (email, name, password_hash, role_id, organization_id, budget)
          1 + g % $roles, 1 + g % $organizations, 100
   FROM generate_series($1, $2) g;
 VACUUM ANALYZE;
+CHECKPOINT;
 SQL
 }
 
@@ -255,6 +257,8 @@ storm_p99="$last_p99"
 wait "$storm"
 
 log "seeding up to 1,000,000 users"
+# Only users may differ between the two scales: the organizations the write scenario created go.
+sql -c "DELETE FROM organizations WHERE name LIKE 'load %'"
 seed_users 10000 999999
 reads 1m
 

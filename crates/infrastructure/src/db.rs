@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::ops::Deref;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::RunQueryDsl;
@@ -10,28 +9,27 @@ use diesel::r2d2::{ConnectionManager, HandleError, Pool};
 use diesel::{Connection, PgConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use gatehouse_domain::DomainError;
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
-use crate::blocking::spawn_blocking_in_span;
 use crate::error;
+use crate::workers::Workers;
 
 /// A pool of PostgreSQL connections, shared by every repository (it derefs to the r2d2 pool).
 ///
-/// It also holds one permit per connection: a request waits for a permit on the async side before
-/// it takes a thread of the blocking pool, so that a burst of requests queues as cheap futures
-/// instead of parking one thread each (with its stack and allocator cache) on the pool's queue.
+/// Its calls run on threads of its own, one per connection (see [`crate::workers`]): a burst of
+/// requests queues as jobs, not as threads, so the process keeps its size under any load.
 #[derive(Clone)]
 pub struct PgPool {
     connections: Pool<ConnectionManager<PgConnection>>,
-    permits: Arc<Semaphore>,
+    workers: Workers,
 }
 
 impl From<Pool<ConnectionManager<PgConnection>>> for PgPool {
     fn from(connections: Pool<ConnectionManager<PgConnection>>) -> Self {
-        let permits = Arc::new(Semaphore::new(connections.max_size() as usize));
+        let workers = Workers::spawn(connections.max_size() as usize);
         Self {
             connections,
-            permits,
+            workers,
         }
     }
 }
@@ -48,8 +46,7 @@ impl fmt::Debug for PgPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PgPool")
             .field("connections", &self.connections)
-            .field("permits", &self.permits.available_permits())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -132,34 +129,43 @@ pub async fn ping(pool: &PgPool) -> Result<(), DomainError> {
     .await
 }
 
-/// Runs `work` with a pooled connection on the blocking pool: both the wait for a connection and the
-/// queries stay off the async workers.
+/// Runs `work` with a pooled connection on the pool's threads: both the wait for a connection and
+/// the queries stay off the async workers.
 ///
-/// The wait for a permit and then for a connection together last at most the pool's connection
-/// timeout, after which the database is deemed unavailable.
+/// The wait for a thread and then for a connection together last at most the pool's connection
+/// timeout, after which the database is deemed unavailable. A call whose caller has gone (the
+/// client hung up) before a thread took it is not run.
 pub(crate) async fn run_blocking<T, F>(pool: &PgPool, work: F) -> Result<T, DomainError>
 where
     F: FnOnce(&mut PgConnection) -> Result<T, DomainError> + Send + 'static,
     T: Send + 'static,
 {
-    let started = Instant::now();
-    let timeout = pool.connection_timeout();
-    let permit = tokio::time::timeout(timeout, Arc::clone(&pool.permits).acquire_owned())
-        .await
-        .map_err(|_| {
-            DomainError::Unavailable("timed out waiting for a database connection".into())
-        })?
-        .map_err(DomainError::unexpected)?;
-    let remaining = timeout
-        .saturating_sub(started.elapsed())
-        .max(Duration::from_millis(1));
+    let deadline = Instant::now() + pool.connection_timeout();
     let connections = pool.connections.clone();
-    spawn_blocking_in_span(move || {
-        let _permit = permit;
-        let mut conn = connections.get_timeout(remaining).map_err(error::on_pool)?;
-        work(&mut conn)
-    })
-    .await
+    let span = tracing::Span::current();
+    let (reply, answer) = oneshot::channel();
+    let queued = pool.workers.run(Box::new(move || {
+        if reply.is_closed() {
+            return;
+        }
+        let result = span.in_scope(|| {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(DomainError::Unavailable(
+                    "timed out waiting for a database connection".into(),
+                ));
+            }
+            let mut conn = connections.get_timeout(remaining).map_err(error::on_pool)?;
+            work(&mut conn)
+        });
+        let _ = reply.send(result);
+    }));
+    if !queued {
+        return Err(DomainError::unexpected("no database thread is running"));
+    }
+    answer
+        .await
+        .map_err(|_| DomainError::unexpected("a database call panicked"))?
 }
 
 /// Runs `work` in one transaction, committed if it returns `Ok` and rolled back otherwise. `work`
@@ -204,5 +210,20 @@ mod tests {
             PoolConfigError::ZeroTimeout
         );
         assert!(connect(url, 1, DEFAULT_CONNECTION_TIMEOUT).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_call_queued_behind_a_busy_pool_gives_up_at_the_same_deadline() {
+        // Nothing listens on port 1: each call waits for a connection until its deadline.
+        let timeout = Duration::from_millis(300);
+        let pool = connect("postgres://gatehouse@127.0.0.1:1/gatehouse", 1, timeout).unwrap();
+        let started = Instant::now();
+        let (first, second) = tokio::join!(ping(&pool), ping(&pool));
+        assert!(matches!(first, Err(DomainError::Unavailable(_))));
+        assert!(matches!(second, Err(DomainError::Unavailable(_))));
+        // The second call waited for the one thread behind the first: it gives up at its own
+        // deadline, not after a timeout of its own on top of the first's.
+        let elapsed = started.elapsed();
+        assert!(elapsed < timeout * 2, "took {elapsed:?}");
     }
 }

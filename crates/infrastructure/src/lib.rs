@@ -16,6 +16,7 @@ mod schema;
 mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod workers;
 
 pub use argon2::Argon2PasswordHasher;
 pub use db::{

@@ -80,10 +80,10 @@ pub struct ServeSettings {
 }
 
 impl ServeSettings {
-    /// The HTTP workers to run. Requests spend their time waiting for the database, not parsing
-    /// HTTP (one worker answers tens of thousands of requests per second without a query), so half
-    /// the cores are plenty and leave the rest to the queries; fewer workers also mean fewer
-    /// blocking-thread pools (one per worker), so fewer threads and less memory.
+    /// The HTTP workers to run. Requests spend their time on the database, not on HTTP (one worker
+    /// answers tens of thousands of requests per second without a query), so half the cores are
+    /// plenty and leave the rest to the queries; each worker also has its own event loop and
+    /// Argon2 threads, so fewer workers mean fewer threads and less memory.
     pub fn workers(&self) -> usize {
         self.http_workers.map_or_else(
             || {

@@ -48,7 +48,8 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
 /// dropped, so that a client that stops reading cannot hold it either.
 pub const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Room for the Argon2 computations in a worker's blocking threads, beside database calls.
+/// A worker's blocking threads: room for the Argon2 computations (fewer than one per core run at
+/// once). Database calls run on the pool's own threads.
 const MAX_HASHING_THREADS: usize = 2;
 
 /// Any error of start-up.
@@ -145,13 +146,11 @@ impl Application {
         // What actix-web's `HttpServer` does, spelled out so that each connection can be
         // `Watched` (`HttpServer` takes no wrapper). `AppConfig::default()` only names the host
         // of a request that gives none, which no handler reads.
-        // Blocking work is database calls (at most one per pooled connection, see `PgPool`) and
-        // Argon2 (fewer than one per core): a worker never needs more threads than that, and a
-        // cap keeps a burst from growing threads (each with its stack and allocator cache).
-        let blocking_threads = settings.database.database_pool_size as usize + MAX_HASHING_THREADS;
+        // A worker's blocking work is Argon2 alone (database calls run on the pool's threads): a
+        // cap keeps a burst of logins from growing threads, each with its stack and allocator cache.
         let builder = Server::build()
             .workers(settings.workers())
-            .worker_max_blocking_threads(blocking_threads);
+            .worker_max_blocking_threads(MAX_HASHING_THREADS);
         let shutdown = builder.graceful_shutdown_signal();
         let server = builder
             .listen("gatehouse", listener, move || {
