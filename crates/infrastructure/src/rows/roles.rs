@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use gatehouse_domain::{DomainError, Limits, Name, Permission, Permissions, Role, RoleId};
+use gatehouse_domain::{DomainError, Limits, Name, Permissions, Role, RoleId};
 
 use crate::error::corrupt;
-use crate::rows::limits_from_stored;
+use crate::rows::{limits_from_stored, permissions_from_stored};
 use crate::schema::{role_limits, role_permissions, roles};
 
 /// A role as stored, with its user count (kept by triggers on `users`) but without its
@@ -99,13 +99,7 @@ impl RoleLimitRow {
 pub(crate) fn permissions_from_rows(
     rows: Vec<RolePermissionRow>,
 ) -> Result<Permissions, DomainError> {
-    rows.into_iter()
-        .map(|row| {
-            row.permission
-                .parse::<Permission>()
-                .map_err(corrupt("role_permissions", "permission"))
-        })
-        .collect()
+    permissions_from_stored(rows.into_iter().map(|row| row.permission))
 }
 
 /// The limits stored in `rows`.
