@@ -1,8 +1,8 @@
 //! Gatehouse adapters: the domain's repository ports on PostgreSQL with diesel, password hashing
 //! with Argon2id, and API key generation.
 //!
-//! Every database call and every hash runs on tokio's blocking pool, so that the async workers
-//! never wait on them. Diesel and r2d2 errors become [`gatehouse_domain::DomainError`]s in one place
+//! Every database call runs on the pool's own threads (`workers.rs`) and every hash on tokio's
+//! blocking pool, so that the async workers never wait on them. Diesel and r2d2 errors become [`gatehouse_domain::DomainError`]s in one place
 //! (`error.rs`), by constraint name.
 
 pub mod argon2;
