@@ -1,8 +1,9 @@
 DROP TRIGGER users_count_truncated ON users;
-DROP TRIGGER users_count_updated ON users;
+DROP TRIGGER users_count_moved ON users;
 DROP TRIGGER users_count_deleted ON users;
 DROP TRIGGER users_count_inserted ON users;
 DROP FUNCTION uncount_users();
+DROP FUNCTION count_moved_user();
 DROP FUNCTION count_users();
 
 -- Every write sets `updated` again, as before the counters.

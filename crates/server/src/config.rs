@@ -201,7 +201,29 @@ mod tests {
         };
         assert!(with(&["--key-max-expiration-days", "0"]).is_err());
         assert!(with(&["--database-pool-size", "0"]).is_err());
+        assert!(with(&["--http-workers", "0"]).is_err());
         assert!(with(&["--key-max-expiration-days", "30"]).is_ok());
+    }
+
+    #[test]
+    fn http_workers_default_to_half_the_cores_and_can_be_set() {
+        let serve = |extra: &[&str]| {
+            let mut args = vec![
+                "serve",
+                "--database-url",
+                "postgres://x/y",
+                "--master-key",
+                "0123456789abcdef",
+            ];
+            args.extend_from_slice(extra);
+            match parse(&args).unwrap().command {
+                Command::Serve(settings) => settings,
+                _ => panic!("not serve"),
+            }
+        };
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        assert_eq!(serve(&[]).workers(), (cores / 2).max(1));
+        assert_eq!(serve(&["--http-workers", "3"]).workers(), 3);
     }
 
     #[test]
