@@ -11,7 +11,7 @@
 # It builds in release, provisions its own PostgreSQL cluster (GATEHOUSE_PG_CLUSTER=bench, apart
 # from the one tests use) and a fresh database, seeds users with SQL (generate_series, not the API),
 # starts Gatehouse on 127.0.0.1:18080 and loads it with wrk. Needs wrk and curl (installed with apt
-# when missing) and python3 (to turn the statement log into pgbench scripts). About 5 minutes with
+# when missing) and python3 (to turn the statement log into pgbench scripts). About 9 minutes with
 # the defaults. docs/benchmarks.md records the results with the machine they came from.
 set -euo pipefail
 [[ -n ${BENCH_TRACE:-} ]] && set -x
