@@ -27,13 +27,16 @@ if [[ -n $cluster && ! $cluster =~ ^[a-z0-9][a-z0-9_-]*$ ]]; then
   echo "db.sh: invalid GATEHOUSE_PG_CLUSTER: $cluster" >&2
   exit 1
 fi
-# Names of the cluster's directory, port file and lock file, and the first port it tries.
+# Names of the cluster's directory, port file and lock file, and the first port it tries. The
+# ports are below Linux's ephemeral range (32768-60999): there, the source port of any outgoing
+# connection (the tests make thousands) can take the cluster's port between the check that it is
+# free and PostgreSQL's bind, which then fails.
 suffix="${cluster:+-$cluster}"
 port_file="$state/postgres$suffix.port"
 lock_file="$state/db$suffix.lock"
-first_port=54329
+first_port=25432
 if [[ -n $cluster ]]; then
-  first_port=$((54340 + $(printf '%s' "$cluster" | cksum | cut -d' ' -f1) % 50))
+  first_port=$((25440 + $(printf '%s' "$cluster" | cksum | cut -d' ' -f1) % 50))
 fi
 
 log() { echo "db.sh: $*" >&2; }
