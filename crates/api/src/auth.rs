@@ -1,5 +1,6 @@
 //! Bearer authentication as extractors: `Authenticated` for any valid key, `Admin` for the
-//! `/v1/admin` endpoints. Both read the rest of the request only once the caller is let in.
+//! `/v1/admin` endpoints, `Gateway` for the gateway's access decisions and usage reports. Each
+//! reads the rest of the request only once the caller is let in.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -23,13 +24,6 @@ type Extraction<T> = Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>;
 /// An expired account still gets here: the use cases refuse it, except reading one's own info.
 #[derive(Debug)]
 pub struct Authenticated<T = ()>(pub Principal, pub T);
-
-/// An authenticated caller with the `admin` permission and an active account, then `T`.
-///
-/// Checked before `T` is extracted, so that a caller without rights learns nothing from
-/// validation errors.
-#[derive(Debug)]
-pub struct Admin<T = ()>(pub Principal, pub T);
 
 /// The credentials of an `Authorization: Bearer <key>` header; anything else is "not
 /// authenticated".
@@ -102,24 +96,46 @@ where
     }
 }
 
-impl<T> FromRequest for Admin<T>
-where
-    T: FromRequest + 'static,
-    T::Error: Into<actix_web::Error>,
-{
-    type Error = actix_web::Error;
-    type Future = Extraction<Self>;
+/// Declares an extractor of an authenticated caller who holds `$permission` with an active
+/// account, then `T`. The permission is checked before `T` is extracted, so that a caller without
+/// rights learns nothing from validation errors.
+macro_rules! permitted {
+    ($(#[$doc:meta])* $name:ident => $permission:expr) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name<T = ()>(pub Principal, pub T);
 
-    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let extracted = extract_after::<T>(request, payload, |principal, state| {
-            principal.require(Permission::Admin, state.clock.now())
-        });
-        Box::pin(async move {
-            let (principal, rest) = extracted.await?;
-            Ok(Self(principal, rest))
-        })
-    }
+        impl<T> FromRequest for $name<T>
+        where
+            T: FromRequest + 'static,
+            T::Error: Into<actix_web::Error>,
+        {
+            type Error = actix_web::Error;
+            type Future = Extraction<Self>;
+
+            fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+                let extracted = extract_after::<T>(request, payload, |principal, state| {
+                    principal.require($permission, state.clock.now())
+                });
+                Box::pin(async move {
+                    let (principal, rest) = extracted.await?;
+                    Ok(Self(principal, rest))
+                })
+            }
+        }
+    };
 }
+
+permitted!(
+    /// A caller with the `admin` permission (never under a project-bound key), then `T`.
+    Admin => Permission::Admin
+);
+
+permitted!(
+    /// A caller with the `gateway` permission (never under a project-bound key): a gateway asking
+    /// about its own clients' keys, then `T`.
+    Gateway => Permission::Gateway
+);
 
 #[cfg(test)]
 mod tests {

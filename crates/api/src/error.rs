@@ -116,7 +116,7 @@ impl ApiError {
 }
 
 /// The status and sentence the contract gives each domain failure.
-fn domain_answer(error: &DomainError) -> (StatusCode, Cow<'static, str>) {
+pub(crate) fn domain_answer(error: &DomainError) -> (StatusCode, Cow<'static, str>) {
     use DomainError as E;
     match error {
         E::NotFound(entity) => (StatusCode::NOT_FOUND, format!("{entity} not found.").into()),
@@ -152,6 +152,12 @@ fn domain_answer(error: &DomainError) -> (StatusCode, Cow<'static, str>) {
             "User is not in the project's organization.".into(),
         ),
         E::InsufficientBudget => (StatusCode::BAD_REQUEST, "Insufficient budget.".into()),
+        E::RouterForbidden => (
+            StatusCode::FORBIDDEN,
+            "Access to this router is not allowed.".into(),
+        ),
+        E::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded.".into()),
+        E::RequestIdUsed => (StatusCode::CONFLICT, "Request id already used.".into()),
         E::InvalidCredentials => (
             StatusCode::UNAUTHORIZED,
             "Invalid email or password.".into(),
@@ -176,6 +182,7 @@ fn plural(entity: Entity) -> &'static str {
         Entity::ApiKey => "tokens",
         Entity::Project => "projects",
         Entity::Member => "members",
+        Entity::Authorization => "authorizations",
     }
 }
 

@@ -29,6 +29,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
     routes::api_keys::configure(config);
     routes::account::configure(config);
     routes::login::configure(config);
+    routes::gateway::configure(config);
+    routes::usage::configure(config);
     routes::operations::configure(config);
     config.default_service(web::to(routes::not_found));
 }

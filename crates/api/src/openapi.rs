@@ -14,7 +14,12 @@ use utoipa::{Modify, OpenApi, PartialSchema};
 
 use crate::dto::account::{UpdateAccountRequest, UserInfoResponse};
 use crate::dto::api_keys::{CreateKeyRequest, CreateTokenRequest, KeyResponse, TokenResponse};
+use crate::dto::gateway::{
+    AuthorizationResponse, AuthorizeRequest, QuotaResponse, UsageReportRequest, UsageResponse,
+    UsageSummaryResponse, UsageTotalResponse,
+};
 use crate::dto::login::{LoginRequest, LoginResponse};
+use crate::dto::money::Amount;
 use crate::dto::organizations::{
     CreateOrganizationRequest, OrganizationResponse, UpdateOrganizationRequest,
 };
@@ -26,14 +31,16 @@ use crate::dto::roles::{
 };
 use crate::dto::users::{CreateUserRequest, UpdateUserRequest, UserResponse};
 use crate::error::{ErrorBody, FieldError, LocPart, ValidationErrorBody};
-use crate::routes::{account, api_keys, login, operations, organizations, projects, roles, users};
+use crate::routes::{
+    account, api_keys, gateway, login, operations, organizations, projects, roles, usage, users,
+};
 
 /// The API's OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Gatehouse",
-        description = "Organizations, users, roles and API keys of OpenGateLLM. Authenticate with `Authorization: Bearer <master key or API key>`.",
+        description = "Organizations, users, roles, projects and API keys of OpenGateLLM, and the access decisions of its gateways. Authenticate with `Authorization: Bearer <master key or API key>`.",
     ),
     paths(
         organizations::create, organizations::list, organizations::get,
@@ -45,6 +52,7 @@ use crate::routes::{account, api_keys, login, operations, organizations, project
         api_keys::create_token, api_keys::list_tokens, api_keys::get_token, api_keys::delete_token,
         api_keys::create_key, api_keys::list_keys, api_keys::get_key, api_keys::delete_key,
         account::info, account::update, login::login,
+        gateway::authorize, gateway::report_usage, usage::own_usage, usage::usage, usage::summary,
         operations::health, operations::metrics, operations::openapi_json, operations::docs,
     ),
     components(schemas(
@@ -54,6 +62,8 @@ use crate::routes::{account, api_keys, login, operations, organizations, project
         ProjectResponse, ProjectMemberResponse, CreateProjectRequest, UpdateProjectRequest,
         TokenResponse, KeyResponse, CreateTokenRequest, CreateKeyRequest,
         UserInfoResponse, UpdateAccountRequest, LoginRequest, LoginResponse,
+        AuthorizeRequest, AuthorizationResponse, QuotaResponse, UsageReportRequest, UsageResponse,
+        UsageTotalResponse, UsageSummaryResponse, Amount,
         ErrorBody, ValidationErrorBody, FieldError, LocPart, operations::Health,
     )),
     modifiers(&BearerAuth, &SharedResponses),
@@ -65,6 +75,8 @@ use crate::routes::{account, api_keys, login, operations, organizations, project
         (name = "tokens", description = "Everyone's API keys, for admins."),
         (name = "me", description = "The caller's own account and keys."),
         (name = "auth", description = "Email and password login."),
+        (name = "gateway", description = "Access decisions and usage reports, for LLM gateways."),
+        (name = "usage", description = "Everyone's usage, for admins."),
         (name = "operations", description = "Health and metrics."),
     ),
 )]

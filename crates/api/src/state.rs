@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use gatehouse_application::{
-    AccountService, ApiKeyService, AuthService, LoginService, OrganizationService, ProjectService,
-    RoleService, UserService,
+    AccountService, ApiKeyService, AuthService, GatewayService, LoginService, OrganizationService,
+    ProjectService, RoleService, UsageService, UserService,
 };
 use gatehouse_domain::{Clock, DomainError};
 
@@ -38,6 +38,10 @@ pub struct AppState {
     pub account: AccountService,
     /// Email and password login.
     pub login: LoginService,
+    /// Access decisions and usage reports, for gateways.
+    pub gateway: GatewayService,
+    /// Usage records and summaries.
+    pub usage: UsageService,
     /// The time, for the checks done at the edge: admin rights and account expiry before the
     /// request is read, and expiry dates with the other fields of a body.
     pub clock: Arc<dyn Clock>,

@@ -56,7 +56,7 @@ impl AccountInfo {
             project: None,
             budget: None,
             permissions: principal.permissions.clone(),
-            limits: principal.limits.clone(),
+            limits: principal.limits(),
             expires: None,
             priority: Priority::default(),
             created: DateTime::UNIX_EPOCH,
@@ -66,7 +66,7 @@ impl AccountInfo {
 
     /// A stored user, with the grants their key was authenticated with.
     fn of(user: User, principal: &Principal) -> Self {
-        let (project, budget) = match principal.project {
+        let (project, budget) = match &principal.project {
             Some(project) => (Some(project.id), project.budget),
             None => (None, user.budget),
         };
@@ -78,7 +78,7 @@ impl AccountInfo {
             project,
             budget,
             permissions: principal.permissions.clone(),
-            limits: principal.limits.clone(),
+            limits: principal.limits(),
             expires: user.expires,
             priority: user.priority,
             created: user.created,
@@ -147,19 +147,15 @@ impl AccountService {
     /// before anything is written.
     ///
     /// # Errors
-    /// `MasterNotAllowed` for the master key, which has no stored account; `AccountExpired`;
-    /// `InvalidCurrentPassword` when a password comes without the right current one (or the
-    /// account has no password); `AlreadyExists(User)` when the new email is taken;
-    /// `InvalidApiKey` when the account was deleted since the key was checked.
+    /// As [`AccountService::may_update`]; `InvalidCurrentPassword` when a password comes without
+    /// the right current one (or the account has no password); `AlreadyExists(User)` when the new
+    /// email is taken; `InvalidApiKey` when the account was deleted since the key was checked.
     pub async fn update(
         &self,
         actor: &Principal,
         update: UpdateAccount,
     ) -> Result<AccountInfo, DomainError> {
-        if actor.is_master() {
-            return Err(DomainError::MasterNotAllowed);
-        }
-        actor.require_active(self.clock.now())?;
+        self.may_update(actor)?;
         let password = match update.password {
             Some(password) => {
                 self.check_current_password(actor.user, update.current_password)
@@ -183,6 +179,21 @@ impl AccountService {
                 error => error,
             })?;
         Ok(AccountInfo::of(user, actor))
+    }
+
+    /// Whether `actor` may change their account at all, whatever they change: checked before the
+    /// change itself is read, so that a caller who may not learns nothing from its validation.
+    ///
+    /// # Errors
+    /// `MasterNotAllowed` for the master key, which has no stored account; `Forbidden` for a
+    /// project-bound key, which acts only inside its project (an email or password change needs
+    /// an unbound key or a login); `AccountExpired`.
+    pub fn may_update(&self, actor: &Principal) -> Result<(), DomainError> {
+        if actor.is_master() {
+            return Err(DomainError::MasterNotAllowed);
+        }
+        actor.require_unbound()?;
+        actor.require_active(self.clock.now())
     }
 
     async fn check_current_password(
@@ -267,7 +278,8 @@ mod tests {
             .with(eq(UserId(42)))
             .returning(|_| Ok(Some(me())));
         let mut actor = caller(&[Permission::ReadMetric], None);
-        actor.limits = Limits::new(vec![Limit::new(1, LimitType::Rpm, Some(10)).unwrap()]).unwrap();
+        actor.role_limits =
+            Limits::new(vec![Limit::new(1, LimitType::Rpm, Some(10)).unwrap()]).unwrap();
         let info = service(users, MockPasswordHasher::new())
             .info(&actor)
             .await
@@ -277,7 +289,7 @@ mod tests {
         assert_eq!(info.project, None);
         assert_eq!(info.budget, me().budget);
         assert_eq!(info.permissions, actor.permissions);
-        assert_eq!(info.limits, actor.limits);
+        assert_eq!(info.limits, actor.role_limits);
     }
 
     #[tokio::test]
@@ -288,6 +300,7 @@ mod tests {
         actor.project = Some(ProjectScope {
             id: ProjectId(5),
             budget: Some(Budget::new(2.5).unwrap()),
+            limits: Limits::default(),
         });
         let info = service(users, MockPasswordHasher::new())
             .info(&actor)
@@ -453,6 +466,37 @@ mod tests {
             .update(&Principal::master(), UpdateAccount::default())
             .await;
         assert!(matches!(result, Err(DomainError::MasterNotAllowed)));
+    }
+
+    #[tokio::test]
+    async fn a_project_bound_key_cannot_change_its_account_not_even_its_name() {
+        let mut users = MockUserRepository::new();
+        users.expect_update().never();
+        users.expect_find_credentials().never();
+        let bound = Principal {
+            project: Some(ProjectScope {
+                id: ProjectId(5),
+                budget: None,
+                limits: Limits::default(),
+            }),
+            ..caller(&[], Some(now() - TimeDelta::days(1)))
+        };
+        let service = service(users, MockPasswordHasher::new());
+        // Refused as bound before as expired: the key's scope is the first thing wrong with it.
+        assert!(matches!(
+            service.may_update(&bound),
+            Err(DomainError::Forbidden)
+        ));
+        let rename = UpdateAccount {
+            name: gatehouse_domain::Patch::Set(Name::parse("Ada").unwrap()),
+            ..UpdateAccount::default()
+        };
+        let result = service.update(&bound, rename).await;
+        assert!(matches!(result, Err(DomainError::Forbidden)));
+        assert!(matches!(
+            service.may_update(&Principal::master()),
+            Err(DomainError::MasterNotAllowed)
+        ));
     }
 
     #[tokio::test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use gatehouse_domain::chrono::TimeDelta;
 use gatehouse_domain::{
     ApiKey, ApiKeyFilter, ApiKeyId, ApiKeyOrder, ApiKeyRepository, Clock, DateTime, DomainError,
-    Entity, Expiry, KeyGenerator, Name, NewApiKey, Page, PageRequest, Permission, ProjectId,
+    Entity, Expiry, KeyGenerator, Name, NewApiKey, Page, PageRequest, Patch, Permission, ProjectId,
     ProjectRepository, Secret, UserId, Utc,
 };
 
@@ -20,8 +20,10 @@ pub struct CreateApiKey {
     /// When it stops working, which must lie in the future; `None` for never, or for the
     /// configured maximum lifetime when there is one.
     pub expires: Option<DateTime<Utc>>,
-    /// The project the key acts in, of which its owner must be a member; `None` for none.
-    pub project: Option<ProjectId>,
+    /// The project the key acts in, of which its owner must be a member: [`Patch::Set`] names
+    /// one, [`Patch::Clear`] (`null`) none; [`Patch::Keep`] (absent) means none too, except for a
+    /// key created with a project-bound key, which gets the same project.
+    pub project: Patch<ProjectId>,
 }
 
 /// A key just created: the only time its secret is known.
@@ -76,7 +78,8 @@ impl ApiKeyService {
     ) -> Result<CreatedApiKey, DomainError> {
         let now = self.clock.now();
         actor.require(Permission::Admin, now)?;
-        self.create(user, key, now).await
+        let project = key.project.clone().apply(None);
+        self.create(user, key, project, now).await
     }
 
     /// One key of anyone's, as an admin.
@@ -111,10 +114,13 @@ impl ApiKeyService {
         self.keys.delete(id).await
     }
 
-    /// Creates a key for the caller, bound to a project of theirs if the key names one.
+    /// Creates a key for the caller, bound to a project of theirs if the key names one. A
+    /// project-bound caller creates keys in its own project only: without `project`, the key is
+    /// bound to the same project.
     ///
     /// # Errors
     /// `AccountExpired`; `MasterNotAllowed` for the master key, which is not a stored user;
+    /// `Forbidden` when a project-bound caller names another project or none (`null`);
     /// `Invalid` for an expiry that is not in the future; `ExpiryTooFar`; `NotFound(Project)` when
     /// the caller is not a member of the project (whether or not it exists).
     pub async fn create_own(
@@ -127,24 +133,35 @@ impl ApiKeyService {
         if actor.is_master() {
             return Err(DomainError::MasterNotAllowed);
         }
-        self.create(actor.user, key, now).await
+        let project = match (actor.project.as_ref().map(|scope| scope.id), &key.project) {
+            (None, asked) => asked.clone().apply(None),
+            (Some(bound), Patch::Keep) => Some(bound),
+            (Some(bound), Patch::Set(asked)) if *asked == bound => Some(bound),
+            (Some(_), _) => return Err(DomainError::Forbidden),
+        };
+        self.create(actor.user, key, project, now).await
     }
 
-    /// One of the caller's keys; another user's key is not found.
+    /// One of the caller's keys; another user's key is not found, and so is, for a project-bound
+    /// caller, a key outside its project.
     ///
     /// # Errors
     /// `AccountExpired`; `NotFound(ApiKey)`.
     pub async fn get_own(&self, actor: &Principal, id: ApiKeyId) -> Result<ApiKey, DomainError> {
         actor.require_active(self.clock.now())?;
         let key = self.find(id).await?;
-        if key.user == actor.user {
+        let in_scope = actor
+            .project
+            .as_ref()
+            .is_none_or(|scope| key.project == Some(scope.id));
+        if key.user == actor.user && in_scope {
             Ok(key)
         } else {
             Err(DomainError::NotFound(Entity::ApiKey))
         }
     }
 
-    /// One page of the caller's keys.
+    /// One page of the caller's keys; for a project-bound caller, of those bound to its project.
     ///
     /// # Errors
     /// `AccountExpired`.
@@ -156,6 +173,7 @@ impl ApiKeyService {
         actor.require_active(self.clock.now())?;
         let filter = ApiKeyFilter {
             user: Some(actor.user),
+            project: actor.project.as_ref().map(|scope| scope.id),
         };
         self.keys.list(filter, page).await
     }
@@ -173,10 +191,11 @@ impl ApiKeyService {
         &self,
         user: UserId,
         key: CreateApiKey,
+        project: Option<ProjectId>,
         now: DateTime<Utc>,
     ) -> Result<CreatedApiKey, DomainError> {
         let expires = self.expiry(key.expires, now)?;
-        if let Some(project) = key.project {
+        if let Some(project) = project {
             // Checked here for a clear answer; the storage ties the key to the membership too.
             if self.projects.find_member(project, user).await?.is_none() {
                 return Err(DomainError::NotFound(Entity::Project));
@@ -190,7 +209,7 @@ impl ApiKeyService {
                 user,
                 hash: generated.hash,
                 masked: generated.masked,
-                project: key.project,
+                project,
                 expires,
             })
             .await?;
@@ -296,7 +315,7 @@ mod tests {
         CreateApiKey {
             name: Name::parse("laptop").unwrap(),
             expires,
-            project: None,
+            project: Patch::Keep,
         }
     }
 
@@ -322,7 +341,7 @@ mod tests {
             .times(1)
             .returning(|new| Ok(stored(&new, 8)));
         let key = CreateApiKey {
-            project: Some(ProjectId(3)),
+            project: Patch::Set(ProjectId(3)),
             ..laptop(None)
         };
         let created = with_projects(keys, member_of(3, 42), None)
@@ -338,7 +357,7 @@ mod tests {
             let mut keys = MockApiKeyRepository::new();
             keys.expect_create().never();
             let key = CreateApiKey {
-                project: Some(ProjectId(project)),
+                project: Patch::Set(ProjectId(project)),
                 ..laptop(None)
             };
             let service = with_projects(keys, member_of(3, 42), None);
@@ -514,6 +533,7 @@ mod tests {
             .with(
                 eq(ApiKeyFilter {
                     user: Some(UserId(42)),
+                    project: None,
                 }),
                 eq(PageRequest::default()),
             )
@@ -528,6 +548,100 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(page.items[0].user, UserId(42));
+    }
+
+    fn bound_to(project: i64) -> Principal {
+        Principal {
+            project: Some(crate::principal::ProjectScope {
+                id: ProjectId(project),
+                budget: None,
+                limits: gatehouse_domain::Limits::default(),
+            }),
+            ..caller(&[], None)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_project_bound_key_creates_keys_in_its_project_only() {
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_create()
+            .withf(|new| new.project == Some(ProjectId(3)))
+            .times(2)
+            .returning(|new| Ok(stored(&new, 8)));
+        let service = with_projects(keys, member_of(3, 42), None);
+        // Without `project`, the new key is bound to the caller's project; naming it is the same.
+        for project in [Patch::Keep, Patch::Set(ProjectId(3))] {
+            let key = CreateApiKey {
+                project,
+                ..laptop(None)
+            };
+            let created = service.create_own(&bound_to(3), key).await.unwrap();
+            assert_eq!(created.key.project, Some(ProjectId(3)));
+        }
+        // Another project, or none, would reach beyond it.
+        for project in [Patch::Set(ProjectId(4)), Patch::Clear] {
+            let key = CreateApiKey {
+                project,
+                ..laptop(None)
+            };
+            assert!(matches!(
+                service.create_own(&bound_to(3), key).await,
+                Err(DomainError::Forbidden)
+            ));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_project_bound_key_reaches_only_the_keys_of_its_project() {
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_list()
+            .with(
+                eq(ApiKeyFilter {
+                    user: Some(UserId(42)),
+                    project: Some(ProjectId(3)),
+                }),
+                eq(PageRequest::default()),
+            )
+            .times(1)
+            .returning(|_, _| {
+                Ok(Page {
+                    items: Vec::new(),
+                    total: 0,
+                })
+            });
+        keys.expect_find_by_id().returning(|id| {
+            Ok(Some(ApiKey {
+                project: (id == ApiKeyId(1)).then_some(ProjectId(3)),
+                ..key_of(42, id.get())
+            }))
+        });
+        keys.expect_delete()
+            .with(eq(ApiKeyId(1)))
+            .times(1)
+            .returning(|_| Ok(()));
+        let service = service(keys, None);
+        service
+            .list_own(&bound_to(3), PageRequest::default())
+            .await
+            .unwrap();
+        assert!(service.get_own(&bound_to(3), ApiKeyId(1)).await.is_ok());
+        // Key 2 is the caller's, but unbound: outside the project.
+        assert!(matches!(
+            service.get_own(&bound_to(3), ApiKeyId(2)).await,
+            Err(DomainError::NotFound(Entity::ApiKey))
+        ));
+        assert!(matches!(
+            service.delete_own(&bound_to(3), ApiKeyId(2)).await,
+            Err(DomainError::NotFound(Entity::ApiKey))
+        ));
+        service.delete_own(&bound_to(3), ApiKeyId(1)).await.unwrap();
+        // An unbound key reaches both.
+        assert!(
+            service
+                .get_own(&caller(&[], None), ApiKeyId(2))
+                .await
+                .is_ok()
+        );
     }
 
     #[tokio::test]

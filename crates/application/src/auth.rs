@@ -52,16 +52,31 @@ impl AuthService {
         if bearer.is_empty() {
             return Err(DomainError::Unauthenticated);
         }
-        let hash = self.generator.hash(bearer);
-        if self.is_master_hash(&hash) {
+        self.identify(bearer).await.1
+    }
+
+    /// The hash of `key` and the principal it authenticates, for a gateway that asks about the
+    /// keys of its own clients: the hash tells one key's calls from another's even when the key
+    /// authenticates no one (an empty key is merely invalid here).
+    ///
+    /// # Errors
+    /// As [`AuthService::authenticate`], with `InvalidApiKey` for an empty key too.
+    pub async fn identify(&self, key: &str) -> (KeyHash, Result<Principal, DomainError>) {
+        let hash = self.generator.hash(key);
+        let principal = self.principal_of(key, &hash).await;
+        (hash, principal)
+    }
+
+    async fn principal_of(&self, key: &str, hash: &KeyHash) -> Result<Principal, DomainError> {
+        if self.is_master_hash(hash) {
             return Ok(Principal::master());
         }
-        if !bearer.starts_with(API_KEY_PREFIX) {
+        if !key.starts_with(API_KEY_PREFIX) {
             return Err(DomainError::InvalidApiKey);
         }
         let grant = self
             .keys
-            .find_grant_by_hash(hash)
+            .find_grant_by_hash(hash.clone())
             .await?
             .ok_or(DomainError::InvalidApiKey)?;
         if grant
@@ -70,24 +85,26 @@ impl AuthService {
         {
             return Err(DomainError::InvalidApiKey);
         }
-        let (limits, project) = match grant.project {
-            Some(project) => (
-                grant.limits.stricter(&project.limits),
-                Some(ProjectScope {
-                    id: project.id,
-                    budget: project.budget,
-                }),
-            ),
-            None => (grant.limits, None),
-        };
         Ok(Principal {
             user: grant.user,
             key: Some(grant.key),
+            organization: grant.organization,
+            role: Some(grant.role),
+            budget: grant.budget,
             permissions: grant.permissions,
-            limits,
+            role_limits: grant.limits,
             expires: grant.account_expires,
-            project,
+            project: grant.project.map(|project| ProjectScope {
+                id: project.id,
+                budget: project.budget,
+                limits: project.limits,
+            }),
         })
+    }
+
+    /// The hash `key` is stored and looked up by.
+    pub fn hash(&self, key: &str) -> KeyHash {
+        self.generator.hash(key)
     }
 
     /// Whether `candidate` is the master key, compared in constant time (by hash, so that the
@@ -108,7 +125,7 @@ mod tests {
     use gatehouse_domain::chrono::TimeDelta;
     use gatehouse_domain::{
         ApiKeyId, Budget, DateTime, KeyGrant, Limit, LimitType, Limits, MockApiKeyRepository,
-        MockKeyGenerator, Permission, ProjectGrant, ProjectId, UserId, Utc,
+        MockKeyGenerator, OrganizationId, Permission, ProjectGrant, ProjectId, RoleId, UserId, Utc,
     };
     use mockall::predicate::eq;
 
@@ -145,6 +162,9 @@ mod tests {
             key_expires,
             user: UserId(42),
             account_expires,
+            organization: Some(OrganizationId(3)),
+            role: RoleId(2),
+            budget: Some(Budget::new(4.0).unwrap()),
             permissions: [Permission::ReadMetric].into_iter().collect(),
             limits: Limits::new(vec![Limit::new(1, LimitType::Tpm, Some(100)).unwrap()]).unwrap(),
             project: None,
@@ -185,9 +205,12 @@ mod tests {
         let principal = service(keys).authenticate("sk-good").await.unwrap();
         assert_eq!(principal.user, UserId(42));
         assert_eq!(principal.key, Some(ApiKeyId(9)));
+        assert_eq!(principal.organization, Some(OrganizationId(3)));
+        assert_eq!(principal.role, Some(RoleId(2)));
+        assert_eq!(principal.budget, Some(Budget::new(4.0).unwrap()));
         assert!(principal.permissions.contains(Permission::ReadMetric));
         assert!(!principal.permissions.contains(Permission::Admin));
-        assert_eq!(principal.limits.as_slice().len(), 1);
+        assert_eq!(principal.limits().as_slice().len(), 1);
     }
 
     #[tokio::test]
@@ -208,19 +231,37 @@ mod tests {
             }))
         });
         let principal = service(keys).authenticate("sk-bound").await.unwrap();
+        let project_limits = Limits::new(vec![
+            Limit::new(1, LimitType::Tpm, Some(10)).unwrap(),
+            Limit::new(2, LimitType::Rpm, Some(7)).unwrap(),
+        ])
+        .unwrap();
         assert_eq!(
             principal.project,
             Some(ProjectScope {
                 id: ProjectId(5),
                 budget: Some(Budget::new(3.5).unwrap()),
+                limits: project_limits.clone(),
             })
         );
-        let expected = Limits::new(vec![
-            Limit::new(1, LimitType::Tpm, Some(10)).unwrap(),
-            Limit::new(2, LimitType::Rpm, Some(7)).unwrap(),
-        ])
-        .unwrap();
-        assert_eq!(principal.limits, expected);
+        // The role's own limits are kept apart, as they count per user.
+        assert_eq!(principal.role_limits, grant(None, None).limits);
+        assert_eq!(principal.limits(), project_limits);
+    }
+
+    #[tokio::test]
+    async fn a_gateway_learns_the_hash_of_any_key_it_asks_about_even_an_invalid_one() {
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_find_grant_by_hash().returning(|_| Ok(None));
+        let auth = service(keys);
+        let (hash, principal) = auth.identify("sk-unknown").await;
+        assert_eq!(hash, hash_of("sk-unknown"));
+        assert!(matches!(principal, Err(DomainError::InvalidApiKey)));
+        let (hash, principal) = auth.identify("").await;
+        assert_eq!(hash, hash_of(""));
+        assert!(matches!(principal, Err(DomainError::InvalidApiKey)));
+        let (_, principal) = auth.identify(MASTER).await;
+        assert_eq!(principal.unwrap(), Principal::master());
     }
 
     #[tokio::test]

@@ -1,9 +1,11 @@
 //! Spending budgets: the use case other services of the gateway call to charge what a request
-//! cost, so that no budget is ever overspent.
+//! cost, so that no budget is ever overspent, and the one place that says whose budget pays.
 //!
-//! A project-bound key spends its project's budget; any other key spends its owner's. A budget of
-//! `None` is unlimited. The debit is one conditional write in the storage, so concurrent charges
-//! from any number of processes never take a budget below zero.
+//! A project-bound key spends its project's budget; any other key spends its owner's; the master
+//! key has none. A budget of `None` is unlimited. Amounts are exact to the millionth. The debit is
+//! one conditional write in the storage, so concurrent charges from any number of processes never
+//! take a budget below zero. The gateway's access decisions ([`crate::GatewayService`]) reserve
+//! and settle costs by the same rules, through [`BudgetService::reservation`].
 //!
 //! # Example
 //!
@@ -19,19 +21,19 @@
 //!     Budget, BudgetLedger, Cost, DomainError, Entity, ProjectId, SystemClock, UserId,
 //! };
 //!
-//! /// One user, 7, with a budget of 1.5.
-//! struct Ledger(Mutex<f64>);
+//! /// One user, 7, with a budget (in millionths).
+//! struct Ledger(Mutex<i64>);
 //!
 //! #[async_trait]
 //! impl BudgetLedger for Ledger {
 //!     async fn debit_user(&self, user: UserId, cost: Cost) -> Result<Option<Budget>, DomainError> {
 //!         assert_eq!(user, UserId(7));
 //!         let mut budget = self.0.lock().map_err(|_| DomainError::unexpected("poisoned"))?;
-//!         if *budget < cost.get() {
+//!         if *budget < cost.micros() {
 //!             return Err(DomainError::InsufficientBudget);
 //!         }
-//!         *budget -= cost.get();
-//!         Budget::new(*budget).map(Some).map_err(DomainError::unexpected)
+//!         *budget -= cost.micros();
+//!         Budget::from_micros(*budget).map(Some).map_err(DomainError::unexpected)
 //!     }
 //!
 //!     async fn debit_project(&self, _: ProjectId, _: Cost) -> Result<Option<Budget>, DomainError> {
@@ -41,25 +43,34 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let budgets = BudgetService::new(Arc::new(Ledger(Mutex::new(1.5))), Arc::new(SystemClock));
+//! let budget = Budget::new(0.3)?;
+//! let budgets = BudgetService::new(
+//!     Arc::new(Ledger(Mutex::new(budget.micros()))),
+//!     Arc::new(SystemClock),
+//! );
 //! // In a real service the caller comes from `AuthService::authenticate(bearer)`.
 //! let caller = Principal { user: UserId(7), ..Principal::master() };
 //!
-//! let charge = budgets.charge(&caller, Cost::new(1.0)?).await?;
+//! let charge = budgets.charge(&caller, Cost::new(0.1)?).await?;
 //! assert_eq!(charge.charged, Charged::User(UserId(7)));
-//! assert_eq!(charge.remaining, Some(Budget::new(0.5)?));
+//! let charge = budgets.charge(&caller, Cost::new(0.1)?).await?;
+//! // Exact to the millionth: 0.3 - 0.1 - 0.1 leaves 0.1.
+//! assert_eq!(charge.remaining, Some(Budget::new(0.1)?));
+//! assert_eq!(charge.remaining.map(|left| left.to_string()).as_deref(), Some("0.1"));
 //!
-//! // A second charge of 1 would go below zero: refused, and nothing is debited.
-//! let refused = budgets.charge(&caller, Cost::new(1.0)?).await;
+//! // A charge of 0.2 would go below zero: refused, and nothing is debited.
+//! let refused = budgets.charge(&caller, Cost::new(0.2)?).await;
 //! assert!(matches!(refused, Err(DomainError::InsufficientBudget)));
-//! assert_eq!(budgets.charge(&caller, Cost::new(0.5)?).await?.remaining, Some(Budget::new(0.0)?));
+//! assert_eq!(budgets.charge(&caller, Cost::new(0.1)?).await?.remaining, Some(Budget::ZERO));
 //! # Ok(())
 //! # }
 //! ```
 
 use std::sync::Arc;
 
-use gatehouse_domain::{Budget, BudgetLedger, Clock, Cost, DomainError, ProjectId, UserId};
+use gatehouse_domain::{
+    Budget, BudgetLedger, Clock, Cost, DomainError, Holder, ProjectId, Reservation, UserId,
+};
 
 use crate::Principal;
 
@@ -103,21 +114,48 @@ impl BudgetService {
     /// since the caller authenticated.
     pub async fn charge(&self, actor: &Principal, cost: Cost) -> Result<Charge, DomainError> {
         actor.require_active(self.clock.now())?;
-        if let Some(project) = actor.project {
-            let remaining = self.ledger.debit_project(project.id, cost).await?;
-            return Ok(Charge {
-                charged: Charged::Project(project.id),
-                remaining,
-            });
+        match Self::payer(actor) {
+            Some(Holder::Project(project)) => Ok(Charge {
+                charged: Charged::Project(project),
+                remaining: self.ledger.debit_project(project, cost).await?,
+            }),
+            Some(Holder::User(user)) => Ok(Charge {
+                charged: Charged::User(user),
+                remaining: self.ledger.debit_user(user, cost).await?,
+            }),
+            None => Ok(Charge {
+                charged: Charged::User(actor.user),
+                remaining: None,
+            }),
         }
-        let remaining = if actor.is_master() {
-            None
-        } else {
-            self.ledger.debit_user(actor.user, cost).await?
-        };
-        Ok(Charge {
-            charged: Charged::User(actor.user),
-            remaining,
+    }
+
+    /// Whose budget `actor` spends: their key's project's, or their own; `None` for the master
+    /// user, who has no budget.
+    pub fn payer(actor: &Principal) -> Option<Holder> {
+        match &actor.project {
+            Some(project) => Some(Holder::Project(project.id)),
+            None if actor.is_master() => None,
+            None => Some(Holder::User(actor.user)),
+        }
+    }
+
+    /// What the budget `actor` spends held when their key authenticated; `None` for no limit.
+    pub fn balance(actor: &Principal) -> Option<Budget> {
+        match &actor.project {
+            Some(project) => project.budget,
+            None => actor.budget,
+        }
+    }
+
+    /// What to debit when a call of `actor` that may cost up to `cost` is admitted: `cost`, from
+    /// the budget they spend, which must hold at least that and never less than a millionth (an
+    /// empty budget admits no call, not even a free one). `None` for the master user.
+    pub fn reservation(actor: &Principal, cost: Cost) -> Option<Reservation> {
+        Self::payer(actor).map(|payer| Reservation {
+            payer,
+            cost,
+            at_least: cost.max(Cost::MILLIONTH),
         })
     }
 }
@@ -144,9 +182,44 @@ mod tests {
             project: Some(ProjectScope {
                 id: ProjectId(project),
                 budget: Some(Budget::new(10.0).unwrap()),
+                limits: gatehouse_domain::Limits::default(),
             }),
             ..caller(&[], None)
         }
+    }
+
+    #[test]
+    fn a_reservation_is_taken_from_the_payer_and_needs_at_least_a_millionth() {
+        let reservation = BudgetService::reservation(&caller(&[], None), cost(0.0)).unwrap();
+        assert_eq!(reservation.payer, Holder::User(UserId(42)));
+        assert_eq!(reservation.cost, Cost::ZERO);
+        assert_eq!(reservation.at_least, Cost::MILLIONTH);
+        let reservation = BudgetService::reservation(&bound_to(5), cost(2.5)).unwrap();
+        assert_eq!(reservation.payer, Holder::Project(ProjectId(5)));
+        assert_eq!(reservation.at_least, cost(2.5));
+        assert_eq!(
+            BudgetService::reservation(&Principal::master(), cost(1.0)),
+            None
+        );
+    }
+
+    #[test]
+    fn the_balance_is_the_payers() {
+        let mut own = caller(&[], None);
+        own.budget = Some(Budget::new(3.0).unwrap());
+        assert_eq!(
+            BudgetService::balance(&own),
+            Some(Budget::new(3.0).unwrap())
+        );
+        let bound = Principal {
+            budget: Some(Budget::new(3.0).unwrap()),
+            ..bound_to(5)
+        };
+        assert_eq!(
+            BudgetService::balance(&bound),
+            Some(Budget::new(10.0).unwrap())
+        );
+        assert_eq!(BudgetService::balance(&Principal::master()), None);
     }
 
     #[tokio::test]

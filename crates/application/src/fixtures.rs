@@ -49,8 +49,11 @@ pub fn caller(permissions: &[Permission], expires: Option<DateTime<Utc>>) -> Pri
     Principal {
         user: UserId(42),
         key: Some(ApiKeyId(4200)),
+        organization: Some(OrganizationId(1)),
+        role: Some(RoleId(1)),
+        budget: None,
         permissions: permissions.iter().copied().collect::<Permissions>(),
-        limits: Limits::default(),
+        role_limits: Limits::default(),
         expires,
         project: None,
     }

@@ -5,18 +5,22 @@
 //! and delegates storage to the ports. Services hold `Arc<dyn Port>`, so that the server wires
 //! PostgreSQL adapters and tests wire mocks.
 //!
-//! Other services of the gateway authenticate callers with [`AuthService`] and charge what their
-//! requests cost with [`BudgetService`]; the [`budgets`] module shows how.
+//! Other services of the gateway authenticate callers with [`AuthService`], charge what their
+//! requests cost with [`BudgetService`] (the [`budgets`] module shows how), and a gateway written
+//! in Rust asks for access decisions and reports usage with [`GatewayService`] (the [`gateway`]
+//! module shows how), under the same rules as over HTTP.
 
 pub mod account;
 pub mod api_keys;
 pub mod auth;
 pub mod budgets;
+pub mod gateway;
 pub mod login;
 pub mod organizations;
 pub mod principal;
 pub mod projects;
 pub mod roles;
+pub mod usage;
 pub mod users;
 
 #[cfg(test)]
@@ -26,11 +30,13 @@ pub use account::{AccountInfo, AccountService, MASTER_EMAIL, UpdateAccount};
 pub use api_keys::{ApiKeyService, CreateApiKey, CreatedApiKey};
 pub use auth::AuthService;
 pub use budgets::{BudgetService, Charge, Charged};
+pub use gateway::{AuthorizeCall, GatewayService, ReportUsage, Reported};
 pub use login::{LoginService, SESSION_KEY_NAME, Session};
 pub use organizations::OrganizationService;
 pub use principal::{Principal, ProjectScope};
 pub use projects::ProjectService;
 pub use roles::RoleService;
+pub use usage::UsageService;
 pub use users::{CreateUser, UpdateUser, UserService};
 
 use gatehouse_domain::{DateTime, DomainError, Expiry, Utc};

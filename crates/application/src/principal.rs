@@ -1,32 +1,39 @@
 //! Who is calling: the identity an authenticated request acts as, and the checks it must pass.
 
 use gatehouse_domain::{
-    ApiKeyId, Budget, DateTime, DomainError, Limits, Permission, Permissions, ProjectId, UserId,
-    Utc,
+    ApiKeyId, Budget, DateTime, DomainError, Limits, OrganizationId, Permission, Permissions,
+    ProjectId, RoleId, UserId, Utc,
 };
 
 /// The project a key acts in, as read when it authenticated.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectScope {
     /// The project.
     pub id: ProjectId,
     /// Its budget; `None` for no limit.
     pub budget: Option<Budget>,
+    /// Its own rate limits, counted for all its members together.
+    pub limits: Limits,
 }
 
 /// The authenticated caller: a user (or the master key, as user 0) with the permissions and
-/// limits of their role, narrowed by the project their key is bound to, if any.
+/// limits of their role, inside the project their key is bound to, if any.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Principal {
     /// The user the request acts as.
     pub user: UserId,
     /// The key that authenticated it; `None` for the master key.
     pub key: Option<ApiKeyId>,
+    /// The user's organization.
+    pub organization: Option<OrganizationId>,
+    /// The user's role; `None` for the master key.
+    pub role: Option<RoleId>,
+    /// The user's own budget, as read when the key authenticated; `None` for no limit.
+    pub budget: Option<Budget>,
     /// What the user's role allows.
     pub permissions: Permissions,
-    /// The rate limits the caller acts under: their role's, or for a project-bound key the
-    /// stricter of the role's and the project's.
-    pub limits: Limits,
+    /// The rate limits of the user's role, counted for all their keys together.
+    pub role_limits: Limits,
     /// When the user's account stops working; `None` for never.
     pub expires: Option<DateTime<Utc>>,
     /// The project the key acts in; `None` for a key that acts as its owner alone.
@@ -39,10 +46,23 @@ impl Principal {
         Self {
             user: UserId::MASTER,
             key: None,
+            organization: None,
+            role: None,
+            budget: None,
             permissions: Permissions::all(),
-            limits: Limits::default(),
+            role_limits: Limits::default(),
             expires: None,
             project: None,
+        }
+    }
+
+    /// The rate limits the caller acts under: their role's, or for a project-bound key the
+    /// stricter of the role's and the project's for each `(router_id, type)` (a project narrows
+    /// what the role allows, never widens it).
+    pub fn limits(&self) -> Limits {
+        match &self.project {
+            Some(project) => self.role_limits.stricter(&project.limits),
+            None => self.role_limits.clone(),
         }
     }
 
@@ -68,16 +88,32 @@ impl Principal {
         }
     }
 
-    /// Refuses an expired account, then a caller without `permission`.
+    /// Refuses an expired account, then a caller without `permission`. A project-bound key acts
+    /// only inside its project: it never holds a permission that reaches beyond it
+    /// ([`Permission::acts_within_a_project`]), whatever its owner's role.
     ///
     /// # Errors
     /// [`DomainError::AccountExpired`] first, then [`DomainError::Forbidden`].
     pub fn require(&self, permission: Permission, now: DateTime<Utc>) -> Result<(), DomainError> {
         self.require_active(now)?;
-        if self.permissions.contains(permission) {
+        let bound_out = self.project.is_some() && !permission.acts_within_a_project();
+        if self.permissions.contains(permission) && !bound_out {
             Ok(())
         } else {
             Err(DomainError::Forbidden)
+        }
+    }
+
+    /// Refuses a project-bound key: for what reaches beyond the key's project, such as changing
+    /// the account's email or password.
+    ///
+    /// # Errors
+    /// [`DomainError::Forbidden`] for a project-bound key.
+    pub fn require_unbound(&self) -> Result<(), DomainError> {
+        if self.project.is_some() {
+            Err(DomainError::Forbidden)
+        } else {
+            Ok(())
         }
     }
 }
@@ -91,8 +127,11 @@ mod tests {
         Principal {
             user: UserId(7),
             key: Some(ApiKeyId(3)),
+            organization: None,
+            role: Some(RoleId(1)),
+            budget: None,
             permissions: permissions.iter().copied().collect(),
-            limits: Limits::default(),
+            role_limits: Limits::default(),
             expires,
             project: None,
         }
@@ -117,6 +156,60 @@ mod tests {
             reader.require(Permission::Admin, now),
             Err(DomainError::Forbidden)
         ));
+    }
+
+    #[test]
+    fn a_project_bound_key_never_administers_nor_acts_as_a_gateway_whatever_its_role() {
+        let now = Utc::now();
+        let bound = Principal {
+            project: Some(ProjectScope {
+                id: ProjectId(5),
+                budget: None,
+                limits: Limits::default(),
+            }),
+            ..user(&Permission::ALL, None)
+        };
+        for permission in Permission::ALL {
+            let allowed = bound.require(permission, now).is_ok();
+            assert_eq!(allowed, permission.acts_within_a_project(), "{permission}");
+        }
+        assert!(matches!(
+            bound.require(Permission::Admin, now),
+            Err(DomainError::Forbidden)
+        ));
+        assert!(matches!(
+            bound.require_unbound(),
+            Err(DomainError::Forbidden)
+        ));
+        assert!(user(&[], None).require_unbound().is_ok());
+    }
+
+    #[test]
+    fn a_project_narrows_the_roles_limits_and_never_widens_them() {
+        use gatehouse_domain::{Limit, LimitType};
+        let limits = |list: &[(LimitType, Option<i64>)]| {
+            Limits::new(
+                list.iter()
+                    .map(|&(kind, value)| Limit::new(1, kind, value).unwrap())
+                    .collect(),
+            )
+            .unwrap()
+        };
+        let role = limits(&[(LimitType::Rpm, Some(10)), (LimitType::Tpm, Some(100))]);
+        let mut caller = Principal {
+            role_limits: role.clone(),
+            ..user(&[], None)
+        };
+        assert_eq!(caller.limits(), role);
+        caller.project = Some(ProjectScope {
+            id: ProjectId(5),
+            budget: None,
+            limits: limits(&[(LimitType::Rpm, Some(50)), (LimitType::Tpm, Some(20))]),
+        });
+        assert_eq!(
+            caller.limits(),
+            limits(&[(LimitType::Rpm, Some(10)), (LimitType::Tpm, Some(20))])
+        );
     }
 
     #[test]

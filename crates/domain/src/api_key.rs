@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::budget::Budget;
 use crate::clock::Expiry;
 use crate::error::DomainError;
-use crate::ids::{ApiKeyId, ProjectId, UserId};
+use crate::ids::{ApiKeyId, OrganizationId, ProjectId, RoleId, UserId};
 use crate::name::Name;
 use crate::page::{Page, PageRequest, order_fields};
 use crate::role::{Limits, Permissions};
@@ -113,7 +113,8 @@ pub struct ProjectGrant {
 }
 
 /// What a key grants, read in one go on every authenticated request: the key's and the account's
-/// expiry, the permissions and limits of the owner's role, and the project the key is bound to.
+/// expiry, the owner's organization, role and budget, the permissions and limits of the role, and
+/// the project the key is bound to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyGrant {
     /// The key.
@@ -124,6 +125,12 @@ pub struct KeyGrant {
     pub user: UserId,
     /// When the owner's account stops working.
     pub account_expires: Option<DateTime<Utc>>,
+    /// The owner's organization.
+    pub organization: Option<OrganizationId>,
+    /// The owner's role.
+    pub role: RoleId,
+    /// The owner's own budget; `None` for no limit.
+    pub budget: Option<Budget>,
     /// The permissions of the owner's role.
     pub permissions: Permissions,
     /// The limits of the owner's role.
@@ -137,6 +144,8 @@ pub struct KeyGrant {
 pub struct ApiKeyFilter {
     /// Only the keys of this user.
     pub user: Option<UserId>,
+    /// Only the keys bound to this project.
+    pub project: Option<ProjectId>,
 }
 
 order_fields!(

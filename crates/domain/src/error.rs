@@ -21,6 +21,8 @@ pub enum Entity {
     Project,
     /// A user's membership of a project.
     Member,
+    /// A gateway's access decision for one call.
+    Authorization,
 }
 
 impl Entity {
@@ -33,6 +35,7 @@ impl Entity {
             Self::ApiKey => "Token",
             Self::Project => "Project",
             Self::Member => "Member",
+            Self::Authorization => "Authorization",
         }
     }
 }
@@ -138,6 +141,15 @@ pub enum DomainError {
     /// A charge would take a budget below zero.
     #[error("insufficient budget")]
     InsufficientBudget,
+    /// An effective rate limit of zero forbids the router to the key.
+    #[error("access to this router is not allowed")]
+    RouterForbidden,
+    /// A rate limit's window is full.
+    #[error("rate limit exceeded")]
+    RateLimited,
+    /// A request id given for one key's call was given again for another key's.
+    #[error("request id already used")]
+    RequestIdUsed,
     /// Login with an unknown email, a wrong password or an account without a password.
     #[error("invalid email or password")]
     InvalidCredentials,

@@ -49,6 +49,10 @@ id_type!(
     /// Identifies a project.
     ProjectId
 );
+id_type!(
+    /// Identifies a usage record.
+    UsageId
+);
 
 impl UserId {
     /// The built-in master user, authenticated by the configured master key.
@@ -57,5 +61,24 @@ impl UserId {
     /// Whether this is the built-in master user.
     pub fn is_master(self) -> bool {
         self == Self::MASTER
+    }
+}
+
+/// What holds a budget or a rate limit counter: a user, or a project (for its members together).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Holder {
+    /// A user, for all their keys together.
+    User(UserId),
+    /// A project, for all its members' keys bound to it together.
+    Project(ProjectId),
+}
+
+impl Holder {
+    /// The word clients read for the kind of holder: `user` or `project`.
+    pub fn scope(self) -> &'static str {
+        match self {
+            Self::User(_) => "user",
+            Self::Project(_) => "project",
+        }
     }
 }

@@ -11,6 +11,7 @@ pub mod budget;
 pub mod clock;
 pub mod email;
 pub mod error;
+pub mod gateway;
 pub mod ids;
 pub mod name;
 pub mod organization;
@@ -18,6 +19,8 @@ pub mod page;
 pub mod password;
 pub mod patch;
 pub mod project;
+pub mod quota;
+pub mod request_id;
 pub mod role;
 pub mod secret;
 pub mod user;
@@ -28,11 +31,16 @@ pub use api_key::{
     API_KEY_PREFIX, ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyRepository, GeneratedKey,
     KeyGenerator, KeyGrant, KeyHash, NewApiKey, ProjectGrant,
 };
-pub use budget::{Budget, BudgetLedger, Cost};
+pub use budget::{Budget, BudgetLedger, Cost, MAX_AMOUNT_UNITS, MICROS_PER_UNIT};
 pub use clock::{Clock, Expiry, SystemClock};
 pub use email::Email;
 pub use error::{BoxError, DomainError, DomainResult, Entity, ValueError, Violation};
-pub use ids::{ApiKeyId, OrganizationId, ProjectId, RoleId, UserId};
+pub use gateway::{
+    AccessLedger, Admission, Decided, Decision, Outcome, Reservation, Settled, Settlement, Subject,
+    UnauthorizedCall, UsageFilter, UsageGroupBy, UsageOrder, UsageRecord, UsageReport,
+    UsageRepository, UsageTotal,
+};
+pub use ids::{ApiKeyId, Holder, OrganizationId, ProjectId, RoleId, UsageId, UserId};
 pub use name::Name;
 pub use organization::{
     NewOrganization, Organization, OrganizationOrder, OrganizationPatch, OrganizationRepository,
@@ -44,9 +52,11 @@ pub use project::{
     MemberOrder, NewProject, Project, ProjectFilter, ProjectMember, ProjectOrder, ProjectPatch,
     ProjectRepository,
 };
+pub use quota::{Period, Quota, QuotaState, Window, tokens};
+pub use request_id::RequestId;
 pub use role::{
     Limit, LimitType, Limits, NewRole, Permission, Permissions, Role, RoleOrder, RolePatch,
-    RoleRepository,
+    RoleRepository, router,
 };
 pub use secret::Secret;
 pub use user::{
@@ -59,6 +69,8 @@ pub use api_key::{MockApiKeyRepository, MockKeyGenerator};
 pub use budget::MockBudgetLedger;
 #[cfg(feature = "mocks")]
 pub use clock::MockClock;
+#[cfg(feature = "mocks")]
+pub use gateway::{MockAccessLedger, MockUsageRepository};
 #[cfg(feature = "mocks")]
 pub use organization::MockOrganizationRepository;
 #[cfg(feature = "mocks")]

@@ -23,15 +23,19 @@ pub enum Permission {
     ReadMetric,
     /// Register model providers.
     ProvideModels,
+    /// Ask for access decisions and report usage on behalf of other keys: what an LLM gateway's
+    /// own credential holds (Gatehouse's own permission).
+    Gateway,
 }
 
 impl Permission {
     /// Every permission, in the contract's order.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::Admin,
         Self::CreatePublicCollection,
         Self::ReadMetric,
         Self::ProvideModels,
+        Self::Gateway,
     ];
 
     /// The word clients send and read.
@@ -41,7 +45,15 @@ impl Permission {
             Self::CreatePublicCollection => "create_public_collection",
             Self::ReadMetric => "read_metric",
             Self::ProvideModels => "provide_models",
+            Self::Gateway => "gateway",
         }
+    }
+
+    /// Whether a key bound to a project may use this permission. Administering and acting as a
+    /// gateway reach beyond any one project, so a project-bound key never holds them, whatever its
+    /// owner's role: the project is a boundary, not a label.
+    pub fn acts_within_a_project(self) -> bool {
+        !matches!(self, Self::Admin | Self::Gateway)
     }
 }
 
@@ -55,7 +67,7 @@ impl FromStr for Permission {
             .ok_or_else(|| {
                 ValueError::new(
                     "enum",
-                    "Input should be 'admin', 'create_public_collection', 'read_metric' or 'provide_models'.",
+                    "Input should be 'admin', 'create_public_collection', 'read_metric', 'provide_models' or 'gateway'.",
                 )
             })
     }
@@ -144,6 +156,20 @@ impl fmt::Display for LimitType {
     }
 }
 
+/// Checks a router id: the gateway's integer id for a model, 1 or more.
+///
+/// # Errors
+/// `greater_than_equal` below 1.
+pub fn router(id: i64) -> Result<i64, ValueError> {
+    if id < 1 {
+        return Err(ValueError::new(
+            "greater_than_equal",
+            "Router id should be greater than or equal to 1.",
+        ));
+    }
+    Ok(id)
+}
+
 /// A rate limit on one router: at most `value` per period, or no limit when `value` is `None`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Limit {
@@ -158,12 +184,7 @@ impl Limit {
     /// # Errors
     /// `greater_than_equal` for a router id below 1 or a negative value.
     pub fn new(router_id: i64, kind: LimitType, value: Option<i64>) -> Result<Self, ValueError> {
-        if router_id < 1 {
-            return Err(ValueError::new(
-                "greater_than_equal",
-                "Router id should be greater than or equal to 1.",
-            ));
-        }
+        let router_id = router(router_id)?;
         if value.is_some_and(|v| v < 0) {
             return Err(ValueError::new(
                 "greater_than_equal",
@@ -378,7 +399,7 @@ mod tests {
         assert_eq!(set.iter().count(), 1);
         assert!(set.contains(Permission::Admin));
         assert!(!set.contains(Permission::ReadMetric));
-        assert_eq!(Permissions::all().iter().count(), 4);
+        assert_eq!(Permissions::all().iter().count(), 5);
     }
 
     #[test]

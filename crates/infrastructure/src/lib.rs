@@ -24,6 +24,6 @@ pub use db::{
 };
 pub use keys::Sha256KeyGenerator;
 pub use repositories::{
-    PgApiKeyRepository, PgBudgetLedger, PgOrganizationRepository, PgProjectRepository,
-    PgRoleRepository, PgUserRepository,
+    PgAccessLedger, PgApiKeyRepository, PgBudgetLedger, PgOrganizationRepository,
+    PgProjectRepository, PgRoleRepository, PgUsageRepository, PgUserRepository,
 };

@@ -1,6 +1,33 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    access_decisions (id) {
+        id -> Int8,
+        request_id -> Text,
+        key_hash -> Bytea,
+        router_id -> Int8,
+        outcome -> Text,
+        retry_after -> Nullable<Int8>,
+        user_id -> Nullable<Int8>,
+        organization_id -> Nullable<Int8>,
+        project_id -> Nullable<Int8>,
+        key_id -> Nullable<Int8>,
+        role_id -> Nullable<Int8>,
+        permissions -> Array<Text>,
+        budget_micros -> Nullable<Int8>,
+        tokens -> Int8,
+        payer_scope -> Nullable<Text>,
+        payer_id -> Nullable<Int8>,
+        reserved_micros -> Int8,
+        quota_scopes -> Array<Text>,
+        quota_types -> Array<Text>,
+        quota_limits -> Array<Int8>,
+        quota_used -> Array<Int8>,
+        created -> Timestamptz,
+    }
+}
+
+diesel::table! {
     api_keys (id) {
         id -> Int8,
         name -> Text,
@@ -46,9 +73,23 @@ diesel::table! {
         id -> Int8,
         name -> Text,
         organization_id -> Int8,
-        budget -> Nullable<Float8>,
+        budget_micros -> Nullable<Int8>,
         created -> Timestamptz,
         updated -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    rate_counters (scope, holder_id, router_id) {
+        scope -> Text,
+        holder_id -> Int8,
+        router_id -> Int8,
+        minute_start -> Timestamptz,
+        minute_requests -> Int8,
+        minute_tokens -> Int8,
+        day_start -> Timestamptz,
+        day_requests -> Int8,
+        day_tokens -> Int8,
     }
 }
 
@@ -89,11 +130,31 @@ diesel::table! {
         iss -> Nullable<Text>,
         role_id -> Int8,
         organization_id -> Nullable<Int8>,
-        budget -> Nullable<Float8>,
+        budget_micros -> Nullable<Int8>,
         expires -> Nullable<Timestamptz>,
         priority -> Int8,
         created -> Timestamptz,
         updated -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    usage_records (id) {
+        id -> Int8,
+        request_id -> Text,
+        key_hash -> Bytea,
+        user_id -> Int8,
+        organization_id -> Nullable<Int8>,
+        project_id -> Nullable<Int8>,
+        key_id -> Nullable<Int8>,
+        router_id -> Int8,
+        prompt_tokens -> Int8,
+        completion_tokens -> Int8,
+        cost_micros -> Int8,
+        charged_micros -> Int8,
+        overrun_micros -> Int8,
+        budget_micros -> Nullable<Int8>,
+        created -> Timestamptz,
     }
 }
 
@@ -108,13 +169,16 @@ diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(users -> roles (role_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    access_decisions,
     api_keys,
     organizations,
     project_limits,
     project_members,
     projects,
+    rate_counters,
     role_limits,
     role_permissions,
     roles,
+    usage_records,
     users,
 );

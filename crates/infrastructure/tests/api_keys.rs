@@ -16,8 +16,8 @@ use diesel::result::DatabaseErrorKind;
 use gatehouse_domain::{
     ApiKey, ApiKeyFilter, ApiKeyId, ApiKeyOrder, ApiKeyRepository, Budget, Direction, DomainError,
     Entity, Expiry, KeyGenerator, KeyGrant, KeyHash, LimitType, Limits, NewApiKey, NewProject,
-    NewRole, Patch, Permission, ProjectGrant, ProjectId, ProjectPatch, ProjectRepository, RoleId,
-    RolePatch, RoleRepository, UserId, UserPatch, UserRepository,
+    NewRole, OrganizationId, Patch, Permission, ProjectGrant, ProjectId, ProjectPatch,
+    ProjectRepository, RoleId, RolePatch, RoleRepository, UserId, UserPatch, UserRepository,
 };
 use gatehouse_infrastructure::testing::TestDatabase;
 use gatehouse_infrastructure::{
@@ -187,7 +187,10 @@ async fn listing_keys_filters_by_user_and_counts_only_theirs() {
     for (user, expected) in [(world.ada, 4), (world.bob, 2), (UserId(4242), 0)] {
         let listed = keys
             .list(
-                ApiKeyFilter { user: Some(user) },
+                ApiKeyFilter {
+                    user: Some(user),
+                    project: None,
+                },
                 page(0, 100, ApiKeyOrder::Id, Direction::Asc),
             )
             .await
@@ -200,6 +203,7 @@ async fn listing_keys_filters_by_user_and_counts_only_theirs() {
         .list(
             ApiKeyFilter {
                 user: Some(world.ada),
+                project: None,
             },
             page(0, 1, ApiKeyOrder::Id, Direction::Asc),
         )
@@ -268,7 +272,10 @@ async fn grant(keys: &PgApiKeyRepository, secret: &str) -> Option<KeyGrant> {
 /// The keys of `user`, by id.
 async fn keys_of(keys: &PgApiKeyRepository, user: UserId) -> Vec<ApiKey> {
     keys.list(
-        ApiKeyFilter { user: Some(user) },
+        ApiKeyFilter {
+            user: Some(user),
+            project: None,
+        },
         page(0, 100, ApiKeyOrder::Id, Direction::Asc),
     )
     .await
@@ -462,6 +469,9 @@ async fn a_key_grants_the_permissions_and_limits_of_its_owners_role_and_both_exp
             key_expires: Some(key_expires),
             user: world.ada,
             account_expires: Some(account_expires),
+            organization: None,
+            role: world.role,
+            budget: None,
             permissions: permissions(&[Permission::Admin, Permission::ReadMetric]),
             limits: limits(&[
                 limit(1, LimitType::Rpm, Some(60)),
@@ -584,6 +594,45 @@ async fn the_database_deletes_the_keys_of_a_deleted_user() {
 
 /// Moves Ada and Bob into a new organization and creates a project there, with a budget and
 /// limits of its own, of which Ada alone is a member.
+/// The organization `apollo` moved Ada and Bob to.
+async fn acme(world: &World) -> OrganizationId {
+    PgUserRepository::new(world.db.pool())
+        .find_by_id(world.ada)
+        .await
+        .unwrap()
+        .unwrap()
+        .organization
+        .unwrap()
+}
+
+#[tokio::test]
+async fn listing_keys_filters_by_project_too() {
+    let world = world().await;
+    let project = apollo(&world).await;
+    add_member(&world.db.pool(), project, world.bob).await;
+    let keys = repository(&world.db);
+    keys.create(new_key("own", world.ada).0).await.unwrap();
+    let bound = keys
+        .create(new_key_in("bound", world.ada, Some(project)).0)
+        .await
+        .unwrap();
+    keys.create(new_key_in("bob's", world.bob, Some(project)).0)
+        .await
+        .unwrap();
+    let listed = keys
+        .list(
+            ApiKeyFilter {
+                user: Some(world.ada),
+                project: Some(project),
+            },
+            page(0, 100, ApiKeyOrder::Id, Direction::Asc),
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.total, 1);
+    assert_eq!(listed.items, [bound]);
+}
+
 async fn apollo(world: &World) -> ProjectId {
     let pool = world.db.pool();
     let acme = create_organization(&pool, "Acme").await.id;
@@ -698,6 +747,9 @@ async fn a_bound_key_grants_its_owners_role_and_the_projects_budget_and_limits()
             key_expires: None,
             user: world.ada,
             account_expires: None,
+            organization: Some(acme(&world).await),
+            role: world.role,
+            budget: None,
             permissions: permissions(&[Permission::Admin, Permission::ReadMetric]),
             limits: role_limits.clone(),
             project: Some(ProjectGrant {

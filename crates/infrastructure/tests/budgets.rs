@@ -13,8 +13,8 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use common::*;
 use gatehouse_domain::{
-    Budget, BudgetLedger, Cost, DomainError, Entity, NewProject, OrganizationId, ProjectId,
-    ProjectRepository, UserId, UserRepository,
+    Budget, BudgetLedger, Cost, DomainError, Entity, MICROS_PER_UNIT, NewProject, OrganizationId,
+    ProjectId, ProjectRepository, UserId, UserRepository,
 };
 use gatehouse_infrastructure::testing::TestDatabase;
 use gatehouse_infrastructure::{
@@ -160,7 +160,7 @@ async fn a_debit_above_the_budget_is_insufficient_and_debits_nothing() {
         user_state(&world, ada).await,
         project_state(&world, apollo).await,
     );
-    for amount in [5.01, 1e300] {
+    for amount in [5.000_001, 1e12] {
         let error = ledger.debit_user(ada, cost(amount)).await.unwrap_err();
         assert!(
             matches!(error, DomainError::InsufficientBudget),
@@ -189,7 +189,7 @@ async fn an_unlimited_budget_is_none_and_is_not_written() {
         user_state(&world, ada).await,
         project_state(&world, apollo).await,
     );
-    assert_eq!(ledger.debit_user(ada, cost(1e300)).await.unwrap(), None);
+    assert_eq!(ledger.debit_user(ada, cost(1e12)).await.unwrap(), None);
     assert_eq!(ledger.debit_project(apollo, cost(3.0)).await.unwrap(), None);
     assert_eq!(user_state(&world, ada).await, user_before);
     assert_eq!(project_state(&world, apollo).await, project_before);
@@ -212,20 +212,21 @@ async fn debiting_a_missing_user_or_project_is_not_found() {
 }
 
 #[tokio::test]
-async fn a_debit_leaves_a_budget_never_below_zero_whatever_the_rounding() {
+async fn debits_are_exact_to_the_millionth() {
     let world = world().await;
     let ada = user_with(&world, "ada@example.org", Some(0.3)).await;
     let ledger = ledger(&world.db);
-    // 0.3 - 0.1 - 0.1 is a hair below 0.1 in binary: the third debit is refused, not taken below
-    // zero.
-    let mut outcomes = Vec::new();
-    for _ in 0..3 {
-        outcomes.push(ledger.debit_user(ada, cost(0.1)).await);
+    // In binary floating point, 0.3 - 0.1 - 0.1 is a hair below 0.1 and a third debit of 0.1 is
+    // refused; in millionths it is 0.1 exactly, and the budget ends at exactly zero.
+    for left in ["0.2", "0.1", "0"] {
+        let remaining = ledger.debit_user(ada, cost(0.1)).await.unwrap().unwrap();
+        assert_eq!(remaining.to_string(), left);
     }
-    assert!(outcomes[0].is_ok() && outcomes[1].is_ok());
-    assert!(matches!(outcomes[2], Err(DomainError::InsufficientBudget)));
-    let left = user_state(&world, ada).await.0.unwrap().get();
-    assert!((0.0..0.1).contains(&left), "{left}");
+    assert!(matches!(
+        ledger.debit_user(ada, Cost::MILLIONTH).await,
+        Err(DomainError::InsufficientBudget)
+    ));
+    assert_eq!(user_state(&world, ada).await.0, Some(Budget::ZERO));
 }
 
 /// 200 concurrent debits of 1 against a budget of 100, on a pool of 16 connections: exactly 100
@@ -244,15 +245,15 @@ where
     while let Some(outcome) = tasks.join_next().await {
         outcomes.push(outcome.unwrap());
     }
-    let mut left: Vec<f64> = outcomes
+    let mut left: Vec<i64> = outcomes
         .iter()
         .filter_map(|outcome| match outcome {
-            Ok(Some(budget)) => Some(budget.get()),
+            Ok(Some(budget)) => Some(budget.micros()),
             _ => None,
         })
         .collect();
-    left.sort_by(f64::total_cmp);
-    let expected: Vec<f64> = (0..100).map(f64::from).collect();
+    left.sort_unstable();
+    let expected: Vec<i64> = (0..100).map(|units| units * MICROS_PER_UNIT).collect();
     assert_eq!(
         left, expected,
         "each passing debit leaves a different amount"
@@ -293,14 +294,14 @@ async fn the_database_refuses_a_write_that_would_take_a_budget_below_zero() {
     let apollo = project_with(&world, "Apollo", Some(1.0)).await;
     assert_refused(
         &world.db.pool(),
-        &format!("UPDATE users SET budget = budget - 2 WHERE id = {ada}"),
+        &format!("UPDATE users SET budget_micros = budget_micros - 2000000 WHERE id = {ada}"),
         diesel::result::DatabaseErrorKind::CheckViolation,
-        "users_budget_check",
+        "users_budget_micros_check",
     );
     assert_refused(
         &world.db.pool(),
-        &format!("UPDATE projects SET budget = budget - 2 WHERE id = {apollo}"),
+        &format!("UPDATE projects SET budget_micros = budget_micros - 2000000 WHERE id = {apollo}"),
         diesel::result::DatabaseErrorKind::CheckViolation,
-        "projects_budget_check",
+        "projects_budget_micros_check",
     );
 }

@@ -24,17 +24,32 @@ use gatehouse_infrastructure::{
     ping, run_migrations,
 };
 
-const TABLES: [&str; 9] = [
+const TABLES: [&str; 12] = [
+    "access_decisions",
     "api_keys",
     "organizations",
     "project_limits",
     "project_members",
     "projects",
+    "rate_counters",
     "role_limits",
     "role_permissions",
     "roles",
+    "usage_records",
     "users",
 ];
+
+/// The migrations after the user counters, newest first.
+const AFTER_USER_COUNTERS: [&str; 2] = ["20261203090000", "20261203080000"];
+
+/// Reverts the migrations after the user counters, checking they go newest first.
+fn revert_after_user_counters(pool: &PgPool) {
+    let mut conn = pool.get().unwrap();
+    for expected in AFTER_USER_COUNTERS {
+        let reverted = conn.revert_last_migration(MIGRATIONS).unwrap();
+        assert_eq!(reverted.to_string(), expected);
+    }
+}
 
 #[derive(diesel::QueryableByName)]
 struct Name {
@@ -100,7 +115,7 @@ async fn the_migrations_can_be_reverted_all_the_way_down_and_applied_again() {
     {
         let mut conn = db.pool().get().unwrap();
         let reverted = conn.revert_all_migrations(MIGRATIONS).unwrap();
-        assert_eq!(reverted.len(), 8);
+        assert_eq!(reverted.len(), 10);
     }
     assert!(tables(&db.pool()).is_empty(), "{:?}", tables(&db.pool()));
     assert!(
@@ -110,7 +125,7 @@ async fn the_migrations_can_be_reverted_all_the_way_down_and_applied_again() {
     );
 
     let applied = run_migrations(&db.pool()).unwrap();
-    assert_eq!(applied.len(), 8);
+    assert_eq!(applied.len(), 10);
     assert_eq!(tables(&db.pool()), TABLES);
     // The schema works again, from scratch.
     let organizations = PgOrganizationRepository::new(db.pool());
@@ -140,6 +155,7 @@ async fn the_projects_migration_reverts_alone_and_drops_the_keys_bound_to_projec
     keys.create(new_key_in("bound", ada, Some(project)).0)
         .await
         .unwrap();
+    revert_after_user_counters(&pool);
     {
         let mut conn = pool.get().unwrap();
         let reverted = conn.revert_last_migration(MIGRATIONS).unwrap();
@@ -182,7 +198,7 @@ async fn the_projects_migration_reverts_alone_and_drops_the_keys_bound_to_projec
         0
     );
 
-    assert_eq!(run_migrations(&pool).unwrap().len(), 3);
+    assert_eq!(run_migrations(&pool).unwrap().len(), 5);
     assert_eq!(tables(&pool), TABLES);
     let project = create_project(&pool, "Apollo", acme).await.id;
     add_member(&pool, project, ada).await;
@@ -217,6 +233,7 @@ async fn the_user_counters_migration_counts_the_users_already_there_and_reverts_
     let db = TestDatabase::new();
     let pool = db.pool();
     let with_counters = triggers(&pool);
+    revert_after_user_counters(&pool);
     {
         let mut conn = pool.get().unwrap();
         let reverted = conn.revert_last_migration(MIGRATIONS).unwrap();
@@ -281,7 +298,7 @@ async fn the_user_counters_migration_counts_the_users_already_there_and_reverts_
     let organizations_before = stamped(&pool, "organizations");
     let roles_before = stamped(&pool, "roles");
 
-    assert_eq!(run_migrations(&pool).unwrap().len(), 1);
+    assert_eq!(run_migrations(&pool).unwrap().len(), 3);
     assert_eq!(triggers(&pool), with_counters);
     let organizations = PgOrganizationRepository::new(pool.clone());
     let roles = PgRoleRepository::new(pool.clone());
@@ -413,4 +430,74 @@ async fn a_pool_recovers_by_itself_when_its_connections_are_cut() {
     ));
     ping(&pool).await.unwrap();
     create_organization(&pool, "Acme").await;
+}
+
+#[derive(diesel::QueryableByName)]
+struct Micros {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    budget_micros: Option<i64>,
+}
+
+fn budgets_in_micros(pool: &PgPool, table: &str) -> Vec<Option<i64>> {
+    let mut conn = pool.get().unwrap();
+    diesel::sql_query(format!("SELECT budget_micros FROM {table} ORDER BY id"))
+        .load::<Micros>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|row| row.budget_micros)
+        .collect()
+}
+
+#[tokio::test]
+async fn budgets_stored_as_doubles_become_exact_millionths_as_they_were_written() {
+    let db = TestDatabase::new();
+    let pool = db.pool();
+    revert_after_user_counters(&pool);
+    execute(&pool, "INSERT INTO organizations (name) VALUES ('Acme')").unwrap();
+    execute(&pool, "INSERT INTO roles (name) VALUES ('member')").unwrap();
+    // 0.1 + 0.2 is stored as 0.30000000000000004; 2.6750004 needs rounding; 1e15 is above the
+    // largest budget a client may set now.
+    let budgets = [
+        "0.1::float8 + 0.2::float8",
+        "12.5",
+        "2.6750004",
+        "1e15",
+        "NULL",
+        "0",
+    ];
+    for (n, budget) in budgets.iter().enumerate() {
+        execute(
+            &pool,
+            &format!(
+                "INSERT INTO users (email, role_id, budget) \
+                 SELECT 'user{n}@example.org', id, {budget} FROM roles"
+            ),
+        )
+        .unwrap();
+        execute(
+            &pool,
+            &format!(
+                "INSERT INTO projects (name, organization_id, budget) \
+                 SELECT 'project {n}', id, {budget} FROM organizations"
+            ),
+        )
+        .unwrap();
+    }
+    assert_eq!(run_migrations(&pool).unwrap().len(), 2);
+    let expected = [
+        Some(300_000),
+        Some(12_500_000),
+        Some(2_675_000),
+        Some(1_000_000_000_000_000_000),
+        None,
+        Some(0),
+    ];
+    assert_eq!(budgets_in_micros(&pool, "users"), expected);
+    assert_eq!(budgets_in_micros(&pool, "projects"), expected);
+    // And back: a double again, as close as a double gets.
+    revert_after_user_counters(&pool);
+    assert_eq!(
+        count_rows(&pool, "users WHERE budget = 0.3::float8 OR budget = 12.5"),
+        2
+    );
 }

@@ -15,13 +15,14 @@ use actix_web::{App, web};
 use async_trait::async_trait;
 use gatehouse_api::{AppState, StorageProbe, http_metrics};
 use gatehouse_application::{
-    AccountService, ApiKeyService, AuthService, LoginService, OrganizationService, ProjectService,
-    RoleService, UserService,
+    AccountService, ApiKeyService, AuthService, GatewayService, LoginService, OrganizationService,
+    ProjectService, RoleService, UsageService, UserService,
 };
 use gatehouse_domain::{Clock, DomainError, SystemClock};
 use gatehouse_infrastructure::{
-    Argon2PasswordHasher, PgApiKeyRepository, PgOrganizationRepository, PgPool,
-    PgProjectRepository, PgRoleRepository, PgUserRepository, Sha256KeyGenerator, ping,
+    Argon2PasswordHasher, PgAccessLedger, PgApiKeyRepository, PgOrganizationRepository, PgPool,
+    PgProjectRepository, PgRoleRepository, PgUsageRepository, PgUserRepository, Sha256KeyGenerator,
+    ping,
 };
 use prometheus::Registry;
 use tracing_actix_web::TracingLogger;
@@ -52,15 +53,23 @@ pub const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// once). Database calls run on the pool's own threads.
 const MAX_HASHING_THREADS: usize = 2;
 
+/// How often an instance removes the rate limit counters of past days: they read as zero anyway,
+/// and without the sweep, those of users and projects that stopped calling (or were deleted)
+/// would pile up. Every instance sweeps; the work is idempotent.
+pub const COUNTER_SWEEP_INTERVAL: Duration = Duration::from_hours(1);
+
 /// Any error of start-up.
 pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The use cases, wired to PostgreSQL, Argon2id and the system clock.
+/// The use cases, wired to PostgreSQL, Argon2id and `clock`.
 ///
 /// # Errors
 /// When the password hasher cannot be built.
-pub fn services(pool: &PgPool, settings: &ServeSettings) -> Result<AppState, StartupError> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+pub fn services(
+    pool: &PgPool,
+    settings: &ServeSettings,
+    clock: Arc<dyn Clock>,
+) -> Result<AppState, StartupError> {
     let organizations = Arc::new(PgOrganizationRepository::new(pool.clone()));
     let users = Arc::new(PgUserRepository::new(pool.clone()));
     let roles = Arc::new(PgRoleRepository::new(pool.clone()));
@@ -107,6 +116,15 @@ pub fn services(pool: &PgPool, settings: &ServeSettings) -> Result<AppState, Sta
             clock.clone(),
             settings.key_max_expiration_days,
         ),
+        gateway: GatewayService::new(
+            auth.clone(),
+            Arc::new(PgAccessLedger::new(pool.clone())),
+            clock.clone(),
+        ),
+        usage: UsageService::new(
+            Arc::new(PgUsageRepository::new(pool.clone())),
+            clock.clone(),
+        ),
         auth,
         clock,
         storage: Arc::new(PgProbe(pool.clone())),
@@ -127,6 +145,7 @@ impl StorageProbe for PgProbe {
 pub struct Application {
     server: Server,
     address: SocketAddr,
+    gateway: GatewayService,
 }
 
 impl Application {
@@ -136,7 +155,22 @@ impl Application {
     /// # Errors
     /// When the address cannot be bound or a component cannot be built.
     pub fn build(settings: &ServeSettings, pool: PgPool) -> Result<Self, StartupError> {
-        let state = web::Data::new(services(&pool, settings)?);
+        Self::build_with_clock(settings, pool, Arc::new(SystemClock))
+    }
+
+    /// As [`Application::build`], with the time told by `clock`: tests move it instead of
+    /// waiting for it.
+    ///
+    /// # Errors
+    /// When the address cannot be bound or a component cannot be built.
+    pub fn build_with_clock(
+        settings: &ServeSettings,
+        pool: PgPool,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartupError> {
+        let services = services(&pool, settings, clock)?;
+        let gateway = services.gateway.clone();
+        let state = web::Data::new(services);
         let registry = Registry::new();
         registry.register(Box::new(PoolCollector::new(pool)?))?;
         let metrics = http_metrics(&registry)?;
@@ -180,7 +214,11 @@ impl Application {
             })?
             .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
             .run();
-        Ok(Self { server, address })
+        Ok(Self {
+            server,
+            address,
+            gateway,
+        })
     }
 
     /// Where the server listens.
@@ -188,11 +226,26 @@ impl Application {
         self.address
     }
 
-    /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
+    /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight. Meanwhile, sweeps
+    /// the rate limit counters of past days every [`COUNTER_SWEEP_INTERVAL`].
     ///
     /// # Errors
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let gateway = self.gateway;
+        let sweeper = async move {
+            let mut every = tokio::time::interval(COUNTER_SWEEP_INTERVAL);
+            loop {
+                every.tick().await;
+                match gateway.sweep_counters().await {
+                    Ok(removed) => tracing::debug!(removed, "rate limit counters swept"),
+                    Err(error) => tracing::warn!(%error, "rate limit counters not swept"),
+                }
+            }
+        };
+        tokio::select! {
+            served = self.server => served,
+            () = sweeper => Ok(()),
+        }
     }
 }

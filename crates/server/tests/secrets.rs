@@ -478,7 +478,7 @@ async fn session(app: &TestApp) -> (Vec<Secret>, usize) {
         .call(
             Method::DELETE,
             &format!("/v1/me/keys/{own_key_id}"),
-            Some(&bound_key),
+            Some(&third_session),
             None,
         )
         .await;
@@ -491,7 +491,7 @@ async fn session(app: &TestApp) -> (Vec<Secret>, usize) {
         .call(
             Method::DELETE,
             &format!("/v1/me/keys/{bound_key_id}"),
-            Some(&third_session),
+            Some(&bound_key),
             None,
         )
         .await;
@@ -758,8 +758,14 @@ async fn another_users_session_and_project_bound_keys_are_404_under_me_keys_and_
     for key in [&bound, &session, &bob_key] {
         assert_key_works(&app, key).await;
     }
+    // A project-bound key lists the keys of its project only.
     let keys = app
         .call(Method::GET, "/v1/me/keys", Some(&bound), None)
+        .await;
+    assert_eq!(keys.body["total"], 1, "{}", keys.text);
+    assert_eq!(keys.body["data"][0]["id"], bound_id, "{}", keys.text);
+    let keys = app
+        .call(Method::GET, "/v1/me/keys", Some(&session), None)
         .await;
     assert_eq!(keys.body["total"], 4, "{}", keys.text);
 }

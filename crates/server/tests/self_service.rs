@@ -292,10 +292,11 @@ async fn the_master_key_is_user_0_named_master_with_every_permission() {
             "admin",
             "create_public_collection",
             "read_metric",
-            "provide_models"
+            "provide_models",
+            "gateway"
         ])
     );
-    assert_eq!(body["permissions"].as_array().unwrap().len(), 4);
+    assert_eq!(body["permissions"].as_array().unwrap().len(), 5);
     assert!(body["limits"].is_array(), "{body}");
     assert_eq!(body["expires"], Value::Null);
 }

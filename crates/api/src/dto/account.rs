@@ -1,12 +1,11 @@
 //! Self-service bodies: who one is, and what one may change of one's own account.
 
 use gatehouse_application::{AccountInfo, UpdateAccount};
-use gatehouse_domain::{
-    Budget, Email, Name, OrganizationId, Password, Permission, ProjectId, Secret,
-};
+use gatehouse_domain::{Email, Name, OrganizationId, Password, Permission, ProjectId, Secret};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::money::Amount;
 use super::roles::LimitResponse;
 use super::schema::{EmailText, NameText, PasswordText};
 use super::unix;
@@ -32,7 +31,7 @@ pub struct UserInfoResponse {
     pub project: Option<i64>,
     /// What they may still spend (the project's budget under a project-bound key); `null` for no
     /// limit.
-    pub budget: Option<f64>,
+    pub budget: Option<Amount>,
     /// What their role allows.
     pub permissions: Vec<&'static str>,
     /// The rate limits they act under: their role's, or under a project-bound key the stricter of
@@ -57,7 +56,7 @@ impl From<AccountInfo> for UserInfoResponse {
             name: info.name.map(Name::into_string),
             organization: info.organization.map(OrganizationId::get),
             project: info.project.map(ProjectId::get),
-            budget: info.budget.map(Budget::get),
+            budget: info.budget.map(Amount::from),
             permissions: info.permissions.iter().map(Permission::as_str).collect(),
             limits: info
                 .limits

@@ -139,8 +139,9 @@ pub struct CreateKeyRequest {
     /// Unix seconds in the future, within `KEY_MAX_EXPIRATION_DAYS` when set; `null` or absent for
     /// never (or for the maximum, when set).
     pub expires: Option<ExpiryTime>,
-    /// A project the owner is a member of, for the key to act in (its budget and limits);
-    /// `null` or absent for none.
+    /// A project the caller is a member of, for the key to act in (its budget and limits);
+    /// `null` for none. Absent: none, except under a project-bound key, whose project the new key
+    /// is bound to (another project, or `null`, is then 403).
     pub project: Option<i64>,
 }
 
@@ -163,7 +164,7 @@ fn key_fields(fields: &mut Fields, now: DateTime<Utc>) -> Option<CreateApiKey> {
     let expires = fields
         .nullable_as("expires", |seconds: i64| future_unix(seconds, now))
         .apply(None);
-    let project = fields.nullable::<i64>("project").apply(None).map(ProjectId);
+    let project = fields.nullable::<i64>("project").map(ProjectId);
     Some(CreateApiKey {
         name: name?,
         expires,

@@ -61,7 +61,29 @@ order_by!(
     ProjectOrderBy => gatehouse_domain::ProjectOrder,
     MemberOrderBy => gatehouse_domain::MemberOrder,
     ApiKeyOrderBy => gatehouse_domain::ApiKeyOrder,
+    UsageOrderBy => gatehouse_domain::UsageOrder,
 );
+
+/// The schema of a usage summary's `group_by` parameter: one of its words, no default (without
+/// it, one group totals everything).
+pub struct UsageGroupByWord;
+
+impl PartialSchema for UsageGroupByWord {
+    fn schema() -> RefOr<Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::SchemaType::new(
+                utoipa::openapi::schema::Type::String,
+            ))
+            .enum_values(Some(
+                gatehouse_domain::UsageGroupBy::ALL
+                    .iter()
+                    .map(|group| group.as_str()),
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for UsageGroupByWord {}
 
 /// The schema of the `order_direction` parameter: `asc` (the default) or `desc`.
 pub struct OrderDirection;

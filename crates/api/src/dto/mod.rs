@@ -2,8 +2,10 @@
 
 pub mod account;
 pub mod api_keys;
+pub mod gateway;
 pub mod list;
 pub mod login;
+pub mod money;
 pub mod organizations;
 pub mod projects;
 pub mod roles;
@@ -33,4 +35,22 @@ fn from_unix(seconds: i64) -> Result<DateTime<Utc>, gatehouse_domain::ValueError
     DateTime::from_timestamp(seconds, 0).ok_or_else(|| {
         gatehouse_domain::ValueError::new("value_error", "Timestamp is out of range.")
     })
+}
+
+/// A query parameter in Unix seconds (`from`, `to`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnixTime(pub DateTime<Utc>);
+
+impl std::str::FromStr for UnixTime {
+    type Err = gatehouse_domain::ValueError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        let seconds = raw.parse::<i64>().map_err(|_| {
+            gatehouse_domain::ValueError::new(
+                "int_parsing",
+                "Input should be a valid integer, unable to parse string as an integer",
+            )
+        })?;
+        from_unix(seconds).map(Self)
+    }
 }

@@ -6,6 +6,7 @@ use gatehouse_domain::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::money::Amount;
 use super::roles::{LimitRequest, LimitResponse, limits};
 use super::schema::NameText;
 use super::unix;
@@ -26,7 +27,7 @@ pub struct ProjectResponse {
     /// Its organization's id; it never changes.
     pub organization: i64,
     /// What it may still spend; `null` for no limit.
-    pub budget: Option<f64>,
+    pub budget: Option<Amount>,
     /// Its rate limits, which narrow its members' for keys bound to it.
     pub limits: Vec<LimitResponse>,
     /// How many members it has.
@@ -44,7 +45,7 @@ impl From<Project> for ProjectResponse {
             id: project.id.get(),
             name: project.name.into_string(),
             organization: project.organization.get(),
-            budget: project.budget.map(Budget::get),
+            budget: project.budget.map(Amount::from),
             limits: project
                 .limits
                 .as_slice()
@@ -92,8 +93,7 @@ pub struct CreateProjectRequest {
     /// An existing organization id.
     pub organization: i64,
     /// A number >= 0; `null` or absent for no limit.
-    #[schema(minimum = 0)]
-    pub budget: Option<f64>,
+    pub budget: Option<Amount>,
     /// Its limits (default none); two with the same `router_id` and `type` are 422. Not `null`.
     #[schema(required = false)]
     pub limits: Vec<LimitRequest>,
@@ -129,8 +129,7 @@ pub struct UpdateProjectRequest {
     #[schema(required = false)]
     pub name: NameText,
     /// A new budget >= 0, or `null` for no limit.
-    #[schema(minimum = 0)]
-    pub budget: Option<f64>,
+    pub budget: Option<Amount>,
     /// The new limits, replacing the old ones; two with the same `router_id` and `type` are 422.
     /// Not `null`.
     #[schema(required = false)]

@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use gatehouse_domain::{DateTime, Email, LimitType, Name, Password, Permission, Utc};
+use gatehouse_domain::{DateTime, Email, LimitType, Name, Password, Permission, RequestId, Utc};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
@@ -135,7 +135,24 @@ value_schema!(
 );
 
 value_schema!(
-    /// One of the four permissions.
+    /// A request id as [`RequestId::parse`] accepts it.
+    RequestIdText as "RequestId" => string()
+        .description(Some(
+            "1 to 128 characters of `[A-Za-z0-9._:-]`: one per model call, the same when the call \
+             is retried.",
+        ))
+        .min_length(Some(1))
+        .max_length(Some(RequestId::MAX_CHARS))
+        .pattern(Some(format!(
+            "^[A-Za-z0-9{}]{{1,{}}}$",
+            RequestId::PUNCTUATION,
+            RequestId::MAX_CHARS
+        )))
+        .examples(["call-7f3a9c"])
+);
+
+value_schema!(
+    /// One of the permissions.
     PermissionWord as "Permission" => string()
         .enum_values(Some(Permission::ALL.map(Permission::as_str)))
 );

@@ -7,6 +7,7 @@ use gatehouse_domain::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::money::Amount;
 use super::schema::{EmailText, ExpiryTime, NameText, PasswordText};
 use super::{future_unix, unix};
 use crate::error::ApiError;
@@ -34,7 +35,7 @@ pub struct UserResponse {
     /// Its organization id.
     pub organization: Option<i64>,
     /// What it may still spend; `null` for no limit.
-    pub budget: Option<f64>,
+    pub budget: Option<Amount>,
     /// When the account stops working, Unix seconds; `null` for never.
     pub expires: Option<i64>,
     /// Scheduling priority.
@@ -56,7 +57,7 @@ impl From<User> for UserResponse {
             iss: user.iss,
             role: user.role.get(),
             organization: user.organization.map(OrganizationId::get),
-            budget: user.budget.map(Budget::get),
+            budget: user.budget.map(Amount::from),
             expires: user.expires.map(unix),
             priority: user.priority.get(),
             created: unix(user.created),
@@ -79,8 +80,7 @@ pub struct CreateUserRequest {
     /// An existing organization id, or `null` for none.
     pub organization: Option<i64>,
     /// A number >= 0; `null` for no limit.
-    #[schema(minimum = 0)]
-    pub budget: Option<f64>,
+    pub budget: Option<Amount>,
     /// When the account stops working; `null` for never.
     pub expires: Option<ExpiryTime>,
     /// An integer >= 0, default 0; not `null`.
@@ -135,8 +135,7 @@ pub struct UpdateUserRequest {
     /// A new organization id, or `null` for none.
     pub organization: Option<i64>,
     /// A new budget >= 0, or `null` for no limit.
-    #[schema(minimum = 0)]
-    pub budget: Option<f64>,
+    pub budget: Option<Amount>,
     /// A new expiry, or `null` for never.
     pub expires: Option<ExpiryTime>,
     /// A new priority >= 0; not `null`.

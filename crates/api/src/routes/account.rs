@@ -50,7 +50,7 @@ pub async fn info(
         (status = 200, description = "Updated, with `Prefer: return=representation`.", body = UserInfoResponse),
         (status = 400, description = "`Master is not allowed to process this action.`", body = ErrorBody),
         (status = 401, description = "`Invalid current password.`, `Not authenticated` or `Invalid API key.`", body = ErrorBody),
-        (status = 403, description = "`Account expired.`", body = ErrorBody),
+        (status = 403, description = "`Insufficient rights.` for a project-bound key; `Account expired.`", body = ErrorBody),
         (status = 409, description = "`User already exists.`: the email is taken.", body = ErrorBody),
         (status = 422, description = "Invalid body.", body = ValidationErrorBody),
     ),
@@ -61,6 +61,8 @@ pub async fn update(
     state: web::Data<AppState>,
     Authenticated(actor, body): Authenticated<JsonObject>,
 ) -> Result<HttpResponse, ApiError> {
+    // Who may change their account at all is settled before what they send is read.
+    state.account.may_update(&actor)?;
     let update = UpdateAccountRequest::parse(body)?;
     let info = state.account.update(&actor, update).await?;
     Ok(patched(&request, UserInfoResponse::from(info)))

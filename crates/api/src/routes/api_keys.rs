@@ -88,6 +88,7 @@ pub async fn list_tokens(
     let mut query = QueryFields::new(query);
     let filter = ApiKeyFilter {
         user: query.get::<i64>("user").map(UserId),
+        project: None,
     };
     let page = query.page(&["order_by"], &["order_direction"]);
     let page = query.finish(|| page)?;

@@ -2,11 +2,13 @@
 
 pub mod account;
 pub mod api_keys;
+pub mod gateway;
 pub mod login;
 pub mod operations;
 pub mod organizations;
 pub mod projects;
 pub mod roles;
+pub mod usage;
 pub mod users;
 
 use actix_web::http::header::HeaderValue;

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use diesel::prelude::*;
 use gatehouse_domain::{
     ApiKey, ApiKeyFilter, ApiKeyId, ApiKeyOrder, ApiKeyRepository, DomainError, Entity, KeyGrant,
-    KeyHash, NewApiKey, Page, PageRequest, ProjectGrant, ProjectId, UserId,
+    KeyHash, NewApiKey, OrganizationId, Page, PageRequest, ProjectGrant, ProjectId, RoleId, UserId,
 };
 
 use crate::db::{PgPool, run_blocking, transaction};
@@ -33,6 +33,9 @@ fn filtered(filter: ApiKeyFilter) -> api_keys::BoxedQuery<'static, diesel::pg::P
     let mut query = api_keys::table.into_boxed();
     if let Some(user) = filter.user {
         query = query.filter(api_keys::user_id.eq(user.get()));
+    }
+    if let Some(project) = filter.project {
+        query = query.filter(api_keys::project_id.eq(project.get()));
     }
     query
 }
@@ -175,9 +178,12 @@ impl ApiKeyRepository for PgApiKeyRepository {
                     api_keys::expires,
                     users::id,
                     users::expires,
+                    users::organization_id,
+                    users::role_id,
+                    users::budget_micros,
                     api_keys::project_id,
                     projects::id.nullable(),
-                    projects::budget.nullable(),
+                    projects::budget_micros.nullable(),
                     role_permissions,
                     role_limits,
                     project_limits,
@@ -192,7 +198,7 @@ impl ApiKeyRepository for PgApiKeyRepository {
                 (None, _) => None,
                 (Some(id), Some(_)) => Some(ProjectGrant {
                     id: ProjectId(id),
-                    budget: budget_from_stored("projects", grant.project_budget)?,
+                    budget: budget_from_stored("projects", grant.project_budget_micros)?,
                     limits: limits_from_stored(
                         "project_limits",
                         grant.project_limits.unwrap_or_default(),
@@ -211,6 +217,9 @@ impl ApiKeyRepository for PgApiKeyRepository {
                 key_expires: grant.key_expires,
                 user: UserId(grant.user_id),
                 account_expires: grant.account_expires,
+                organization: grant.organization_id.map(OrganizationId),
+                role: RoleId(grant.role_id),
+                budget: budget_from_stored("users", grant.budget_micros)?,
                 permissions: permissions_from_stored(grant.permissions.unwrap_or_default())?,
                 limits: limits_from_stored("role_limits", grant.limits.unwrap_or_default())?,
                 project,

@@ -9,9 +9,10 @@ use crate::error::on_query;
 use crate::rows::budget_from_stored;
 use crate::schema::{projects, users};
 
-/// Debits the `budget` columns of `users` and `projects`.
+/// Debits the `budget_micros` columns of `users` and `projects`, exact to the millionth.
 ///
-/// A debit is one conditional `UPDATE ... SET budget = budget - cost WHERE budget >= cost`: the
+/// A debit is one conditional `UPDATE ... SET budget_micros = budget_micros - cost WHERE
+/// budget_micros >= cost`: the
 /// row lock the update takes, and PostgreSQL's re-check of the condition on the latest version of
 /// a row that a concurrent debit changed, make concurrent debits queue on the row and never take
 /// it below zero, without a read-modify-write or a stronger isolation level. Only when no row was
@@ -29,23 +30,27 @@ impl PgBudgetLedger {
     }
 }
 
-/// Debits one `budget` column: `$table` must have `id` and a nullable `budget`.
+/// Debits one budget: `$table` must have `id` and a nullable `budget_micros`.
 macro_rules! debit {
     ($conn:expr, $table:ident, $id:expr, $cost:expr, $entity:expr) => {{
-        let cost = $cost.get();
-        let debited = diesel::update($table::table.find($id).filter($table::budget.ge(cost)))
-            .set($table::budget.eq($table::budget - cost))
-            .returning($table::budget)
-            .get_result::<Option<f64>>($conn)
-            .optional()
-            .map_err(on_query)?;
+        let cost = $cost.micros();
+        let debited = diesel::update(
+            $table::table
+                .find($id)
+                .filter($table::budget_micros.ge(cost)),
+        )
+        .set($table::budget_micros.eq($table::budget_micros - cost))
+        .returning($table::budget_micros)
+        .get_result::<Option<i64>>($conn)
+        .optional()
+        .map_err(on_query)?;
         match debited {
             Some(remaining) => budget_from_stored(stringify!($table), remaining),
             // Nothing was debited: one read tells why.
             None => match $table::table
                 .find($id)
-                .select($table::budget)
-                .first::<Option<f64>>($conn)
+                .select($table::budget_micros)
+                .first::<Option<i64>>($conn)
                 .optional()
                 .map_err(on_query)?
             {

@@ -16,16 +16,20 @@
 
 mod api_keys;
 mod budgets;
+mod gateway;
 mod organizations;
 mod projects;
 mod roles;
+mod usage;
 mod users;
 
 pub use api_keys::PgApiKeyRepository;
 pub use budgets::PgBudgetLedger;
+pub use gateway::PgAccessLedger;
 pub use organizations::PgOrganizationRepository;
 pub use projects::PgProjectRepository;
 pub use roles::PgRoleRepository;
+pub use usage::PgUsageRepository;
 pub use users::PgUserRepository;
 
 /// Orders a boxed query by `$column` then by `$id`, both in `$direction`, so that rows with equal

@@ -170,7 +170,7 @@ impl ProjectRepository for PgProjectRepository {
                     .values(NewProjectRow {
                         name: new.name.as_str(),
                         organization_id: new.organization.get(),
-                        budget: new.budget.map(gatehouse_domain::Budget::get),
+                        budget_micros: new.budget.map(gatehouse_domain::Budget::micros),
                     })
                     .returning(ProjectRow::as_returning())
                     .get_result(conn)
@@ -241,20 +241,21 @@ impl ProjectRepository for PgProjectRepository {
                     let target = projects::table.find(id.get());
                     let changeset = ProjectChangeset {
                         name: patch.name.as_ref().map(gatehouse_domain::Name::as_str),
-                        budget: patch
+                        budget_micros: patch
                             .budget
                             .clone()
-                            .map(gatehouse_domain::Budget::get)
+                            .map(gatehouse_domain::Budget::micros)
                             .into_change(),
                     };
-                    let changed = if changeset.name.is_none() && changeset.budget.is_none() {
-                        diesel::update(target)
-                            .set(projects::name.eq(projects::name))
-                            .execute(conn)
-                    } else {
-                        diesel::update(target).set(&changeset).execute(conn)
-                    }
-                    .map_err(on_query)?;
+                    let changed =
+                        if changeset.name.is_none() && changeset.budget_micros.is_none() {
+                            diesel::update(target)
+                                .set(projects::name.eq(projects::name))
+                                .execute(conn)
+                        } else {
+                            diesel::update(target).set(&changeset).execute(conn)
+                        }
+                        .map_err(on_query)?;
                     if changed == 0 {
                         return Err(DomainError::NotFound(Entity::Project));
                     }

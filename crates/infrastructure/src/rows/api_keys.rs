@@ -64,8 +64,8 @@ impl From<NewApiKey> for NewApiKeyRow {
 /// A limit as `(router_id, type, value)`, the columns of `role_limits` and `project_limits`.
 pub(crate) type LimitColumns = (i64, String, Option<i64>);
 
-/// What a key grants, as read in one statement: the join of `api_keys`, `users` and (left)
-/// `projects`, with the role's permissions and limits and the project's limits aggregated into
+/// What a key grants, as read in one statement: the join of `api_keys`, `users` (with the owner's
+/// organization, role and budget) and (left) `projects`, with the role's permissions and limits and the project's limits aggregated into
 /// arrays (`None` where there are none).
 #[derive(Debug, Clone, Queryable)]
 pub(crate) struct GrantRow {
@@ -73,12 +73,15 @@ pub(crate) struct GrantRow {
     pub key_expires: Option<DateTime<Utc>>,
     pub user_id: i64,
     pub account_expires: Option<DateTime<Utc>>,
+    pub organization_id: Option<i64>,
+    pub role_id: i64,
+    pub budget_micros: Option<i64>,
     /// The project the key is bound to, as the key says.
     pub bound_to: Option<i64>,
     /// The same project as the join found it: `None` with `bound_to` set cannot happen while
     /// `api_keys_membership_fkey` holds.
     pub project_id: Option<i64>,
-    pub project_budget: Option<f64>,
+    pub project_budget_micros: Option<i64>,
     pub permissions: Option<Vec<String>>,
     pub limits: Option<Vec<LimitColumns>>,
     pub project_limits: Option<Vec<LimitColumns>>,

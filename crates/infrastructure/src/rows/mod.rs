@@ -3,6 +3,7 @@
 //! changed behind Gatehouse's back surfaces as an error, never as an invalid value.
 
 pub(crate) mod api_keys;
+pub(crate) mod gateway;
 pub(crate) mod organizations;
 pub(crate) mod projects;
 pub(crate) mod roles;
@@ -42,13 +43,13 @@ pub(crate) fn permissions_from_stored(
         .collect()
 }
 
-/// A budget read from `table`, which the domain must accept; `None` for no limit.
+/// A budget read from `table` (in millionths), which the domain must accept; `None` for no limit.
 pub(crate) fn budget_from_stored(
     table: &'static str,
-    budget: Option<f64>,
+    budget_micros: Option<i64>,
 ) -> Result<Option<Budget>, DomainError> {
-    budget
-        .map(Budget::new)
+    budget_micros
+        .map(Budget::from_micros)
         .transpose()
-        .map_err(corrupt(table, "budget"))
+        .map_err(corrupt(table, "budget_micros"))
 }

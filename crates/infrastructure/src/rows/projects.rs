@@ -17,7 +17,7 @@ pub(crate) struct ProjectRow {
     pub id: i64,
     pub name: String,
     pub organization_id: i64,
-    pub budget: Option<f64>,
+    pub budget_micros: Option<i64>,
     pub created: DateTime<Utc>,
     pub updated: DateTime<Utc>,
 }
@@ -33,7 +33,7 @@ impl ProjectRow {
             id: ProjectId(self.id),
             name: Name::parse(&self.name).map_err(corrupt("projects", "name"))?,
             organization: OrganizationId(self.organization_id),
-            budget: budget_from_stored("projects", self.budget)?,
+            budget: budget_from_stored("projects", self.budget_micros)?,
             limits: limits_from_rows(limits)?,
             members,
             created: self.created,
@@ -48,7 +48,7 @@ impl ProjectRow {
 pub(crate) struct NewProjectRow<'a> {
     pub name: &'a str,
     pub organization_id: i64,
-    pub budget: Option<f64>,
+    pub budget_micros: Option<i64>,
 }
 
 /// The columns a patch may change: `None` leaves a column alone, `Some(None)` sets it to NULL.
@@ -60,7 +60,7 @@ pub(crate) struct NewProjectRow<'a> {
 )]
 pub(crate) struct ProjectChangeset<'a> {
     pub name: Option<&'a str>,
-    pub budget: Option<Option<f64>>,
+    pub budget_micros: Option<Option<i64>>,
 }
 
 /// One limit of a project.

@@ -8,6 +8,7 @@ use gatehouse_domain::{
 };
 
 use crate::error::corrupt;
+use crate::rows::budget_from_stored;
 use crate::schema::users;
 
 /// A user as stored. The password hash is deliberately not read: it is never part of a [`User`].
@@ -21,7 +22,7 @@ pub(crate) struct UserRow {
     pub iss: Option<String>,
     pub role_id: i64,
     pub organization_id: Option<i64>,
-    pub budget: Option<f64>,
+    pub budget_micros: Option<i64>,
     pub expires: Option<DateTime<Utc>>,
     pub priority: i64,
     pub created: DateTime<Utc>,
@@ -44,11 +45,7 @@ impl UserRow {
             iss: self.iss,
             role: RoleId(self.role_id),
             organization: self.organization_id.map(OrganizationId),
-            budget: self
-                .budget
-                .map(Budget::new)
-                .transpose()
-                .map_err(corrupt("users", "budget"))?,
+            budget: budget_from_stored("users", self.budget_micros)?,
             expires: self.expires,
             priority: Priority::new(self.priority).map_err(corrupt("users", "priority"))?,
             created: self.created,
@@ -88,7 +85,7 @@ pub(crate) struct NewUserRow {
     pub password_hash: Option<String>,
     pub role_id: i64,
     pub organization_id: Option<i64>,
-    pub budget: Option<f64>,
+    pub budget_micros: Option<i64>,
     pub expires: Option<DateTime<Utc>>,
     pub priority: i64,
 }
@@ -101,7 +98,7 @@ impl From<NewUser> for NewUserRow {
             password_hash: new.password.map(|hash| hash.as_str().to_owned()),
             role_id: new.role.get(),
             organization_id: new.organization.map(OrganizationId::get),
-            budget: new.budget.map(Budget::get),
+            budget_micros: new.budget.map(Budget::micros),
             expires: new.expires.map(Expiry::at),
             priority: new.priority.get(),
         }
@@ -122,7 +119,7 @@ pub(crate) struct UserChangeset {
     pub password_hash: Option<String>,
     pub role_id: Option<i64>,
     pub organization_id: Option<Option<i64>>,
-    pub budget: Option<Option<f64>>,
+    pub budget_micros: Option<Option<i64>>,
     pub expires: Option<Option<DateTime<Utc>>>,
     pub priority: Option<i64>,
 }
@@ -135,7 +132,7 @@ impl From<UserPatch> for UserChangeset {
             password_hash: patch.password.map(|hash| hash.as_str().to_owned()),
             role_id: patch.role.map(RoleId::get),
             organization_id: patch.organization.map(OrganizationId::get).into_change(),
-            budget: patch.budget.map(Budget::get).into_change(),
+            budget_micros: patch.budget.map(Budget::micros).into_change(),
             expires: patch.expires.map(Expiry::at).into_change(),
             priority: patch.priority.map(Priority::get),
         }
