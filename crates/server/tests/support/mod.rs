@@ -5,10 +5,12 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // Test support: a failure is a failed test.
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 
 use gatehouse::Application;
 use gatehouse::config::{DatabaseSettings, ServeSettings};
-use gatehouse_domain::Secret;
+use gatehouse_domain::chrono::{DateTime, TimeDelta, Utc};
+use gatehouse_domain::{Clock, Secret};
 use gatehouse_infrastructure::testing::TestDatabase;
 use gatehouse_infrastructure::{DEFAULT_CONNECTION_TIMEOUT, PgPool, connect};
 use reqwest::{Method, StatusCode};
@@ -60,6 +62,23 @@ impl TestApp {
         let db = TestDatabase::new();
         let pool = db.pool();
         let address = start(&db, pool, configure);
+        Self {
+            address: format!("http://{address}"),
+            client: reqwest::Client::new(),
+            db,
+        }
+    }
+
+    /// A server whose time is `clock`'s: the test moves it instead of waiting.
+    #[allow(clippy::unused_async)]
+    pub async fn spawn_with_clock(clock: Arc<TestClock>) -> Self {
+        let db = TestDatabase::new();
+        let pool = db.pool();
+        let mut settings = settings(&db);
+        let application =
+            Application::build_with_clock(&settings, pool, clock).expect("the application starts");
+        let address = application.address();
+        tokio::spawn(application.run_until_stopped());
         Self {
             address: format!("http://{address}"),
             client: reqwest::Client::new(),
@@ -188,6 +207,39 @@ impl TestApp {
             .await;
         let user = self.create_user(email, role, None).await;
         (user, self.create_key(user).await)
+    }
+}
+
+/// A clock the test sets and moves; it starts at the real time.
+#[derive(Debug)]
+pub struct TestClock(Mutex<DateTime<Utc>>);
+
+impl TestClock {
+    /// A clock at `at`.
+    pub fn at(at: DateTime<Utc>) -> Arc<Self> {
+        Arc::new(Self(Mutex::new(at)))
+    }
+
+    /// A clock at the real time, truncated to the whole second.
+    pub fn now() -> Arc<Self> {
+        Self::at(DateTime::from_timestamp(unix_now(), 0).expect("a representable time"))
+    }
+
+    /// Moves the clock by `by`.
+    pub fn advance(&self, by: TimeDelta) {
+        let mut now = self.0.lock().expect("the clock's lock");
+        *now += by;
+    }
+
+    /// Sets the clock to `at`.
+    pub fn set(&self, at: DateTime<Utc>) {
+        *self.0.lock().expect("the clock's lock") = at;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().expect("the clock's lock")
     }
 }
 
