@@ -148,12 +148,12 @@ impl BudgetService {
         }
     }
 
-    /// What to debit when a call of `actor` that may cost up to `cost` is admitted: `cost`, from
-    /// the budget they spend, which must hold at least that and never less than a millionth (an
-    /// empty budget admits no call, not even a free one). `None` for the master user.
+    /// What to debit from the budget `actor` spends ([`BudgetService::payer`]) when a call of
+    /// theirs that may cost up to `cost` is admitted: `cost`, which the budget must hold, and
+    /// never less than a millionth (an empty budget admits no call, not even a free one). `None`
+    /// for the master user, who has no budget.
     pub fn reservation(actor: &Principal, cost: Cost) -> Option<Reservation> {
-        Self::payer(actor).map(|payer| Reservation {
-            payer,
+        Self::payer(actor).map(|_| Reservation {
             cost,
             at_least: cost.max(Cost::MILLIONTH),
         })
@@ -191,11 +191,17 @@ mod tests {
     #[test]
     fn a_reservation_is_taken_from_the_payer_and_needs_at_least_a_millionth() {
         let reservation = BudgetService::reservation(&caller(&[], None), cost(0.0)).unwrap();
-        assert_eq!(reservation.payer, Holder::User(UserId(42)));
+        assert_eq!(
+            BudgetService::payer(&caller(&[], None)),
+            Some(Holder::User(UserId(42)))
+        );
         assert_eq!(reservation.cost, Cost::ZERO);
         assert_eq!(reservation.at_least, Cost::MILLIONTH);
         let reservation = BudgetService::reservation(&bound_to(5), cost(2.5)).unwrap();
-        assert_eq!(reservation.payer, Holder::Project(ProjectId(5)));
+        assert_eq!(
+            BudgetService::payer(&bound_to(5)),
+            Some(Holder::Project(ProjectId(5)))
+        );
         assert_eq!(reservation.at_least, cost(2.5));
         assert_eq!(
             BudgetService::reservation(&Principal::master(), cost(1.0)),

@@ -525,7 +525,6 @@ mod tests {
                 ]
             );
             let reservation = admission.reservation.unwrap();
-            assert_eq!(reservation.payer, user);
             assert_eq!(reservation.cost, Cost::new(0.5).unwrap());
         });
         service(Some(grant()), ledger)
@@ -572,7 +571,8 @@ mod tests {
                     },
                 ]
             );
-            assert_eq!(admission.reservation.unwrap().payer, project);
+            assert_eq!(admission.decision.payer, Some(project));
+            assert!(admission.reservation.is_some());
             assert_eq!(admission.decision.budget, Some(Budget::new(2.0).unwrap()));
             assert_eq!(
                 admission.decision.subject.as_ref().unwrap().project,

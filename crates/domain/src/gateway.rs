@@ -92,11 +92,10 @@ pub struct Subject {
     pub permissions: Permissions,
 }
 
-/// What an allowed call debits from a budget when it is admitted: the most it may cost.
+/// What an allowed call debits from its payer's budget ([`Decision::payer`]) when it is
+/// admitted: the most it may cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reservation {
-    /// Whose budget pays.
-    pub payer: Holder,
     /// What is debited.
     pub cost: Cost,
     /// The least the budget must hold for the call to be admitted: the cost, and never less than
@@ -147,7 +146,7 @@ pub struct Admission {
     pub decision: Decision,
     /// The quotas the call is held to.
     pub quotas: Vec<Quota>,
-    /// What to debit, if a budget pays (limited or not).
+    /// What to debit from `decision.payer`, if a budget pays (limited or not).
     pub reservation: Option<Reservation>,
 }
 
@@ -273,7 +272,7 @@ pub trait AccessLedger: Send + Sync {
     ///    if any would exceed its limit with this call (one request, `decision.tokens` tokens),
     ///    record [`Outcome::RateLimited`] with `retry_after` the seconds until the latest reset of
     ///    the full windows, and count nothing;
-    /// 2. else debit the reservation's cost from its payer if the budget holds at least
+    /// 2. else debit the reservation's cost from the decision's payer if its budget holds at least
     ///    `at_least` (a budget without limit is not written to); if it does not, record
     ///    [`Outcome::InsufficientBudget`] and count nothing;
     /// 3. else add the call to every counter, and record the decision with the quotas' states and

@@ -67,7 +67,8 @@ fn summary_sql(group_by: Option<UsageGroupBy>) -> String {
         }
     };
     let sum = |column: &str| {
-        format!("coalesce(least(sum({column}), 9223372036854775807), 0)::bigint AS {column}")
+        // least() would skip the NULL sum of no rows: it is made 0 first.
+        format!("least(coalesce(sum({column}), 0), 9223372036854775807)::bigint AS {column}")
     };
     let mut sql = format!(
         "SELECT {} AS grp, count(*) AS requests, {}, {}, {} FROM usage_records \

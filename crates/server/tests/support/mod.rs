@@ -74,7 +74,7 @@ impl TestApp {
     pub async fn spawn_with_clock(clock: Arc<TestClock>) -> Self {
         let db = TestDatabase::new();
         let pool = db.pool();
-        let mut settings = settings(&db);
+        let settings = settings(&db);
         let application =
             Application::build_with_clock(&settings, pool, clock).expect("the application starts");
         let address = application.address();
