@@ -140,12 +140,12 @@ fn quota(holder: Holder, kind: LimitType, limit: i64) -> Quota {
     }
 }
 
-fn reservation(amount: f64) -> Option<Reservation> {
+fn reservation(amount: f64) -> Reservation {
     let cost = cost(amount);
-    Some(Reservation {
+    Reservation {
         cost,
         at_least: cost.max(Cost::MILLIONTH),
-    })
+    }
 }
 
 /// A call of `user` on router 3 at `at`, held to `quotas`, reserving `amount` from `user`.
@@ -159,7 +159,7 @@ fn admission(
     Admission {
         decision: call(request_id, user, at),
         quotas,
-        reservation: amount.and_then(reservation),
+        reservation: amount.map(reservation),
     }
 }
 
