@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check CI runs: formatting, clippy with warnings as errors, every test of the
-# workspace against a real PostgreSQL, then the reliability scenarios (scripts/reliability.sh:
-# database outage, crash, hostile input) against the release server.
+# workspace against a real PostgreSQL (curl and jq, which the guides' examples use, are installed
+# with apt when missing), then the reliability scenarios (scripts/reliability.sh: database outage,
+# crash, hostile input) against the release server.
 #
 # Without DATABASE_URL, scripts/db.sh provisions the local cluster and a throwaway database is
 # created for this run and dropped at the end. Tests then create their own databases from a migrated
@@ -11,6 +12,17 @@
 # database of the tests is never touched.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# The guides' examples run as written in the tests (crates/server/tests/docs.rs), with curl and jq.
+missing=()
+for tool in curl jq; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if ((${#missing[@]})); then
+  echo "== installing ${missing[*]} with apt" >&2
+  sudo=(); [[ $EUID -eq 0 ]] || sudo=(sudo)
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >&2
+fi
 
 if [[ -z ${DATABASE_URL:-} ]]; then
   scratch="gatehouse_run_$$"
