@@ -42,7 +42,9 @@ fn values(text: &str) -> Vec<Value> {
                 .as_f64()
                 .and_then(serde_json::Number::from_f64)
                 .map_or(Value::Null, Value::Number),
-            Value::Array(items) => Value::Array(items.into_iter().map(numbers_as_doubles).collect()),
+            Value::Array(items) => {
+                Value::Array(items.into_iter().map(numbers_as_doubles).collect())
+            }
             Value::Object(fields) => Value::Object(
                 fields
                     .into_iter()
@@ -61,7 +63,9 @@ fn values(text: &str) -> Vec<Value> {
 /// Runs the `sh` examples of `guide` in one shell against `app`, and checks that each one
 /// followed by a `json` block prints those values.
 fn run_guide(guide: &str, app: &TestApp) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs").join(guide);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs")
+        .join(guide);
     let markdown = std::fs::read_to_string(&path).unwrap();
     let mut script = String::from("set -euo pipefail\n");
     let mut expected = Vec::new();

@@ -26,10 +26,11 @@ pub struct AuthorizeRequest {
     /// The gateway's name for the call: asked again with the same id and key, the first decision
     /// is returned and nothing is counted again.
     pub request_id: RequestIdText,
-    /// The prompt's tokens, counted against `tpm` and `tpd`; default 0.
+    /// The prompt's tokens, counted against `tpm` and `tpd`; absent or `null`: 0.
     #[schema(minimum = 0)]
     pub tokens: Option<i64>,
-    /// The most the call may cost, reserved from the budget when it is allowed; default 0.
+    /// The most the call may cost, reserved from the budget when it is allowed; absent or
+    /// `null`: 0.
     pub cost: Option<Amount>,
 }
 
@@ -43,8 +44,8 @@ impl AuthorizeRequest {
         let key = fields.required::<String>("key").map(Secret::new);
         let router = fields.required_as("router", router);
         let request_id = fields.required_as("request_id", |id: String| RequestId::parse(&id));
-        let tokens = fields.optional_as("tokens", tokens);
-        let cost = fields.optional_as("cost", Cost::new);
+        let tokens = fields.nullable_as("tokens", tokens).apply(None);
+        let cost = fields.nullable_as("cost", Cost::new).apply(None);
         fields.finish(|| {
             Some(AuthorizeCall {
                 key: key?,
@@ -183,11 +184,12 @@ pub struct UsageReportRequest {
     pub completion_tokens: i64,
     /// What the call cost: it replaces what was reserved.
     pub cost: Amount,
-    /// The key the call was made with: needed when the request id was never authorized; when
-    /// given for an authorized call, it must be that call's key (else 409).
+    /// The key the call was made with: needed when the request id was never authorized (else
+    /// 404), and then a key that authenticates someone (else 422); when given for an authorized
+    /// call, it must be that call's key (else 409).
     pub key: Option<String>,
-    /// The router called: needed when the request id was never authorized; when given for an
-    /// authorized call, it must be that call's router (else 409).
+    /// The router called: needed when the request id was never authorized (else 422); when given
+    /// for an authorized call, it must be that call's router (else 409).
     #[schema(minimum = 1)]
     pub router: Option<i64>,
 }

@@ -37,7 +37,8 @@ fn from_unix(seconds: i64) -> Result<DateTime<Utc>, gatehouse_domain::ValueError
     })
 }
 
-/// A query parameter in Unix seconds (`from`, `to`).
+/// A query parameter in Unix seconds (`from`, `to`), from the Unix epoch on: nothing Gatehouse
+/// records is older, and PostgreSQL cannot hold the earliest times chrono can.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UnixTime(pub DateTime<Utc>);
 
@@ -51,6 +52,12 @@ impl std::str::FromStr for UnixTime {
                 "Input should be a valid integer, unable to parse string as an integer",
             )
         })?;
+        if seconds < 0 {
+            return Err(gatehouse_domain::ValueError::new(
+                "greater_than_equal",
+                "Input should be greater than or equal to 0.",
+            ));
+        }
         from_unix(seconds).map(Self)
     }
 }

@@ -135,6 +135,17 @@ value_schema!(
 );
 
 value_schema!(
+    /// A time in Unix seconds from the epoch on, within what the server can represent: a `from`
+    /// or `to` filter.
+    UnixTimeFilter as "UnixTime" => ObjectBuilder::new()
+        .schema_type(SchemaType::new(Type::Integer))
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .description(Some("Unix seconds, 0 or more."))
+        .minimum(Some(0))
+        .maximum(Some(DateTime::<Utc>::MAX_UTC.timestamp()))
+);
+
+value_schema!(
     /// A request id as [`RequestId::parse`] accepts it.
     RequestIdText as "RequestId" => string()
         .description(Some(

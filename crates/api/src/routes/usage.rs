@@ -6,6 +6,7 @@ use gatehouse_domain::{OrganizationId, ProjectId, UsageFilter, UsageGroupBy, Use
 use crate::auth::{Admin, Authenticated};
 use crate::dto::gateway::{UsageResponse, UsageSummaryResponse};
 use crate::dto::list::{OrderDirection, UsageGroupByWord, UsageOrderBy};
+use crate::dto::schema::UnixTimeFilter;
 use crate::dto::{ListResponse, UnixTime};
 use crate::error::{ApiError, ValidationErrorBody};
 use crate::input::{QueryFields, RawQuery};
@@ -59,8 +60,8 @@ fn filter(query: &mut QueryFields, everyones: bool) -> UsageFilter {
     params(
         ("router" = Option<i64>, Query, description = "Only calls to this router."),
         ("project" = Option<i64>, Query, description = "Only calls made with keys bound to this project."),
-        ("from" = Option<i64>, Query, description = "Only calls recorded at or after this time, Unix seconds."),
-        ("to" = Option<i64>, Query, description = "Only calls recorded before this time, Unix seconds."),
+        ("from" = inline(Option<UnixTimeFilter>), Query, description = "Only calls recorded at or after this time, Unix seconds."),
+        ("to" = inline(Option<UnixTimeFilter>), Query, description = "Only calls recorded before this time, Unix seconds."),
         ("offset" = Option<i64>, Query, description = "Items to skip, >= 0.", minimum = 0),
         ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).", minimum = 1, maximum = 100),
         ("order_by" = inline(Option<UsageOrderBy>), Query, description = "`id` (default) or `created`."),
@@ -92,8 +93,8 @@ pub async fn own_usage(
         ("organization" = Option<i64>, Query, description = "Only calls of this organization's users."),
         ("project" = Option<i64>, Query, description = "Only calls made with keys bound to this project."),
         ("router" = Option<i64>, Query, description = "Only calls to this router."),
-        ("from" = Option<i64>, Query, description = "Only calls recorded at or after this time, Unix seconds."),
-        ("to" = Option<i64>, Query, description = "Only calls recorded before this time, Unix seconds."),
+        ("from" = inline(Option<UnixTimeFilter>), Query, description = "Only calls recorded at or after this time, Unix seconds."),
+        ("to" = inline(Option<UnixTimeFilter>), Query, description = "Only calls recorded before this time, Unix seconds."),
         ("offset" = Option<i64>, Query, description = "Items to skip, >= 0.", minimum = 0),
         ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).", minimum = 1, maximum = 100),
         ("order_by" = inline(Option<UsageOrderBy>), Query, description = "`id` (default) or `created`."),
@@ -127,8 +128,8 @@ pub async fn usage(
         ("organization" = Option<i64>, Query, description = "Only calls of this organization's users."),
         ("project" = Option<i64>, Query, description = "Only calls made with keys bound to this project."),
         ("router" = Option<i64>, Query, description = "Only calls to this router."),
-        ("from" = Option<i64>, Query, description = "Only calls recorded at or after this time, Unix seconds."),
-        ("to" = Option<i64>, Query, description = "Only calls recorded before this time, Unix seconds."),
+        ("from" = inline(Option<UnixTimeFilter>), Query, description = "Only calls recorded at or after this time, Unix seconds."),
+        ("to" = inline(Option<UnixTimeFilter>), Query, description = "Only calls recorded before this time, Unix seconds."),
     ),
     responses(
         (status = 200, body = UsageSummaryResponse),
