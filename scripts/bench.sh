@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Measures the release server on this machine, on loopback only, and prints one table:
-# requests/s, p50, p99, errors and the server's peak memory per scenario, each read scenario's ratio
-# to the database's own ceiling (pgbench running exactly the SQL Gatehouse runs for it, taken from
-# PostgreSQL's log), the scaling of the reads from 10,000 to 1,000,000 users, and whether a failed
-# login takes as long for an unknown email as for a wrong password (one connection each; their
-# answers are 401 on purpose).
+# requests/s, p50, p99, errors and the server's peak memory per scenario, each read scenario's and
+# the gateway's access decision's ratio to the database's own ceiling (pgbench running exactly the
+# SQL Gatehouse runs for it, taken from PostgreSQL's log), their scaling from 10,000 to 1,000,000
+# users (and 10,000,000 usage records and decisions), and whether a failed login takes as long for
+# an unknown email as for a wrong password (one connection each; their answers are 401 on purpose).
 #
 #   scripts/bench.sh [DURATION_SECONDS] [CONNECTIONS]     (defaults: 10, 32)
 #
@@ -12,7 +12,8 @@
 # from the one tests use) and a fresh database, seeds users with SQL (generate_series, not the API),
 # starts Gatehouse on 127.0.0.1:18080 and loads it with wrk. Needs wrk and curl (installed with apt
 # when missing) and python3 (to turn the statement log into pgbench scripts). About 9 minutes with
-# the defaults. docs/benchmarks.md records the results with the machine they came from.
+# the defaults, plus the seeding of 10,000,000 usage records and decisions (a few minutes).
+# docs/benchmarks.md records the results with the machine they came from.
 set -euo pipefail
 [[ -n ${BENCH_TRACE:-} ]] && set -x
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -64,14 +65,27 @@ call() { curl -fsS -H "Authorization: Bearer $master" -H "Content-Type: applicat
 json_field() { sed -E "s/.*\"$1\":\"?([^,\"}]*).*/\1/"; }
 
 # The admin the benchmark acts as, created through the API so that its password hash is real;
-# every seeded user gets the same hash (one Argon2 computation instead of a million).
+# every seeded user gets the same hash (one Argon2 computation instead of a million). Its key is
+# also the gateway's credential in the authorize scenario.
 role=$(call -X POST "$base/v1/admin/roles" \
-  -d '{"name":"bench admin","permissions":["admin"],"limits":[{"router_id":1,"type":"rpm","value":600}]}' | json_field id)
+  -d '{"name":"bench admin","permissions":["admin","gateway"],"limits":[{"router_id":1,"type":"rpm","value":600}]}' | json_field id)
 organization=$(call -X POST "$base/v1/admin/organizations" -d '{"name":"bench"}' | json_field id)
 admin=$(call -X POST "$base/v1/admin/users" \
   -d "{\"email\":\"bench@example.com\",\"password\":\"$password\",\"role\":$role,\"organization\":$organization,\"budget\":100}" \
   | json_field id)
 key=$(call -X POST "$base/v1/admin/tokens" -d "{\"name\":\"bench\",\"user\":$admin}" | json_field token)
+
+# The key the gateway asks about: a user whose role sets all four limits on router 1, high enough
+# that every call of the scenario is allowed (and so counted and charged), with a budget to match.
+client_role=$(call -X POST "$base/v1/admin/roles" -d '{"name":"bench clients","limits":[
+  {"router_id":1,"type":"rpm","value":1000000000},{"router_id":1,"type":"tpm","value":1000000000000},
+  {"router_id":1,"type":"rpd","value":1000000000},{"router_id":1,"type":"tpd","value":1000000000000}]}' \
+  | json_field id)
+client=$(call -X POST "$base/v1/admin/users" \
+  -d "{\"email\":\"client@example.com\",\"password\":\"$password\",\"role\":$client_role,\"organization\":$organization,\"budget\":1000000}" \
+  | json_field id)
+client_key=$(call -X POST "$base/v1/admin/tokens" -d "{\"name\":\"client\",\"user\":$client}" | json_field token)
+authorize_body="{\"key\":\"$client_key\",\"router\":1,\"request_id\":\"bench-{n}\",\"tokens\":100,\"cost\":0.000001}"
 
 sql <<SQL
 INSERT INTO organizations (name)
@@ -87,11 +101,33 @@ SQL
 # and a checkpoint so that writing out the load does not overlap the scenarios that follow.
 seed_users() {
   sql <<SQL
-INSERT INTO users (email, name, password_hash, role_id, organization_id, budget)
+INSERT INTO users (email, name, password_hash, role_id, organization_id, budget_micros)
   SELECT 'user' || g || '@example.com', 'User ' || g,
          (SELECT password_hash FROM users WHERE id = $admin),
-         1 + g % $roles, 1 + g % $organizations, 100
+         1 + g % $roles, 1 + g % $organizations, 100000000
   FROM generate_series($1, $2) g;
+VACUUM ANALYZE;
+CHECKPOINT;
+SQL
+}
+
+# $1 usage records and as many access decisions, of the seeded users, a second apart up to now:
+# the history a gateway's calls leave behind.
+seed_usage() {
+  sql <<SQL
+INSERT INTO access_decisions (request_id, key_hash, router_id, outcome, user_id, organization_id,
+    key_id, role_id, permissions, budget_micros, tokens, payer_scope, payer_id, reserved_micros,
+    quota_scopes, quota_types, quota_limits, quota_used, created)
+  SELECT 'seed-' || g, sha256(g::text::bytea), 1 + g % 5, 'allowed', 1 + g % 1000000,
+         1 + g % $organizations, g, 1 + g % $roles, '{}', 1000, 100, 'user', 1 + g % 1000000, 1000,
+         '{user}', '{rpm}', '{60}', '{1}', now() - make_interval(secs => g)
+  FROM generate_series(1, $1) g;
+INSERT INTO usage_records (request_id, key_hash, user_id, organization_id, key_id, router_id,
+    prompt_tokens, completion_tokens, cost_micros, charged_micros, overrun_micros, budget_micros,
+    created)
+  SELECT 'seed-' || g, sha256(g::text::bytea), 1 + g % 1000000, 1 + g % $organizations, g,
+         1 + g % 5, 100, 50, 1000, 1000, 0, 1000, now() - make_interval(secs => g)
+  FROM generate_series(1, $1) g;
 VACUUM ANALYZE;
 CHECKPOINT;
 SQL
@@ -164,15 +200,17 @@ scenario() {
   last_p99="$p99"
 }
 
-# The SQL Gatehouse runs for one request, from PostgreSQL's statement log, with the parameters
-# written in: a pgbench script.
+# The SQL Gatehouse runs for one request (with BODY, if any, where {n} is a fresh number), from
+# PostgreSQL's statement log, with the parameters written in: a pgbench script.
 capture_sql() {
-  local method="$1" path="$2" logfile size
+  local method="$1" path="$2" body="${3:-}" logfile size
   logfile="$(sql -c "SELECT current_setting('data_directory')")/server.log"
   sql -c "ALTER SYSTEM SET log_statement = 'all'" -c "SELECT pg_reload_conf()" >/dev/null
   sleep 0.5
   size=$(stat -c %s "$logfile")
-  curl -fsS -o /dev/null -X "$method" -H "Authorization: Bearer $key" "$base$path"
+  curl -fsS -o /dev/null -X "$method" -H "Authorization: Bearer $key" \
+    ${body:+-H "Content-Type: application/json" -d "${body//\{n\}/captured-$RANDOM$RANDOM}"} \
+    "$base$path"
   sleep 0.5
   sql -c "ALTER SYSTEM RESET log_statement" -c "SELECT pg_reload_conf()" >/dev/null
   tail -c +"$((size + 1))" "$logfile" | python3 -c '
@@ -194,11 +232,17 @@ print("\n".join(statements))
 
 ceilings=()
 # pgbench with exactly the statements of one request, at the same concurrency: how many requests/s
-# the database itself could serve; records "name|transactions/s|statements".
+# the database itself could serve; records "name|transactions/s|statements". A request id captured
+# in the SQL (an access decision's) becomes a fresh one per transaction, as the scenario's are:
+# replaying one decision would measure a cheaper path.
 ceiling() {
-  local name="$1" method="$2" path="$3" tps statements
-  capture_sql "$method" "$path" >"$work/ceiling.sql"
+  local name="$1" method="$2" path="$3" body="${4:-}" tps statements
+  capture_sql "$method" "$path" "$body" >"$work/ceiling.sql"
   statements=$(grep -c . "$work/ceiling.sql")
+  if grep -q "captured-" "$work/ceiling.sql"; then
+    sed -i -E "s/'[a-z-]*captured-[0-9]+'/('pgbench-' || :client_id || '-' || :r)/" "$work/ceiling.sql"
+    sed -i '1i \\set r random(1, 9000000000000000000)' "$work/ceiling.sql"
+  fi
   if "$bindir/pgbench" -n -M prepared -c "$connections" -j 2 -T "$duration" -f "$work/ceiling.sql" \
     "$database_url" >"$work/pgbench.out" 2>"$work/pgbench.err"; then
     tps=$(awk '/^tps/ {printf "%.0f", $3}' "$work/pgbench.out")
@@ -230,9 +274,17 @@ reads() {
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(uname -sr); $(date -u +%F)"
 echo "load: wrk, $connections connections, 2 threads, ${duration}s per scenario; pgbench the same"
 
+# The gateway's access decision: one key, one router, its four limits counted and a cost reserved,
+# a new request id each time; the gateway authenticates with a key of its own.
+authorize() {
+  scenario "authorize @$1" POST /v1/auth/authorize "$authorize_body"
+  ceiling "authorize @$1" POST /v1/auth/authorize "$authorize_body"
+}
+
 log "seeding 10,000 users"
 seed_users 1 9999
 reads 10k
+authorize 10k
 
 log "writes and logins"
 scenario "create organization" POST /v1/admin/organizations '{"name":"load {n}"}'
@@ -263,7 +315,10 @@ log "seeding up to 1,000,000 users"
 # Only users may differ between the two scales: the organizations the write scenario created go.
 sql -c "DELETE FROM organizations WHERE name LIKE 'load %'"
 seed_users 10000 999999
+log "seeding 10,000,000 usage records and access decisions"
+seed_usage 10000000
 reads 1m
+authorize 1m
 
 echo
 printf '%-36s %10s %9s %9s %7s %9s\n' scenario requests/s "p50 ms" "p99 ms" errors "peak MiB"
@@ -272,7 +327,7 @@ for row in "${results[@]}"; do
   printf '%-36s %10s %9s %9s %7s %9s\n' "$name" "$rps" "$p50" "$p99" "$errors" "$peak"
 done
 echo
-printf '%-36s %10s %12s %10s %8s\n' "read scenario" "gatehouse" "pgbench tps" statements ratio
+printf '%-36s %10s %12s %10s %8s\n' "scenario" "gatehouse" "pgbench tps" statements ratio
 for row in "${ceilings[@]}"; do
   IFS='|' read -r name tps statements <<<"$row"
   for result in "${results[@]}"; do
@@ -284,8 +339,8 @@ for row in "${ceilings[@]}"; do
   done
 done
 echo
-echo "scaling, p50 at 1,000,000 users / p50 at 10,000 users:"
-for name in "me/info" "user by id" "users of an organization" "organizations page"; do
+echo "scaling, p50 at 1,000,000 users (and 10,000,000 usage records) / p50 at 10,000 users:"
+for name in "me/info" "user by id" "users of an organization" "organizations page" "authorize"; do
   small="" large=""
   for result in "${results[@]}"; do
     IFS='|' read -r rname _ p50 _ <<<"$result"
