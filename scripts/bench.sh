@@ -92,9 +92,9 @@ INSERT INTO organizations (name)
   SELECT 'organization ' || g FROM generate_series(2, $organizations) g;
 INSERT INTO roles (name) SELECT 'role ' || g FROM generate_series(2, $roles) g;
 INSERT INTO role_permissions (role_id, permission)
-  SELECT id, 'read_metric' FROM roles WHERE id <> $role;
+  SELECT id, 'read_metric' FROM roles WHERE id NOT IN ($role, $client_role);
 INSERT INTO role_limits (role_id, router_id, type, value)
-  SELECT id, 1, 'rpm', 60 FROM roles WHERE id <> $role;
+  SELECT id, 1, 'rpm', 60 FROM roles WHERE id NOT IN ($role, $client_role);
 SQL
 
 # Users numbered from..to, spread evenly over the organizations and roles; then the statistics,
@@ -241,7 +241,8 @@ ceiling() {
   statements=$(grep -c . "$work/ceiling.sql")
   if grep -q "captured-" "$work/ceiling.sql"; then
     sed -i -E "s/'[a-z-]*captured-[0-9]+'/('pgbench-' || :client_id || '-' || :r)/" "$work/ceiling.sql"
-    sed -i '1i \\set r random(1, 9000000000000000000)' "$work/ceiling.sql"
+    { echo '\set r random(1, 9000000000000000000)'; cat "$work/ceiling.sql"; } >"$work/fresh.sql"
+    mv "$work/fresh.sql" "$work/ceiling.sql"
   fi
   if "$bindir/pgbench" -n -M prepared -c "$connections" -j 2 -T "$duration" -f "$work/ceiling.sql" \
     "$database_url" >"$work/pgbench.out" 2>"$work/pgbench.err"; then
