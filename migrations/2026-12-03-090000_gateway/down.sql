@@ -1,6 +1,6 @@
 DROP FUNCTION gatehouse_settle(
     text, bytea, bigint, bigint, bigint, bigint, timestamptz, timestamptz, timestamptz, bytea,
-    bigint, bigint, bigint, bigint, bigint, text, bigint
+    bigint, bigint, bigint, bigint, bigint, text, bigint, text[], bigint[]
 );
 DROP FUNCTION gatehouse_decide(
     text, bytea, bigint, text, bigint, bigint, bigint, bigint, bigint, text[], bigint, bigint,

@@ -286,7 +286,8 @@ $$;
 
 -- Settles a call's usage, once per request id: see the AccessLedger port for the contract.
 -- `p_key_hash` and `p_router` are what the gateway names (NULL: nothing); the `p_call_*`
--- parameters describe a call that was never authorized (`p_call_user_id` NULL: none given).
+-- parameters describe a call that was never authorized (`p_call_user_id` NULL: none given),
+-- `p_call_scopes` and `p_call_holders` the counters it is held to (created if missing).
 -- Returns the usage record with a status: 'recorded', 'replayed', 'not_authorized' or 'mismatch'
 -- (the last two with a row of NULLs).
 --
@@ -298,7 +299,7 @@ CREATE FUNCTION gatehouse_settle(
     p_created timestamptz, p_minute_start timestamptz, p_day_start timestamptz,
     p_call_key_hash bytea, p_call_router bigint, p_call_user_id bigint,
     p_call_organization_id bigint, p_call_project_id bigint, p_call_key_id bigint,
-    p_call_payer_scope text, p_call_payer_id bigint
+    p_call_payer_scope text, p_call_payer_id bigint, p_call_scopes text[], p_call_holders bigint[]
 ) RETURNS TABLE (
     status text, id bigint, request_id text, key_hash bytea, user_id bigint,
     organization_id bigint, project_id bigint, key_id bigint, router_id bigint,
@@ -329,7 +330,8 @@ DECLARE
 BEGIN
     PERFORM pg_advisory_xact_lock(2, hashtext(p_request_id));
     RETURN QUERY
-    SELECT CASE WHEN p_key_hash IS NULL OR p_key_hash = u.key_hash
+    SELECT CASE WHEN (p_key_hash IS NULL OR p_key_hash = u.key_hash)
+        AND (p_router IS NULL OR p_router = u.router_id)
         THEN 'replayed' ELSE 'mismatch' END, u.*
     FROM usage_records u WHERE u.request_id = p_request_id;
     IF FOUND THEN
@@ -366,6 +368,13 @@ BEGIN
         v_reserved := 0;
         v_requests := 1;
         v_tokens := p_prompt_tokens + p_completion_tokens;
+        -- Its counters may not exist yet (no call of this holder on this router was authorized
+        -- today): created as a decision would, in the same order.
+        INSERT INTO rate_counters (scope, holder_id, router_id, minute_start, day_start)
+        SELECT q.s, q.h, v_router, p_minute_start, p_day_start
+        FROM unnest(p_call_scopes, p_call_holders) AS q (s, h)
+        ORDER BY q.s, q.h
+        ON CONFLICT DO NOTHING;
     ELSE
         RETURN QUERY SELECT 'not_authorized', (NULL::usage_records).*;
         RETURN;

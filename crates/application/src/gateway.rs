@@ -249,6 +249,7 @@ impl GatewayService {
             router,
             subject: subject(&principal),
             payer: BudgetService::payer(&principal),
+            counted_for: holders_of(&quotas(&principal, router)),
         };
         reported(
             self.ledger
@@ -304,6 +305,16 @@ fn admission(key: &Principal, decision: Decision, cost: Cost, now: DateTime<Utc>
     if forbidden {
         return refused(decision, Outcome::RouterForbidden);
     }
+    Admission {
+        decision,
+        quotas: quotas(key, router),
+        reservation: BudgetService::reservation(key, cost),
+    }
+}
+
+/// The quotas a call of `key` on `router` is held to: its role's, counted for its user, and its
+/// project's, counted for the project.
+fn quotas(key: &Principal, router: i64) -> Vec<Quota> {
     let mut quotas = quotas_on(router, Holder::User(key.user), &key.role_limits);
     if let Some(project) = &key.project {
         quotas.extend(quotas_on(
@@ -312,11 +323,15 @@ fn admission(key: &Principal, decision: Decision, cost: Cost, now: DateTime<Utc>
             &project.limits,
         ));
     }
-    Admission {
-        decision,
-        quotas,
-        reservation: BudgetService::reservation(key, cost),
-    }
+    quotas
+}
+
+/// The holders of `quotas`, each once.
+fn holders_of(quotas: &[Quota]) -> Vec<Holder> {
+    let mut holders: Vec<Holder> = quotas.iter().map(|quota| quota.holder).collect();
+    holders.sort_unstable();
+    holders.dedup();
+    holders
 }
 
 /// The quotas `limits` set on `router`, counted for `holder`; a limit without value sets none.
@@ -800,6 +815,8 @@ mod tests {
                 assert_eq!(call.router, 1);
                 assert_eq!(call.subject.user, UserId(7));
                 assert_eq!(call.payer, Some(Holder::User(UserId(7))));
+                // The grant's role limits router 1: the user's counters count the call.
+                assert_eq!(call.counted_for, [Holder::User(UserId(7))]);
                 Ok(Settled::Recorded(record()))
             });
         let reported = service(Some(grant()), ledger)

@@ -187,6 +187,8 @@ pub struct UnauthorizedCall {
     pub subject: Subject,
     /// Whose budget pays; `None` for the master key.
     pub payer: Option<Holder>,
+    /// The holders whose counters on the router it counts in: those with a quota there.
+    pub counted_for: Vec<Holder>,
 }
 
 /// Settles a call: its usage against what was reserved for it.
@@ -292,8 +294,9 @@ pub trait AccessLedger: Send + Sync {
     /// those the settlement names, else [`Settled::Mismatch`]), or else for the given
     /// [`UnauthorizedCall`], it MUST, in one transaction:
     /// - add the tokens beyond those counted at authorization (all of them, and one request, for
-    ///   an unauthorized call) to the existing counters of the user and of the project for the
-    ///   router, in their current windows;
+    ///   an unauthorized call) to the counters of the user and of the project for the router, in
+    ///   their current windows: those that exist, and for an unauthorized call those of its
+    ///   `counted_for`, created if missing;
     /// - replace the reservation by the cost: refund the difference when the cost is lower; when
     ///   it is higher, debit the difference as far as the budget goes (never below zero) and
     ///   record what could not be debited as `overrun`;

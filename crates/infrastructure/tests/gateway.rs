@@ -702,6 +702,7 @@ async fn usage_without_authorization_needs_a_caller_and_is_then_counted_and_char
             router: 3,
             subject: call.subject.clone().unwrap(),
             payer: Some(Holder::User(ada)),
+            counted_for: vec![Holder::User(ada)],
         }),
         ..unknown
     };
@@ -718,6 +719,35 @@ async fn usage_without_authorization_needs_a_caller_and_is_then_counted_and_char
         .unwrap()
         .decision;
     assert_eq!(used(&next), [("rpm", 3), ("tpd", 10)]);
+}
+
+#[tokio::test]
+async fn a_call_never_authorized_creates_the_counters_it_is_held_to() {
+    let world = world().await;
+    let ada = world.user("ada@example.org", None).await;
+    let call = call("first", ada, noon());
+    let settlement = Settlement {
+        unauthorized: Some(UnauthorizedCall {
+            key_hash: call.key_hash.clone(),
+            router: 3,
+            subject: call.subject.clone().unwrap(),
+            payer: None,
+            counted_for: vec![Holder::User(ada)],
+        }),
+        ..settlement(report("first", 7, 3, 0.0, noon()))
+    };
+    recorded(world.ledger.settle(settlement).await.unwrap());
+    let quotas = vec![
+        quota(Holder::User(ada), LimitType::Rpm, 10),
+        quota(Holder::User(ada), LimitType::Tpm, 100),
+    ];
+    let next = world
+        .ledger
+        .decide(admission("next", ada, noon(), quotas, None))
+        .await
+        .unwrap()
+        .decision;
+    assert_eq!(used(&next), [("rpm", 2), ("tpm", 10)]);
 }
 
 #[tokio::test]
@@ -752,8 +782,21 @@ async fn usage_naming_another_key_or_router_than_the_authorized_calls_is_a_misma
         router: Some(3),
         ..settlement(report("call", 1, 1, 0.5, noon()))
     };
-    let record = recorded(world.ledger.settle(same).await.unwrap());
+    let record = recorded(world.ledger.settle(same.clone()).await.unwrap());
     assert_eq!(record.budget, Some(budget(2.5)));
+    // Once recorded, a report naming another router (or key) is a mismatch too, not a replay.
+    let other_router = Settlement {
+        router: Some(4),
+        ..same.clone()
+    };
+    assert_eq!(
+        world.ledger.settle(other_router).await.unwrap(),
+        Settled::Mismatch
+    );
+    assert!(matches!(
+        world.ledger.settle(same).await.unwrap(),
+        Settled::Replayed(_)
+    ));
 }
 
 #[tokio::test]
@@ -899,6 +942,7 @@ async fn record_usage(
             router,
             subject,
             payer: None,
+            counted_for: Vec::new(),
         }),
         ..settlement(report(request_id, 10, 5, amount, at))
     };

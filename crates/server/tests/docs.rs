@@ -73,7 +73,9 @@ fn run_guide(guide: &str, app: &TestApp) {
         match language.as_str() {
             "sh" => {
                 script.push_str(&text);
-                script.push_str(&format!("echo '{MARKER}'\n"));
+                script.push_str("echo '");
+                script.push_str(MARKER);
+                script.push_str("'\n");
                 expected.push((text, None));
             }
             "json" => {

@@ -131,9 +131,10 @@ impl AccessLedger for PgAccessLedger {
             let call = unauthorized.as_ref();
             let subject = SubjectColumns::from(call.map(|c| &c.subject));
             let (payer_scope, payer_id) = scope(call.and_then(|c| c.payer));
+            let counted_for = call.map(|c| c.counted_for.as_slice()).unwrap_or_default();
             let row = diesel::sql_query(
                 "SELECT * FROM gatehouse_settle($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-                 $13, $14, $15, $16, $17)",
+                 $13, $14, $15, $16, $17, $18, $19)",
             )
             .bind::<Text, _>(report.request_id.as_str())
             .bind::<Nullable<Bytea>, _>(key_hash.as_ref().map(KeyHash::as_bytes))
@@ -152,6 +153,13 @@ impl AccessLedger for PgAccessLedger {
             .bind::<Nullable<BigInt>, _>(subject.key)
             .bind::<Nullable<Text>, _>(payer_scope)
             .bind::<Nullable<BigInt>, _>(payer_id)
+            .bind::<Array<Text>, _>(counted_for.iter().map(|h| h.scope()).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(
+                counted_for
+                    .iter()
+                    .map(|&h| holder_id(h))
+                    .collect::<Vec<_>>(),
+            )
             .get_result::<SettleRow>(conn)
             .map_err(on_query)?;
             match row.status.as_str() {

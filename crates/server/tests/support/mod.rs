@@ -370,3 +370,133 @@ impl TestApp {
         .await
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The gateway: access decisions, usage reports, and the projects and budgets they spend.
+
+/// The gateway's access decision.
+pub const AUTHORIZE: &str = "/v1/auth/authorize";
+/// The gateway's usage report.
+pub const REPORT: &str = "/v1/auth/usage";
+
+impl TestApp {
+    /// `POST /v1/auth/authorize` with `body`, the gateway presenting `gateway`.
+    pub async fn authorize(&self, gateway: &str, body: Value) -> Answer {
+        self.call(Method::POST, AUTHORIZE, Some(gateway), Some(body))
+            .await
+    }
+
+    /// `POST /v1/auth/authorize`, which must answer 200: the decision, checked to be an
+    /// authorization of the request id asked about.
+    pub async fn decide(&self, gateway: &str, body: Value) -> Value {
+        let answer = self.authorize(gateway, body.clone()).await;
+        assert_eq!(answer.status, StatusCode::OK, "{body}: {}", answer.text);
+        assert_eq!(answer.body["object"], "authorization", "{}", answer.text);
+        assert_eq!(
+            answer.body["request_id"], body["request_id"],
+            "{}",
+            answer.text
+        );
+        answer.body
+    }
+
+    /// `POST /v1/auth/usage` with `body`, the gateway presenting `gateway`.
+    pub async fn report_usage(&self, gateway: &str, body: Value) -> Answer {
+        self.call(Method::POST, REPORT, Some(gateway), Some(body))
+            .await
+    }
+
+    /// Creates a role with these permissions and limits and returns its id.
+    pub async fn create_role_with_limits(
+        &self,
+        name: &str,
+        permissions: &[&str],
+        limits: Value,
+    ) -> i64 {
+        let answer = self
+            .post(
+                "/v1/admin/roles",
+                json!({ "name": name, "permissions": permissions, "limits": limits }),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+        answer.body["id"].as_i64().expect("an id")
+    }
+
+    /// Creates a user from `body` (a password is added) and returns its id.
+    pub async fn create_user_with(&self, body: Value) -> i64 {
+        let mut body = body;
+        body["password"] = json!("correct horse battery");
+        let answer = self.post("/v1/admin/users", body).await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+        answer.body["id"].as_i64().expect("an id")
+    }
+
+    /// Creates an API key for `user`: `(key id, key)`.
+    pub async fn create_key_with_id(&self, user: i64) -> (i64, String) {
+        let answer = self
+            .post(
+                "/v1/admin/tokens",
+                json!({ "name": "test key", "user": user }),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+        (
+            answer.body["id"].as_i64().expect("an id"),
+            answer.body["token"].as_str().expect("a key").to_owned(),
+        )
+    }
+
+    /// Creates a project from `body` and returns its id.
+    pub async fn create_project_with(&self, body: Value) -> i64 {
+        let answer = self.post("/v1/admin/projects", body).await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+        answer.body["id"].as_i64().expect("an id")
+    }
+
+    /// Makes `user` a member of `project`.
+    pub async fn add_project_member(&self, project: i64, user: i64) {
+        let answer = self
+            .call(
+                Method::PUT,
+                &format!("/v1/admin/projects/{project}/members/{user}"),
+                Some(MASTER_KEY),
+                None,
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.text);
+    }
+
+    /// A key bound to `project`, created by the owner of `owner_key` with `POST /v1/me/keys`:
+    /// `(key id, key)`.
+    pub async fn create_bound_key(&self, owner_key: &str, project: i64) -> (i64, String) {
+        let answer = self
+            .call(
+                Method::POST,
+                "/v1/me/keys",
+                Some(owner_key),
+                Some(json!({ "name": "bound", "project": project })),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+        assert_eq!(answer.body["project"], json!(project), "{}", answer.text);
+        (
+            answer.body["id"].as_i64().expect("an id"),
+            answer.body["token"].as_str().expect("a key").to_owned(),
+        )
+    }
+
+    /// The budget of user `id`, as an admin reads it.
+    pub async fn user_budget(&self, id: i64) -> Value {
+        let answer = self.get(&format!("/v1/admin/users/{id}")).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+        answer.body["budget"].clone()
+    }
+
+    /// The budget of project `id`, as an admin reads it.
+    pub async fn project_budget(&self, id: i64) -> Value {
+        let answer = self.get(&format!("/v1/admin/projects/{id}")).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+        answer.body["budget"].clone()
+    }
+}
