@@ -2,6 +2,11 @@ DROP FUNCTION gatehouse_settle(
     text, bytea, bigint, bigint, bigint, bigint, timestamptz, timestamptz, timestamptz, bytea,
     bigint, bigint, bigint, bigint, bigint, text, bigint, text[], bigint[]
 );
+DROP FUNCTION gatehouse_decide_batch(
+    text[], bytea[], bigint[], text[], bigint[], bigint[], bigint[], bigint[], bigint[], text[],
+    bigint[], bigint[], text[], bigint[], bigint[], bigint[], int[], int[], text[], bigint[],
+    text[], bigint[], timestamptz[], timestamptz[], timestamptz[]
+);
 DROP FUNCTION gatehouse_decide(
     text, bytea, bigint, text, bigint, bigint, bigint, bigint, bigint, text[], bigint, bigint,
     text, bigint, bigint, bigint, text[], bigint[], text[], bigint[], timestamptz, timestamptz,

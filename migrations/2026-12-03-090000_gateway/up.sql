@@ -180,8 +180,10 @@ BEGIN
         -- What each quota's window holds, and whether this call fits in it. A row whose window
         -- is later than the caller's (another instance's clock is ahead) counts in its own.
         FOR i IN 1 .. coalesce(cardinality(p_quota_scopes), 0) LOOP
-            SELECT * INTO v_counter FROM unnest(v_counters) AS c
-            WHERE c.scope = p_quota_scopes[i] AND c.holder_id = p_quota_holders[i];
+            FOREACH v_counter IN ARRAY v_counters LOOP
+                EXIT WHEN v_counter.scope = p_quota_scopes[i]
+                    AND v_counter.holder_id = p_quota_holders[i];
+            END LOOP;
             v_minute_live := v_counter.minute_start >= p_minute_start;
             v_day_live := v_counter.day_start >= p_day_start;
             v_used[i] := CASE p_quota_types[i]
@@ -281,6 +283,109 @@ BEGIN
         p_created
     )
     RETURNING false, d.*;
+END;
+$$;
+
+-- Decides several admissions in one transaction, in order, each as gatehouse_decide does, and
+-- returns each decision with its ordinal (1-based). Gatehouse sends the decisions that wait at the
+-- same moment as one batch: with many calls on one key, each decision locks the same counter and
+-- budget rows until its commit, so one commit (and its WAL flush) per decision would bound them to
+-- one key's commits per second; a batch shares one commit.
+--
+-- Admissions come as parallel arrays, one element each (permissions joined by commas); their
+-- quotas as parallel arrays too, admission i's being elements p_quota_first[i] ..
+-- p_quota_first[i] + p_quota_count[i] - 1.
+--
+-- Every lock the batch needs is taken first, in the order every transaction here takes them:
+-- the request ids (by hash), the counters ('project' before 'user', then by holder and router),
+-- the users that pay, the projects that pay. Two batches, or a batch and a settlement, then queue
+-- on their first common row instead of deadlocking.
+CREATE FUNCTION gatehouse_decide_batch(
+    p_request_ids text[], p_key_hashes bytea[], p_routers bigint[], p_outcomes text[],
+    p_user_ids bigint[], p_organization_ids bigint[], p_project_ids bigint[], p_key_ids bigint[],
+    p_role_ids bigint[], p_permissions text[], p_budgets bigint[], p_tokens bigint[],
+    p_payer_scopes text[], p_payer_ids bigint[], p_costs bigint[], p_at_leasts bigint[],
+    p_quota_first int[], p_quota_count int[],
+    p_quota_scopes text[], p_quota_holders bigint[], p_quota_types text[], p_quota_limits bigint[],
+    p_created timestamptz[], p_minute_starts timestamptz[], p_day_starts timestamptz[]
+) RETURNS TABLE (
+    ordinal int, replayed boolean, id bigint, request_id text, key_hash bytea, router_id bigint,
+    outcome text, retry_after bigint, user_id bigint, organization_id bigint, project_id bigint,
+    key_id bigint, role_id bigint, permissions text[], budget_micros bigint, tokens bigint,
+    payer_scope text, payer_id bigint, reserved_micros bigint, quota_scopes text[],
+    quota_types text[], quota_limits bigint[], quota_used bigint[], created timestamptz
+)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    v_hash int;
+    v_last int;
+    v_scopes text[];
+    v_holders bigint[];
+    v_routers bigint[];
+    v_minutes timestamptz[];
+    v_days timestamptz[];
+BEGIN
+    FOR v_hash IN SELECT DISTINCT hashtext(r) FROM unnest(p_request_ids) AS r ORDER BY 1 LOOP
+        PERFORM pg_advisory_xact_lock(1, v_hash);
+    END LOOP;
+
+    -- The counters of the admissions still to be checked: created if missing, then locked.
+    SELECT array_agg(x.s), array_agg(x.h), array_agg(x.r), array_agg(x.m), array_agg(x.d)
+    INTO v_scopes, v_holders, v_routers, v_minutes, v_days
+    FROM (
+        SELECT DISTINCT ON (q.s, q.h, p_routers[a.i])
+            q.s, q.h, p_routers[a.i] AS r, p_minute_starts[a.i] AS m, p_day_starts[a.i] AS d
+        FROM generate_subscripts(p_request_ids, 1) AS a (i)
+        CROSS JOIN LATERAL unnest(
+            p_quota_scopes[p_quota_first[a.i] : p_quota_first[a.i] + p_quota_count[a.i] - 1],
+            p_quota_holders[p_quota_first[a.i] : p_quota_first[a.i] + p_quota_count[a.i] - 1]
+        ) AS q (s, h)
+        WHERE p_outcomes[a.i] = 'allowed'
+        ORDER BY q.s, q.h, p_routers[a.i]
+    ) AS x;
+    IF v_scopes IS NOT NULL THEN
+        INSERT INTO rate_counters (scope, holder_id, router_id, minute_start, day_start)
+        SELECT * FROM unnest(v_scopes, v_holders, v_routers, v_minutes, v_days)
+        ORDER BY 1, 2, 3
+        ON CONFLICT DO NOTHING;
+        PERFORM 1 FROM rate_counters c
+        JOIN unnest(v_scopes, v_holders, v_routers) AS w (s, h, r)
+            ON (c.scope, c.holder_id, c.router_id) = (w.s, w.h, w.r)
+        ORDER BY c.scope, c.holder_id, c.router_id
+        FOR UPDATE OF c;
+    END IF;
+
+    -- The budgets that pay.
+    PERFORM 1 FROM users u
+    WHERE u.id IN (
+        SELECT p_payer_ids[a.i] FROM generate_subscripts(p_request_ids, 1) AS a (i)
+        WHERE p_outcomes[a.i] = 'allowed' AND p_costs[a.i] IS NOT NULL
+            AND p_payer_scopes[a.i] = 'user'
+    )
+    ORDER BY u.id
+    FOR NO KEY UPDATE;
+    PERFORM 1 FROM projects p
+    WHERE p.id IN (
+        SELECT p_payer_ids[a.i] FROM generate_subscripts(p_request_ids, 1) AS a (i)
+        WHERE p_outcomes[a.i] = 'allowed' AND p_costs[a.i] IS NOT NULL
+            AND p_payer_scopes[a.i] = 'project'
+    )
+    ORDER BY p.id
+    FOR NO KEY UPDATE;
+
+    FOR i IN 1 .. coalesce(cardinality(p_request_ids), 0) LOOP
+        v_last := p_quota_first[i] + p_quota_count[i] - 1;
+        RETURN QUERY SELECT i, d.* FROM gatehouse_decide(
+            p_request_ids[i], p_key_hashes[i], p_routers[i], p_outcomes[i], p_user_ids[i],
+            p_organization_ids[i], p_project_ids[i], p_key_ids[i], p_role_ids[i],
+            string_to_array(p_permissions[i], ','), p_budgets[i], p_tokens[i],
+            p_payer_scopes[i], p_payer_ids[i], p_costs[i], p_at_leasts[i],
+            p_quota_scopes[p_quota_first[i] : v_last], p_quota_holders[p_quota_first[i] : v_last],
+            p_quota_types[p_quota_first[i] : v_last], p_quota_limits[p_quota_first[i] : v_last],
+            p_created[i], p_minute_starts[i], p_day_starts[i]
+        ) AS d;
+    END LOOP;
 END;
 $$;
 

@@ -555,6 +555,46 @@ async fn members_calling_at_once_under_their_roles_and_their_projects_limits_nev
     );
 }
 
+#[tokio::test]
+async fn two_instances_deciding_for_many_users_in_any_order_count_each_exactly() {
+    let world = world().await;
+    let mut users = Vec::new();
+    for n in 0..12 {
+        users.push(
+            world
+                .user(&format!("user{n}@example.org"), Some(15.0))
+                .await,
+        );
+    }
+    // Two ledgers, as two instances have: pools and batches of their own.
+    let instances: Vec<PgAccessLedger> = (0..2)
+        .map(|_| {
+            PgAccessLedger::new(connect(world.db.url(), 8, DEFAULT_CONNECTION_TIMEOUT).unwrap())
+        })
+        .collect();
+    let mut tasks = JoinSet::new();
+    // 20 calls of each user, interleaved so that batches mix users in every order.
+    for round in 0..20 {
+        for (n, &user) in users.iter().enumerate() {
+            let ledger = instances[(round + n) % 2].clone();
+            let quotas = vec![quota(Holder::User(user), LimitType::Rpm, 10)];
+            let admission = admission(&format!("{user}-{round}"), user, noon(), quotas, Some(1.0));
+            tasks.spawn(async move { ledger.decide(admission).await });
+        }
+    }
+    let mut allowed: HashMap<UserId, usize> = HashMap::new();
+    while let Some(decided) = tasks.join_next().await {
+        let decision = decided.unwrap().unwrap().decision;
+        if decision.outcome == Outcome::Allowed {
+            *allowed.entry(decision.subject.unwrap().user).or_default() += 1;
+        }
+    }
+    for user in users {
+        assert_eq!(allowed[&user], 10, "{user}");
+        assert_eq!(world.user_budget(user).await, Some(budget(5.0)));
+    }
+}
+
 fn report(
     request_id: &str,
     prompt: i64,

@@ -1,30 +1,63 @@
 //! [`AccessLedger`] on PostgreSQL: decisions and settlements are calls of the functions
-//! `gatehouse_decide` and `gatehouse_settle` (see their migration), one round trip each.
+//! `gatehouse_decide_batch` and `gatehouse_settle` (see their migration), one round trip each.
 
 use async_trait::async_trait;
+use crossbeam_channel::{Receiver, Sender};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bytea, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Bytea, Integer, Nullable, Text, Timestamptz};
 use gatehouse_domain::{
     AccessLedger, Admission, ApiKeyId, Budget, DateTime, Decided, DomainError, Holder, KeyHash,
     OrganizationId, Period, Permission, ProjectId, RoleId, Settled, Settlement, Subject, Utc,
 };
+use tokio::sync::oneshot;
 
 use crate::db::{PgPool, run_blocking};
 use crate::error::{on_delete, on_query};
-use crate::rows::gateway::{DecisionRow, SettleRow, holder_id};
+use crate::rows::gateway::{BatchDecisionRow, SettleRow, holder_id};
 use crate::schema::rate_counters;
+
+/// The most decisions one transaction takes.
+const MAX_BATCH: usize = 64;
+
+/// A decision waiting for a database thread, and where its answer goes.
+struct Pending {
+    admission: Admission,
+    reply: oneshot::Sender<Result<Decided, DomainError>>,
+}
 
 /// Access decisions, usage records, rate limit counters and budgets, in one database shared by
 /// every instance.
-#[derive(Debug, Clone)]
+///
+/// Decisions are taken in batches: with many calls on one key, each decision locks the same
+/// counter and budget rows until its transaction commits, so one commit per decision would bound
+/// the decisions of a key to the commits per second of the disk. The decisions waiting at the
+/// same moment share a transaction (group commit, without waiting for anyone: a batch is what
+/// queued while the previous ran).
+#[derive(Clone)]
 pub struct PgAccessLedger {
     pool: PgPool,
+    queue: Sender<Pending>,
+    waiting: Receiver<Pending>,
 }
 
 impl PgAccessLedger {
     /// An adapter over `pool`.
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        let (queue, waiting) = crossbeam_channel::unbounded();
+        Self {
+            pool,
+            queue,
+            waiting,
+        }
+    }
+}
+
+impl std::fmt::Debug for PgAccessLedger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgAccessLedger")
+            .field("pool", &self.pool)
+            .field("waiting", &self.waiting.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -64,59 +97,195 @@ impl From<Option<&Subject>> for SubjectColumns {
     }
 }
 
-#[async_trait]
-impl AccessLedger for PgAccessLedger {
-    async fn decide(&self, admission: Admission) -> Result<Decided, DomainError> {
-        run_blocking(&self.pool, move |conn| {
-            let Admission {
-                decision,
-                quotas,
-                reservation,
-            } = admission;
-            let subject = SubjectColumns::from(decision.subject.as_ref());
-            let (minute, day) = windows(decision.created);
-            let (payer_scope, payer_id) = scope(decision.payer);
-            let row = diesel::sql_query(
-                "SELECT * FROM gatehouse_decide($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-                 $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
-            )
-            .bind::<Text, _>(decision.request_id.as_str())
-            .bind::<Bytea, _>(decision.key_hash.as_bytes())
-            .bind::<BigInt, _>(decision.router)
-            .bind::<Text, _>(decision.outcome.as_str())
-            .bind::<Nullable<BigInt>, _>(subject.user)
-            .bind::<Nullable<BigInt>, _>(subject.organization)
-            .bind::<Nullable<BigInt>, _>(subject.project)
-            .bind::<Nullable<BigInt>, _>(subject.key)
-            .bind::<Nullable<BigInt>, _>(subject.role)
-            .bind::<Array<Text>, _>(subject.permissions)
-            .bind::<Nullable<BigInt>, _>(decision.budget.map(Budget::micros))
-            .bind::<BigInt, _>(decision.tokens)
-            .bind::<Nullable<Text>, _>(payer_scope)
-            .bind::<Nullable<BigInt>, _>(payer_id)
-            .bind::<Nullable<BigInt>, _>(reservation.map(|r| r.cost.micros()))
-            .bind::<Nullable<BigInt>, _>(reservation.map(|r| r.at_least.micros()))
-            .bind::<Array<Text>, _>(quotas.iter().map(|q| q.holder.scope()).collect::<Vec<_>>())
-            .bind::<Array<BigInt>, _>(
-                quotas
-                    .iter()
-                    .map(|q| holder_id(q.holder))
-                    .collect::<Vec<_>>(),
-            )
-            .bind::<Array<Text>, _>(quotas.iter().map(|q| q.kind.as_str()).collect::<Vec<_>>())
-            .bind::<Array<BigInt>, _>(quotas.iter().map(|q| q.limit).collect::<Vec<_>>())
-            .bind::<Timestamptz, _>(decision.created)
-            .bind::<Timestamptz, _>(minute)
-            .bind::<Timestamptz, _>(day)
-            .get_result::<DecisionRow>(conn)
-            .map_err(on_query)?;
-            let replayed = row.replayed;
+/// The admissions of one batch as the columns `gatehouse_decide_batch` takes: one element per
+/// admission, their quotas one after the other.
+#[derive(Default)]
+struct BatchColumns {
+    request_ids: Vec<String>,
+    key_hashes: Vec<Vec<u8>>,
+    routers: Vec<i64>,
+    outcomes: Vec<&'static str>,
+    users: Vec<Option<i64>>,
+    organizations: Vec<Option<i64>>,
+    projects: Vec<Option<i64>>,
+    keys: Vec<Option<i64>>,
+    roles: Vec<Option<i64>>,
+    permissions: Vec<String>,
+    budgets: Vec<Option<i64>>,
+    tokens: Vec<i64>,
+    payer_scopes: Vec<Option<&'static str>>,
+    payer_ids: Vec<Option<i64>>,
+    costs: Vec<Option<i64>>,
+    at_leasts: Vec<Option<i64>>,
+    quota_first: Vec<i32>,
+    quota_count: Vec<i32>,
+    quota_scopes: Vec<&'static str>,
+    quota_holders: Vec<i64>,
+    quota_types: Vec<&'static str>,
+    quota_limits: Vec<i64>,
+    created: Vec<DateTime<Utc>>,
+    minute_starts: Vec<DateTime<Utc>>,
+    day_starts: Vec<DateTime<Utc>>,
+}
+
+impl BatchColumns {
+    fn push(&mut self, admission: Admission) -> Result<(), DomainError> {
+        let Admission {
+            decision,
+            quotas,
+            reservation,
+        } = admission;
+        let subject = SubjectColumns::from(decision.subject.as_ref());
+        let (minute, day) = windows(decision.created);
+        let (payer_scope, payer_id) = scope(decision.payer);
+        let too_many = |_| DomainError::unexpected("too many quotas in one batch");
+        self.request_ids.push(decision.request_id.to_string());
+        self.key_hashes.push(decision.key_hash.as_bytes().to_vec());
+        self.routers.push(decision.router);
+        self.outcomes.push(decision.outcome.as_str());
+        self.users.push(subject.user);
+        self.organizations.push(subject.organization);
+        self.projects.push(subject.project);
+        self.keys.push(subject.key);
+        self.roles.push(subject.role);
+        self.permissions.push(subject.permissions.join(","));
+        self.budgets.push(decision.budget.map(Budget::micros));
+        self.tokens.push(decision.tokens);
+        self.payer_scopes.push(payer_scope);
+        self.payer_ids.push(payer_id);
+        self.costs.push(reservation.map(|r| r.cost.micros()));
+        self.at_leasts
+            .push(reservation.map(|r| r.at_least.micros()));
+        // PostgreSQL arrays count from 1.
+        self.quota_first
+            .push(i32::try_from(self.quota_scopes.len() + 1).map_err(too_many)?);
+        self.quota_count
+            .push(i32::try_from(quotas.len()).map_err(too_many)?);
+        for quota in quotas {
+            self.quota_scopes.push(quota.holder.scope());
+            self.quota_holders.push(holder_id(quota.holder));
+            self.quota_types.push(quota.kind.as_str());
+            self.quota_limits.push(quota.limit);
+        }
+        self.created.push(decision.created);
+        self.minute_starts.push(minute);
+        self.day_starts.push(day);
+        Ok(())
+    }
+}
+
+/// Decides `admissions` in one transaction (one call of `gatehouse_decide_batch`), in order.
+fn decide_batch(
+    conn: &mut PgConnection,
+    admissions: Vec<Admission>,
+) -> Result<Vec<Decided>, DomainError> {
+    let count = admissions.len();
+    let mut columns = BatchColumns::default();
+    for admission in admissions {
+        columns.push(admission)?;
+    }
+    let mut rows = diesel::sql_query(
+        "SELECT * FROM gatehouse_decide_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+         $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
+    )
+    .bind::<Array<Text>, _>(columns.request_ids)
+    .bind::<Array<Bytea>, _>(columns.key_hashes)
+    .bind::<Array<BigInt>, _>(columns.routers)
+    .bind::<Array<Text>, _>(columns.outcomes)
+    .bind::<Array<Nullable<BigInt>>, _>(columns.users)
+    .bind::<Array<Nullable<BigInt>>, _>(columns.organizations)
+    .bind::<Array<Nullable<BigInt>>, _>(columns.projects)
+    .bind::<Array<Nullable<BigInt>>, _>(columns.keys)
+    .bind::<Array<Nullable<BigInt>>, _>(columns.roles)
+    .bind::<Array<Text>, _>(columns.permissions)
+    .bind::<Array<Nullable<BigInt>>, _>(columns.budgets)
+    .bind::<Array<BigInt>, _>(columns.tokens)
+    .bind::<Array<Nullable<Text>>, _>(columns.payer_scopes)
+    .bind::<Array<Nullable<BigInt>>, _>(columns.payer_ids)
+    .bind::<Array<Nullable<BigInt>>, _>(columns.costs)
+    .bind::<Array<Nullable<BigInt>>, _>(columns.at_leasts)
+    .bind::<Array<Integer>, _>(columns.quota_first)
+    .bind::<Array<Integer>, _>(columns.quota_count)
+    .bind::<Array<Text>, _>(columns.quota_scopes)
+    .bind::<Array<BigInt>, _>(columns.quota_holders)
+    .bind::<Array<Text>, _>(columns.quota_types)
+    .bind::<Array<BigInt>, _>(columns.quota_limits)
+    .bind::<Array<Timestamptz>, _>(columns.created)
+    .bind::<Array<Timestamptz>, _>(columns.minute_starts)
+    .bind::<Array<Timestamptz>, _>(columns.day_starts)
+    .load::<BatchDecisionRow>(conn)
+    .map_err(on_query)?;
+    rows.sort_by_key(|row| row.ordinal);
+    if rows.len() != count {
+        return Err(DomainError::unexpected(format!(
+            "gatehouse_decide_batch decided {} of {count} admissions",
+            rows.len()
+        )));
+    }
+    rows.into_iter()
+        .map(|row| {
+            let replayed = row.decision.replayed;
             Ok(Decided {
-                decision: row.into_domain()?,
+                decision: row.decision.into_domain()?,
                 replayed,
             })
         })
-        .await
+        .collect()
+}
+
+/// Takes the decisions waiting (up to [`MAX_BATCH`]), decides them together, and answers each.
+/// Those whose caller has gone are left out: nothing was promised to anyone for them.
+fn decide_waiting(conn: &mut PgConnection, waiting: &Receiver<Pending>) {
+    let (admissions, replies): (Vec<_>, Vec<_>) = waiting
+        .try_iter()
+        .filter(|pending| !pending.reply.is_closed())
+        .take(MAX_BATCH)
+        .map(|pending| (pending.admission, pending.reply))
+        .unzip();
+    if admissions.is_empty() {
+        return;
+    }
+    match decide_batch(conn, admissions) {
+        Ok(decisions) => {
+            for (reply, decided) in replies.into_iter().zip(decisions) {
+                let _ = reply.send(Ok(decided));
+            }
+        }
+        Err(error) => {
+            for reply in replies {
+                let _ = reply.send(Err(shared(&error)));
+            }
+        }
+    }
+}
+
+/// The failure of a batch, once for each of its decisions.
+fn shared(error: &DomainError) -> DomainError {
+    match error {
+        DomainError::Unavailable(cause) => DomainError::Unavailable(cause.to_string().into()),
+        other => DomainError::unexpected(other.to_string()),
+    }
+}
+
+#[async_trait]
+impl AccessLedger for PgAccessLedger {
+    /// Queues the admission, then runs a job that decides every admission waiting: the first job
+    /// to run takes this one with the others, and later jobs find the queue emptier. Under load,
+    /// the decisions that wait while a batch runs go together in the next one.
+    async fn decide(&self, admission: Admission) -> Result<Decided, DomainError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Pending { admission, reply })
+            .map_err(|_| DomainError::unexpected("the decision queue is closed"))?;
+        let waiting = self.waiting.clone();
+        run_blocking(&self.pool, move |conn| {
+            decide_waiting(conn, &waiting);
+            Ok(())
+        })
+        .await?;
+        answer
+            .await
+            .map_err(|_| DomainError::unexpected("a decision was dropped"))?
     }
 
     async fn settle(&self, settlement: Settlement) -> Result<Settled, DomainError> {

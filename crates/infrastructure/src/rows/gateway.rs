@@ -182,6 +182,15 @@ impl DecisionRow {
     }
 }
 
+/// A decision as `gatehouse_decide_batch` returns it: with the ordinal of its admission.
+#[derive(Debug, QueryableByName)]
+pub(crate) struct BatchDecisionRow {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub ordinal: i32,
+    #[diesel(embed)]
+    pub decision: DecisionRow,
+}
+
 /// A usage record as stored.
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = usage_records, check_for_backend(diesel::pg::Pg))]
