@@ -168,6 +168,23 @@ where
         .map_err(|_| DomainError::unexpected("a database call panicked"))?
 }
 
+/// Runs `work` on one of the pool's threads with a pooled connection (or the reason there is
+/// none, after the pool's connection timeout), without waiting for it: for work that answers its
+/// callers itself. False when no thread is left to run it.
+pub(crate) fn run_detached<F>(pool: &PgPool, work: F) -> bool
+where
+    F: FnOnce(Result<&mut PgConnection, DomainError>) + Send + 'static,
+{
+    let connections = pool.connections.clone();
+    let span = tracing::Span::current();
+    pool.workers.run(Box::new(move || {
+        span.in_scope(|| match connections.get() {
+            Ok(mut conn) => work(Ok(&mut conn)),
+            Err(error) => work(Err(error::on_pool(error))),
+        });
+    }))
+}
+
 /// Runs `work` in one transaction, committed if it returns `Ok` and rolled back otherwise. `work`
 /// maps its own statements' errors, so that each is read as the statement it came from.
 pub(crate) fn transaction<T, F>(conn: &mut PgConnection, work: F) -> Result<T, DomainError>

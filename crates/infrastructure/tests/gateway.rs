@@ -556,6 +556,29 @@ async fn members_calling_at_once_under_their_roles_and_their_projects_limits_nev
 }
 
 #[tokio::test]
+async fn without_a_database_every_waiting_decision_is_unavailable_within_the_timeout() {
+    // Nothing listens on port 1.
+    let timeout = std::time::Duration::from_millis(300);
+    let pool = connect("postgres://gatehouse@127.0.0.1:1/gatehouse", 2, timeout).unwrap();
+    let ledger = PgAccessLedger::new(pool);
+    let started = std::time::Instant::now();
+    let mut tasks = JoinSet::new();
+    for n in 0..20 {
+        let ledger = ledger.clone();
+        let admission = admission(&format!("call-{n}"), UserId(1), noon(), Vec::new(), None);
+        tasks.spawn(async move { ledger.decide(admission).await });
+    }
+    while let Some(decided) = tasks.join_next().await {
+        assert!(matches!(
+            decided.unwrap(),
+            Err(gatehouse_domain::DomainError::Unavailable(_))
+        ));
+    }
+    // Queued behind one another, they wait for a few connection attempts, not one each.
+    assert!(started.elapsed() < timeout * 5, "{:?}", started.elapsed());
+}
+
+#[tokio::test]
 async fn two_instances_deciding_for_many_users_in_any_order_count_each_exactly() {
     let world = world().await;
     let mut users = Vec::new();

@@ -1,6 +1,9 @@
 //! [`AccessLedger`] on PostgreSQL: decisions and settlements are calls of the functions
 //! `gatehouse_decide_batch` and `gatehouse_settle` (see their migration), one round trip each.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use async_trait::async_trait;
 use crossbeam_channel::{Receiver, Sender};
 use diesel::prelude::*;
@@ -11,7 +14,7 @@ use gatehouse_domain::{
 };
 use tokio::sync::oneshot;
 
-use crate::db::{PgPool, run_blocking};
+use crate::db::{PgPool, run_blocking, run_detached};
 use crate::error::{on_delete, on_query};
 use crate::rows::gateway::{BatchDecisionRow, SettleRow, holder_id};
 use crate::schema::rate_counters;
@@ -19,25 +22,77 @@ use crate::schema::rate_counters;
 /// The most decisions one transaction takes.
 const MAX_BATCH: usize = 64;
 
-/// A decision waiting for a database thread, and where its answer goes.
+/// How many batches of decisions an instance runs at once: one. A batch locks every row it needs
+/// before it decides, so batches running together on the same keys mostly wait for each other,
+/// and pay for the lock waits and wake-ups: with a batch per connection (ten), PostgreSQL spent
+/// most of its time there. Measured on 2 cores with 32 clients (`docs/benchmarks.md`): one key,
+/// 5,500 decisions/s with one runner, 4,800 with two, 2,200 with ten; 50 keys, 4,900 with one,
+/// 3,500 with two.
+const RUNNERS: usize = 1;
+
+/// A decision waiting for a runner, and where its answer goes.
 struct Pending {
     admission: Admission,
     reply: oneshot::Sender<Result<Decided, DomainError>>,
+}
+
+/// The decisions waiting, and how many runners take them.
+struct Decisions {
+    queue: Sender<Pending>,
+    waiting: Receiver<Pending>,
+    runners: AtomicUsize,
+}
+
+impl Decisions {
+    /// Takes a runner's place, if one is free.
+    fn claim(&self) -> bool {
+        self.runners
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |running| {
+                (running < RUNNERS).then_some(running + 1)
+            })
+            .is_ok()
+    }
+
+    /// The decisions waiting, up to [`MAX_BATCH`], without those whose caller has gone: nothing
+    /// was promised to anyone for them.
+    fn take_batch(&self) -> Vec<Pending> {
+        self.waiting
+            .try_iter()
+            .filter(|pending| !pending.reply.is_closed())
+            .take(MAX_BATCH)
+            .collect()
+    }
+
+    /// Answers every decision waiting with `error`.
+    fn fail_waiting(&self, error: &DomainError) {
+        for pending in self.waiting.try_iter() {
+            let _ = pending.reply.send(Err(shared(error)));
+        }
+    }
+}
+
+/// A runner's place, given back however the runner ends (a panic included, or no runner would
+/// ever start again once every place was lost).
+struct Place<'a>(&'a Decisions);
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        self.0.runners.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Access decisions, usage records, rate limit counters and budgets, in one database shared by
 /// every instance.
 ///
 /// Decisions are taken in batches: with many calls on one key, each decision locks the same
-/// counter and budget rows until its transaction commits, so one commit per decision would bound
-/// the decisions of a key to the commits per second of the disk. The decisions waiting at the
-/// same moment share a transaction (group commit, without waiting for anyone: a batch is what
-/// queued while the previous ran).
+/// counter and budget rows until its transaction commits, so a commit per decision would bound the
+/// decisions of a key to the commits per second of the disk. Callers queue their admissions; a few
+/// runners (at most [`RUNNERS`]) each take every decision waiting into one transaction, until none
+/// wait (group commit, without waiting for anyone: a batch is what queued while the previous ran).
 #[derive(Clone)]
 pub struct PgAccessLedger {
     pool: PgPool,
-    queue: Sender<Pending>,
-    waiting: Receiver<Pending>,
+    decisions: Arc<Decisions>,
 }
 
 impl PgAccessLedger {
@@ -46,8 +101,47 @@ impl PgAccessLedger {
         let (queue, waiting) = crossbeam_channel::unbounded();
         Self {
             pool,
-            queue,
-            waiting,
+            decisions: Arc::new(Decisions {
+                queue,
+                waiting,
+                runners: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    /// Makes sure a runner takes the decisions waiting: starts one unless all are running.
+    fn run(&self) {
+        if !self.decisions.claim() {
+            return;
+        }
+        let ledger = self.clone();
+        let started = run_detached(&self.pool, move |conn| ledger.take_decisions(conn));
+        if !started {
+            self.decisions.runners.fetch_sub(1, Ordering::SeqCst);
+            self.decisions
+                .fail_waiting(&DomainError::unexpected("no database thread is running"));
+        }
+    }
+
+    /// A runner: decides batches on `conn` until none wait. Without a connection, answers the
+    /// decisions waiting that the database is unavailable.
+    fn take_decisions(&self, conn: Result<&mut PgConnection, DomainError>) {
+        let place = Place(&self.decisions);
+        match conn {
+            Err(error) => self.decisions.fail_waiting(&error),
+            Ok(conn) => loop {
+                let batch = self.decisions.take_batch();
+                // After a failed batch, the connection goes back (it may be broken): another
+                // runner takes over with another.
+                if batch.is_empty() || !decide_and_answer(conn, batch) {
+                    break;
+                }
+            },
+        }
+        drop(place);
+        // A decision queued while this runner was stopping may have found every place taken.
+        if !self.decisions.waiting.is_empty() {
+            self.run();
         }
     }
 }
@@ -56,7 +150,7 @@ impl std::fmt::Debug for PgAccessLedger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgAccessLedger")
             .field("pool", &self.pool)
-            .field("waiting", &self.waiting.len())
+            .field("waiting", &self.decisions.waiting.len())
             .finish_non_exhaustive()
     }
 }
@@ -233,28 +327,24 @@ fn decide_batch(
         .collect()
 }
 
-/// Takes the decisions waiting (up to [`MAX_BATCH`]), decides them together, and answers each.
-/// Those whose caller has gone are left out: nothing was promised to anyone for them.
-fn decide_waiting(conn: &mut PgConnection, waiting: &Receiver<Pending>) {
-    let (admissions, replies): (Vec<_>, Vec<_>) = waiting
-        .try_iter()
-        .filter(|pending| !pending.reply.is_closed())
-        .take(MAX_BATCH)
+/// Decides `batch` in one transaction and answers each of its callers; false when it failed.
+fn decide_and_answer(conn: &mut PgConnection, batch: Vec<Pending>) -> bool {
+    let (admissions, replies): (Vec<_>, Vec<_>) = batch
+        .into_iter()
         .map(|pending| (pending.admission, pending.reply))
         .unzip();
-    if admissions.is_empty() {
-        return;
-    }
     match decide_batch(conn, admissions) {
         Ok(decisions) => {
             for (reply, decided) in replies.into_iter().zip(decisions) {
                 let _ = reply.send(Ok(decided));
             }
+            true
         }
         Err(error) => {
             for reply in replies {
                 let _ = reply.send(Err(shared(&error)));
             }
+            false
         }
     }
 }
@@ -269,20 +359,15 @@ fn shared(error: &DomainError) -> DomainError {
 
 #[async_trait]
 impl AccessLedger for PgAccessLedger {
-    /// Queues the admission, then runs a job that decides every admission waiting: the first job
-    /// to run takes this one with the others, and later jobs find the queue emptier. Under load,
-    /// the decisions that wait while a batch runs go together in the next one.
+    /// Queues the admission for a runner, starting one if a place is free, and waits for the
+    /// answer. A caller that goes away before its turn leaves its admission undecided.
     async fn decide(&self, admission: Admission) -> Result<Decided, DomainError> {
         let (reply, answer) = oneshot::channel();
-        self.queue
+        self.decisions
+            .queue
             .send(Pending { admission, reply })
             .map_err(|_| DomainError::unexpected("the decision queue is closed"))?;
-        let waiting = self.waiting.clone();
-        run_blocking(&self.pool, move |conn| {
-            decide_waiting(conn, &waiting);
-            Ok(())
-        })
-        .await?;
+        self.run();
         answer
             .await
             .map_err(|_| DomainError::unexpected("a decision was dropped"))?
