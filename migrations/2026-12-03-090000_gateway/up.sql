@@ -131,7 +131,12 @@ CREATE FUNCTION gatehouse_decide(
     payer_id bigint, reserved_micros bigint, quota_scopes text[], quota_types text[],
     quota_limits bigint[], quota_used bigint[], created timestamptz
 )
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- Every statement here reaches rows by their key. PL/pgSQL keeps a session's plans: one made while
+-- a table was empty (a fresh database, just analyzed) would scan the whole table for ever after,
+-- however large it grows. An index scan is right at any size.
+SET enable_seqscan = off
+AS $$
 #variable_conflict use_column
 DECLARE
     v_outcome text := p_outcome;
@@ -315,7 +320,12 @@ CREATE FUNCTION gatehouse_decide_batch(
     payer_scope text, payer_id bigint, reserved_micros bigint, quota_scopes text[],
     quota_types text[], quota_limits bigint[], quota_used bigint[], created timestamptz
 )
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- Every statement here reaches rows by their key. PL/pgSQL keeps a session's plans: one made while
+-- a table was empty (a fresh database, just analyzed) would scan the whole table for ever after,
+-- however large it grows. An index scan is right at any size.
+SET enable_seqscan = off
+AS $$
 #variable_conflict use_column
 DECLARE
     v_hash int;
@@ -411,7 +421,12 @@ CREATE FUNCTION gatehouse_settle(
     prompt_tokens bigint, completion_tokens bigint, cost_micros bigint, charged_micros bigint,
     overrun_micros bigint, budget_micros bigint, created timestamptz
 )
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- Every statement here reaches rows by their key. PL/pgSQL keeps a session's plans: one made while
+-- a table was empty (a fresh database, just analyzed) would scan the whole table for ever after,
+-- however large it grows. An index scan is right at any size.
+SET enable_seqscan = off
+AS $$
 #variable_conflict use_column
 DECLARE
     v_decision access_decisions;
