@@ -19,8 +19,9 @@ use crate::error::{on_delete, on_query};
 use crate::rows::gateway::{BatchDecisionRow, SettleRow, holder_id};
 use crate::schema::rate_counters;
 
-/// The most decisions one transaction takes.
-const MAX_BATCH: usize = 64;
+/// The most decisions one transaction takes. Measured on one key, 32 clients: 64 gave no more
+/// decisions per second than 16 (5,100) and a server 7 MiB larger (66 MiB); 8 gave 4,500.
+const MAX_BATCH: usize = 16;
 
 /// How many batches of decisions an instance runs at once: one. A batch locks every row it needs
 /// before it decides, so batches running together on the same keys mostly wait for each other,
