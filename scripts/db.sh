@@ -4,6 +4,7 @@
 #   scripts/db.sh [NAME]        URL of database NAME (default: gatehouse), created if missing
 #   scripts/db.sh --drop NAME   drops database NAME
 #   scripts/db.sh --stop        stops the local cluster
+#   scripts/db.sh --status      succeeds when the local cluster is running (starts nothing)
 #
 # With DATABASE_URL set, that server is used as it is: the first form prints DATABASE_URL and
 # nothing is installed or started. Without it, a local cluster is provisioned, idempotently:
@@ -123,6 +124,7 @@ main() {
   local action=url name=gatehouse
   case "${1:-}" in
     --stop) action=stop ;;
+    --status) action=status ;;
     --drop) action=drop; name="${2:?--drop needs a database name}" ;;
     "") ;;
     -*) die "unknown option $1" ;;
@@ -143,6 +145,10 @@ main() {
   choose_datadir
   if [[ $action == stop ]]; then
     as_owner "$bindir/pg_ctl" stop -D "$datadir" -m fast >&2 || true
+    return
+  fi
+  if [[ $action == status ]]; then
+    running_port >/dev/null
     return
   fi
   start_cluster

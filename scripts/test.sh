@@ -5,7 +5,8 @@
 # crash, hostile input) against the release server.
 #
 # Without DATABASE_URL, scripts/db.sh provisions the local cluster and a throwaway database is
-# created for this run and dropped at the end. Tests then create their own databases from a migrated
+# created for this run and dropped at the end; a cluster this run had to start is stopped at the
+# end too (a developer's cluster, already running, stays up). Tests then create their own databases from a migrated
 # template, so they are isolated from each other and run in parallel. With DATABASE_URL, that
 # server is used; its role needs the CREATEDB privilege. The reliability scenarios always run on a
 # local cluster of their own (GATEHOUSE_PG_CLUSTER=reliability), which they stop and start: the
@@ -24,18 +25,39 @@ if ((${#missing[@]})); then
     "${missing[@]}" >&2
 fi
 
+# The local cluster is stopped by the last run out, and only when a run started it: a run that
+# finds it stopped marks it (`started`); every run holds a shared lock (fd 7) while it uses it;
+# at exit, a run that gets that lock exclusively is the last one and stops a marked cluster,
+# holding the lock meanwhile so that a run starting then waits. No child may inherit fd 7 (7>&-),
+# or one left behind (PostgreSQL, above all) would keep every later run from stopping it.
 if [[ -z ${DATABASE_URL:-} ]]; then
+  db() { env -u DATABASE_URL scripts/db.sh "$@" 7>&-; }
+  cluster="${GATEHOUSE_PG_CLUSTER:+-$GATEHOUSE_PG_CLUSTER}"
+  started=".data/postgres$cluster.started-by-test"
+  mkdir -p .data
   scratch="gatehouse_run_$$"
-  DATABASE_URL="$(scripts/db.sh "$scratch")"
-  trap 'env -u DATABASE_URL scripts/db.sh --drop "$scratch" >/dev/null || true' EXIT
+  finish() {
+    db --drop "$scratch" >/dev/null || true
+    if [[ -e $started ]] && flock -x -n 7; then
+      echo "== stopping the PostgreSQL cluster a test run started" >&2
+      db --stop || true
+      rm -f "$started"
+    fi
+  }
+  exec 7>".data/test$cluster.lock"
+  flock -s 7
+  trap finish EXIT
+  trap 'exit 130' INT TERM
+  if ! db --status; then touch "$started"; fi
+  DATABASE_URL="$(db "$scratch")"
   export DATABASE_URL
 fi
 
 echo "== cargo fmt" >&2
-cargo fmt --all -- --check
+cargo fmt --all -- --check 7>&-
 echo "== cargo clippy" >&2
-cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings 7>&-
 echo "== cargo test" >&2
-cargo test --workspace --all-features --locked
+cargo test --workspace --all-features --locked 7>&-
 echo "== scripts/reliability.sh" >&2
-scripts/reliability.sh
+scripts/reliability.sh 7>&-

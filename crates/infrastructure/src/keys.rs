@@ -1,6 +1,7 @@
-//! API keys: `sk-` and 32 random bytes from the operating system, hex-encoded, stored as SHA-256.
+//! API keys: the domain's prefix (`sk-`) and 32 random bytes from the operating system,
+//! hex-encoded, stored as SHA-256.
 
-use gatehouse_domain::{DomainError, GeneratedKey, KeyGenerator, KeyHash, Secret};
+use gatehouse_domain::{API_KEY_PREFIX, DomainError, GeneratedKey, KeyGenerator, KeyHash, Secret};
 use rand::RngCore;
 use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
@@ -12,8 +13,6 @@ use sha2::{Digest, Sha256};
 pub struct Sha256KeyGenerator;
 
 impl Sha256KeyGenerator {
-    /// What every key starts with, so that leaked keys are easy to recognise.
-    pub const PREFIX: &'static str = "sk-";
     /// Random bytes in a key.
     pub const RANDOM_BYTES: usize = 32;
     /// Characters of the random part shown at each end of a masked key.
@@ -32,7 +31,7 @@ impl KeyGenerator for Sha256KeyGenerator {
             .try_fill_bytes(&mut bytes)
             .map_err(DomainError::unexpected)?;
         let random = hex::encode(bytes);
-        let key = format!("{}{random}", Self::PREFIX);
+        let key = format!("{API_KEY_PREFIX}{random}");
         Ok(GeneratedKey {
             hash: self.hash(&key),
             masked: mask(&random),
@@ -45,7 +44,8 @@ impl KeyGenerator for Sha256KeyGenerator {
     }
 }
 
-/// `sk-` and the first and last four characters of the random part: enough to tell keys apart.
+/// The prefix and the first and last four characters of the random part: enough to tell keys
+/// apart.
 fn mask(random: &str) -> String {
     let head: String = random.chars().take(Sha256KeyGenerator::SHOWN).collect();
     let tail_start = random
@@ -53,7 +53,7 @@ fn mask(random: &str) -> String {
         .count()
         .saturating_sub(Sha256KeyGenerator::SHOWN);
     let tail: String = random.chars().skip(tail_start).collect();
-    format!("{}{head}...{tail}", Sha256KeyGenerator::PREFIX)
+    format!("{API_KEY_PREFIX}{head}...{tail}")
 }
 
 #[cfg(test)]
@@ -64,7 +64,7 @@ mod tests {
     fn a_key_is_the_prefix_and_64_hex_characters() {
         let key = Sha256KeyGenerator.generate().unwrap();
         let secret = key.secret.expose();
-        let random = secret.strip_prefix("sk-").unwrap();
+        let random = secret.strip_prefix(API_KEY_PREFIX).unwrap();
         assert_eq!(random.len(), 64);
         assert!(random.chars().all(|c| c.is_ascii_hexdigit()));
     }
@@ -98,12 +98,17 @@ mod tests {
     #[test]
     fn the_masked_key_shows_four_characters_at_each_end_of_the_random_part() {
         let key = Sha256KeyGenerator.generate().unwrap();
-        let random = key.secret.expose().strip_prefix("sk-").unwrap();
+        let random = key.secret.expose().strip_prefix(API_KEY_PREFIX).unwrap();
         assert_eq!(
             key.masked,
-            format!("sk-{}...{}", &random[..4], &random[random.len() - 4..])
+            format!(
+                "{API_KEY_PREFIX}{}...{}",
+                &random[..4],
+                &random[random.len() - 4..]
+            )
         );
-        assert_eq!(key.masked.len(), 3 + 4 + 3 + 4);
+        assert_eq!(key.masked.len(), API_KEY_PREFIX.len() + 4 + 3 + 4);
+        // The contract's example, to the letter.
         assert_eq!(mask("ab12cdef9xyz"), "sk-ab12...9xyz");
     }
 
@@ -111,7 +116,7 @@ mod tests {
     fn neither_the_key_nor_its_hash_shows_in_debug_output() {
         let key = Sha256KeyGenerator.generate().unwrap();
         let debug = format!("{key:?}");
-        let random = key.secret.expose().strip_prefix("sk-").unwrap();
+        let random = key.secret.expose().strip_prefix(API_KEY_PREFIX).unwrap();
         assert!(!debug.contains(random));
         assert!(!debug.contains(&hex::encode(key.hash.as_bytes())));
     }

@@ -86,6 +86,19 @@ impl TestDatabase {
             None => unreachable!("the pool is only taken when the database is dropped"),
         }
     }
+
+    /// Runs `sql` on this test's database: for what no API can do, such as dating a row back
+    /// instead of waiting for the database's own clock to move.
+    ///
+    /// # Panics
+    /// When the statement fails: the test cannot go on.
+    pub fn execute(&self, sql: &str) {
+        let mut conn = self
+            .pool()
+            .get()
+            .unwrap_or_else(|error| panic!("no connection to {}: {error}", self.name));
+        execute(&mut conn, sql);
+    }
 }
 
 impl Default for TestDatabase {

@@ -1085,12 +1085,32 @@ impl OpenTransaction {
     }
 }
 
-/// Lets a spawned call run until it blocks, and checks that it did block.
-async fn assert_waits<T>(task: &tokio::task::JoinHandle<T>) {
-    tokio::task::spawn_blocking(|| std::thread::sleep(Duration::from_millis(300)))
+/// Lets a spawned call run until it waits for a lock (seen by the server: the open transaction
+/// is idle, so the one waiter in `db` is the call), and checks that it did not finish instead.
+async fn assert_waits<T>(db: &TestDatabase, task: &tokio::task::JoinHandle<T>) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let pool = db.pool();
+        let waiting = tokio::task::spawn_blocking(move || {
+            diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "EXISTS (SELECT 1 FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock')",
+            ))
+            .get_result::<bool>(&mut pool.get().unwrap())
+            .unwrap()
+        })
         .await
         .unwrap();
-    assert!(!task.is_finished(), "the call did not wait for the lock");
+        assert!(!task.is_finished(), "the call did not wait for the lock");
+        if waiting {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the call never waited for the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[tokio::test]
@@ -1111,7 +1131,7 @@ async fn adding_a_member_waits_for_a_move_of_the_user_and_sees_the_new_organizat
         let ada = world.ada;
         async move { projects.add_member(project.id, ada).await }
     });
-    assert_waits(&adding).await;
+    assert_waits(&world.db, &adding).await;
     moving.commit();
     let error = adding.await.unwrap().unwrap_err();
     assert!(matches!(error, DomainError::NotInOrganization), "{error:?}");
@@ -1149,7 +1169,7 @@ async fn a_move_waits_for_a_membership_being_added_and_then_ends_it() {
                 .await
         }
     });
-    assert_waits(&moving).await;
+    assert_waits(&world.db, &moving).await;
     adding.commit();
     let moved = moving.await.unwrap().unwrap();
     assert_eq!(moved.organization, Some(world.other));

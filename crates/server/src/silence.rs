@@ -110,7 +110,10 @@ mod tests {
 
     const TIMEOUT: Duration = Duration::from_millis(300);
 
-    #[tokio::test]
+    // Tokio's clock is paused in these tests: it jumps to the next timer whenever every task
+    // waits, so that the timeouts pass at once and to the millisecond.
+
+    #[tokio::test(start_paused = true)]
     async fn a_silent_connection_stops_being_read_once_the_timeout_passes() {
         let (server, mut client) = duplex(64);
         let mut watched = Watched::new(server, TIMEOUT);
@@ -121,10 +124,14 @@ mod tests {
         let started = Instant::now();
         let error = watched.read(&mut buffer).await.unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::TimedOut);
-        assert!(started.elapsed() < TIMEOUT + Duration::from_millis(200));
+        let waited = started.elapsed();
+        assert!(
+            TIMEOUT <= waited && waited < TIMEOUT + Duration::from_millis(2),
+            "{waited:?}"
+        );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn writing_starts_the_silence_again() {
         let (server, mut client) = duplex(64);
         let mut watched = Watched::new(server, TIMEOUT);

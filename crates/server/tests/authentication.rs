@@ -4,11 +4,12 @@
 
 mod support;
 
-use std::time::Duration;
+use std::sync::Arc;
 
+use gatehouse_domain::chrono::TimeDelta;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Answer, MASTER_KEY, TestApp, unix_now};
+use support::{Answer, MASTER_KEY, TestApp, TestClock};
 
 /// One admin endpoint with a request that succeeds for an admin, and the status it then gets.
 struct Endpoint {
@@ -196,8 +197,9 @@ async fn key_with(app: &TestApp, email: &str, permissions: &[&str]) -> String {
     app.user_with_key(email, permissions).await.1
 }
 
-/// A user whose account expires in two seconds, with a key that does not: `(user, key)`.
-async fn expiring_account(app: &TestApp, permissions: &[&str]) -> (i64, String) {
+/// A user whose account expires a minute after `clock`'s now, with a key that does not:
+/// `(user, key)`.
+async fn expiring_account(app: &TestApp, clock: &TestClock, permissions: &[&str]) -> (i64, String) {
     let role = app.create_role("expiring", permissions).await;
     let answer = app
         .post(
@@ -206,7 +208,7 @@ async fn expiring_account(app: &TestApp, permissions: &[&str]) -> (i64, String) 
                 "email": "late@example.com",
                 "password": "correct horse battery",
                 "role": role,
-                "expires": unix_now() + 2,
+                "expires": clock.unix() + 60,
             }),
         )
         .await;
@@ -355,13 +357,14 @@ async fn the_keys_of_a_deleted_user_are_401_invalid_api_key() {
 
 #[tokio::test]
 async fn an_expired_key_is_401_invalid_api_key() {
-    let app = TestApp::spawn().await;
+    let clock = TestClock::now();
+    let app = TestApp::spawn_with_clock(Arc::clone(&clock)).await;
     let role = app.create_role("admins", &["admin"]).await;
     let user = app.create_user("ada@example.com", role, None).await;
     let answer = app
         .post(
             "/v1/admin/tokens",
-            json!({"name": "short", "user": user, "expires": unix_now() + 2}),
+            json!({"name": "short", "user": user, "expires": clock.unix() + 60}),
         )
         .await;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
@@ -372,7 +375,13 @@ async fn an_expired_key_is_401_invalid_api_key() {
         .await;
     assert_eq!(works.status, StatusCode::OK, "{}", works.text);
 
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // A second before its expiry it still works; at its expiry it is dead.
+    clock.advance(TimeDelta::seconds(59));
+    let works = app
+        .call(Method::GET, "/v1/admin/roles", Some(&key), None)
+        .await;
+    assert_eq!(works.status, StatusCode::OK, "{}", works.text);
+    clock.advance(TimeDelta::seconds(1));
 
     for (method, path) in protected() {
         let answer = app.call(method, path, Some(&key), None).await;
@@ -390,15 +399,16 @@ async fn an_expired_key_is_401_invalid_api_key() {
 
 #[tokio::test]
 async fn a_valid_key_of_an_expired_account_is_403_account_expired() {
-    let app = TestApp::spawn().await;
-    let (_, key) = expiring_account(&app, &["admin"]).await;
+    let clock = TestClock::now();
+    let app = TestApp::spawn_with_clock(Arc::clone(&clock)).await;
+    let (_, key) = expiring_account(&app, &clock, &["admin"]).await;
     let works = app
         .call(Method::GET, "/v1/admin/roles", Some(&key), None)
         .await;
     assert_eq!(works.status, StatusCode::OK, "{}", works.text);
     let before = app.get("/v1/admin/roles").await.body;
 
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    clock.advance(TimeDelta::seconds(60));
 
     for (method, path, body) in [
         (Method::GET, "/v1/admin/roles", None),

@@ -682,7 +682,9 @@ async fn a_body_sent_a_byte_at_a_time_is_cut_off_however_steadily_it_comes() {
          Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
     );
     writer.write_all(head.as_bytes()).await.unwrap();
-    // One byte every 200 ms: the whole body would take 20 s, longer than the server waits.
+    // One byte every 200 ms: the whole body would take 20 s, longer than the server waits. Real
+    // sleeps, as the behaviour under test is a slow client, timed by the clocks of the server's
+    // own worker threads, which the test cannot move.
     let trickle = tokio::spawn(async move {
         for _ in 0..100 {
             tokio::time::sleep(Duration::from_millis(200)).await;

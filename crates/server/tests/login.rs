@@ -6,13 +6,14 @@
 mod support;
 
 use std::num::NonZeroU32;
-use std::time::Duration;
+use std::sync::Arc;
 
+use gatehouse_domain::chrono::TimeDelta;
 use gatehouse_domain::{Email, NewUser, Priority, RoleId, UserRepository};
 use gatehouse_infrastructure::PgUserRepository;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Answer, MASTER_KEY, TestApp, ids, unix_now};
+use support::{Answer, MASTER_KEY, TestApp, TestClock, ids, unix_now};
 
 const LOGIN: &str = "/v1/auth/login";
 const PASSWORD: &str = "correct horse battery";
@@ -189,13 +190,18 @@ async fn the_session_key_lasts_an_hour_by_default() {
 
 #[tokio::test]
 async fn a_session_key_stops_working_once_the_session_duration_has_passed() {
-    let app = TestApp::spawn_with(|settings| {
-        settings.session_duration = NonZeroU32::new(1).unwrap();
+    let clock = TestClock::now();
+    let app = TestApp::spawn_with_clock_and(Arc::clone(&clock), |settings| {
+        settings.session_duration = NonZeroU32::new(60).unwrap();
     })
     .await;
     member(&app, "ada@example.com").await;
     let (_, key) = session(&app, "ada@example.com", PASSWORD).await;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // It works until the session duration has passed, and not a second longer.
+    clock.advance(TimeDelta::seconds(59));
+    let answer = as_key(&app, "/v1/me/info", &key).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    clock.advance(TimeDelta::seconds(1));
     let answer = as_key(&app, "/v1/me/info", &key).await;
     answer.assert_detail(401, "Invalid API key.");
     assert_eq!(answer.header("www-authenticate"), Some("Bearer"));
@@ -326,16 +332,21 @@ async fn an_unknown_email_a_wrong_password_and_an_account_without_password_fail_
 
 #[tokio::test]
 async fn an_expired_account_is_403_with_the_right_password_and_401_with_a_wrong_one() {
-    let app = TestApp::spawn().await;
+    let clock = TestClock::now();
+    let app = TestApp::spawn_with_clock(Arc::clone(&clock)).await;
     let user = member(&app, "late@example.com").await;
     let answer = app
         .patch(
             &format!("/v1/admin/users/{user}"),
-            json!({ "expires": unix_now() + 2 }),
+            json!({ "expires": clock.unix() + 60 }),
         )
         .await;
     assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.text);
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Until its expiry, the account logs in.
+    session(&app, "late@example.com", PASSWORD).await;
+    let tokens = all_tokens(&app).await;
+    assert_eq!(tokens["total"], 1, "{tokens}");
+    clock.advance(TimeDelta::seconds(60));
 
     login(&app, "late@example.com", PASSWORD)
         .await
@@ -344,7 +355,8 @@ async fn an_expired_account_is_403_with_the_right_password_and_401_with_a_wrong_
         .await
         .assert_detail(403, "Account expired.");
     assert_invalid_credentials(&login(&app, "late@example.com", "not the password").await);
-    assert_eq!(all_tokens(&app).await["total"], 0);
+    // No new session, and the old one is not replaced.
+    assert_eq!(all_tokens(&app).await, tokens);
 
     // Renewed by an admin, it logs in again.
     let answer = app

@@ -117,6 +117,7 @@ async fn the_server_recovers_by_itself_when_the_database_comes_back() {
     assert_eq!(down.body, json!({"detail": "Service unavailable."}));
 
     proxy.restore().await;
+    // The pool reconnects in its own time: poll for it, 5 s at most.
     let mut status = StatusCode::SERVICE_UNAVAILABLE;
     for _ in 0..20 {
         status = app.get("/v1/admin/organizations").await.status;

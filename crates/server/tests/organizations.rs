@@ -8,11 +8,12 @@
 
 mod support;
 
-use std::time::Duration;
+use std::sync::Arc;
 
+use gatehouse_domain::chrono::TimeDelta;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{MASTER_KEY, TestApp, ids, unix_now};
+use support::{MASTER_KEY, TestApp, TestClock, ids, unix_now};
 
 const ORGANIZATIONS: &str = "/v1/admin/organizations";
 
@@ -842,10 +843,11 @@ async fn a_user_with_the_admin_permission_manages_organizations_with_their_key()
 
 #[tokio::test]
 async fn an_admin_whose_account_has_expired_gets_403_account_expired() {
-    let app = TestApp::spawn().await;
+    let clock = TestClock::now();
+    let app = TestApp::spawn_with_clock(Arc::clone(&clock)).await;
     let id = app.create_organization("Acme").await;
     let (user, key) = app.user_with_key("admin@example.com", &["admin"]).await;
-    let expires = unix_now() + 3;
+    let expires = clock.unix() + 3;
     let set = app
         .patch(
             &format!("/v1/admin/users/{user}"),
@@ -856,9 +858,7 @@ async fn an_admin_whose_account_has_expired_gets_403_account_expired() {
     let still_active = app.call(Method::GET, ORGANIZATIONS, Some(&key), None).await;
     assert_eq!(still_active.status, StatusCode::OK, "{}", still_active.text);
 
-    while unix_now() < expires {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    clock.advance(TimeDelta::seconds(3));
     let before = all_organizations(&app).await;
     for (method, path, body) in every_endpoint(id) {
         let answer = app.call(method.clone(), &path, Some(&key), body).await;

@@ -22,11 +22,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use gatehouse_domain::chrono::TimeDelta;
 use gatehouse_infrastructure::testing::TestDatabase;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use support::{Answer, MASTER_KEY, TestApp, unix_now};
+use support::{Answer, MASTER_KEY, TestApp, TestClock};
 
 const FIRST_PASSWORD: &str = "first secret passphrase";
 const SECOND_PASSWORD: &str = "second secret passphrase";
@@ -640,10 +641,11 @@ async fn assert_key_works(app: &TestApp, key: &str) {
 
 #[tokio::test]
 async fn an_own_key_and_a_project_bound_key_fail_with_401_as_soon_as_they_expire() {
-    let app = TestApp::spawn().await;
+    let clock = TestClock::now();
+    let app = TestApp::spawn_with_clock(Arc::clone(&clock)).await;
     let acme = app.create_organization("Acme").await;
     let (_, key, project) = member_of_a_project(&app, acme, "ada@example.com").await;
-    let expires = unix_now() + 2;
+    let expires = clock.unix() + 60;
     let (_, own) = own_key(&app, &key, json!({"name": "short", "expires": expires})).await;
     let (_, bound) = own_key(
         &app,
@@ -654,11 +656,11 @@ async fn an_own_key_and_a_project_bound_key_fail_with_401_as_soon_as_they_expire
     assert_key_works(&app, &own).await;
     assert_key_works(&app, &bound).await;
 
-    // Until just past the expiry, by the test's clock (whole seconds, as stored).
-    while unix_now() <= expires {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // They work until the second before their expiry, and are dead at it.
+    clock.advance(TimeDelta::seconds(59));
+    assert_key_works(&app, &own).await;
+    assert_key_works(&app, &bound).await;
+    clock.advance(TimeDelta::seconds(1));
     assert_key_dead(&app, &own).await;
     assert_key_dead(&app, &bound).await;
     // The key without expiry still works, and expired keys create nothing.

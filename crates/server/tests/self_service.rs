@@ -6,11 +6,12 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::sync::Arc;
 
+use gatehouse_domain::chrono::TimeDelta;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Answer, MASTER_KEY, TestApp, unix_now};
+use support::{Answer, MASTER_KEY, TestApp, TestClock, unix_now};
 
 const INFO: &str = "/v1/me/info";
 const PASSWORD: &str = "correct horse battery";
@@ -81,9 +82,10 @@ async fn member(app: &TestApp, email: &str) -> (i64, String) {
     app.user_with_key(email, &[]).await
 }
 
-/// Makes user `id`'s account expire, and waits until it has.
-async fn expire(app: &TestApp, id: i64) -> i64 {
-    let expires = unix_now() + 2;
+/// Makes user `id`'s account expire a minute after `clock`'s now, checks that `key` (theirs)
+/// still works until then, and moves the clock to that expiry, which it returns.
+async fn expire(app: &TestApp, clock: &TestClock, id: i64, key: &str) -> i64 {
+    let expires = clock.unix() + 60;
     let answer = app
         .patch(
             &format!("/v1/admin/users/{id}"),
@@ -91,8 +93,9 @@ async fn expire(app: &TestApp, id: i64) -> i64 {
         )
         .await;
     assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.text);
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert!(unix_now() > expires);
+    let active = app.call(Method::GET, "/v1/me/keys", Some(key), None).await;
+    assert_eq!(active.status, StatusCode::OK, "{}", active.text);
+    clock.advance(TimeDelta::seconds(60));
     expires
 }
 
@@ -264,9 +267,10 @@ async fn info_without_a_key_is_401_not_authenticated_and_with_an_unknown_key_401
 
 #[tokio::test]
 async fn an_expired_account_still_reads_its_info_but_nothing_else() {
-    let app = TestApp::spawn().await;
+    let clock = TestClock::now();
+    let app = TestApp::spawn_with_clock(Arc::clone(&clock)).await;
     let (id, key) = member(&app, "late@example.com").await;
-    let expires = expire(&app, id).await;
+    let expires = expire(&app, &clock, id, &key).await;
 
     let body = read_info(&app, &key).await;
     assert_user_info_shape(&body);
@@ -720,9 +724,10 @@ async fn changing_ones_info_without_a_key_is_401_even_with_an_invalid_body() {
 
 #[tokio::test]
 async fn an_expired_account_cannot_change_its_info_and_nothing_changes() {
-    let app = TestApp::spawn().await;
+    let clock = TestClock::now();
+    let app = TestApp::spawn_with_clock(Arc::clone(&clock)).await;
     let (id, key) = member(&app, "late@example.com").await;
-    expire(&app, id).await;
+    expire(&app, &clock, id, &key).await;
     let before = admin_view(&app, id).await;
     for body in [
         json!({"name": "Still here"}),

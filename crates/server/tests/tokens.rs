@@ -6,11 +6,12 @@
 mod support;
 
 use std::num::NonZeroU32;
-use std::time::Duration;
+use std::sync::Arc;
 
+use gatehouse_domain::chrono::TimeDelta;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Answer, MASTER_KEY, TestApp, ids, unix_now};
+use support::{Answer, MASTER_KEY, TestApp, TestClock, ids, unix_now};
 
 const DAY: i64 = 24 * 60 * 60;
 
@@ -858,7 +859,8 @@ async fn the_master_key_cannot_create_a_key_for_itself() {
 
 #[tokio::test]
 async fn an_expired_account_gets_403_account_expired_on_its_keys_and_nothing_changes() {
-    let app = TestApp::spawn().await;
+    let clock = TestClock::now();
+    let app = TestApp::spawn_with_clock(Arc::clone(&clock)).await;
     let role = app.create_role("expiring", &["admin"]).await;
     let answer = app
         .post(
@@ -867,7 +869,7 @@ async fn an_expired_account_gets_403_account_expired_on_its_keys_and_nothing_cha
                 "email": "late@example.com",
                 "password": "correct horse battery",
                 "role": role,
-                "expires": unix_now() + 2,
+                "expires": clock.unix() + 60,
             }),
         )
         .await;
@@ -879,7 +881,7 @@ async fn an_expired_account_gets_403_account_expired_on_its_keys_and_nothing_cha
     let works = as_key(&app, Method::GET, "/v1/me/keys", &key).await;
     assert_eq!(works.status, StatusCode::OK, "{}", works.text);
 
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    clock.advance(TimeDelta::seconds(60));
 
     let path = format!("/v1/me/keys/{id}");
     for (method, path, body) in [

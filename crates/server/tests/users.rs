@@ -8,11 +8,12 @@
 
 mod support;
 
-use std::time::Duration;
+use std::sync::Arc;
 
+use gatehouse_domain::chrono::TimeDelta;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Answer, MASTER_KEY, TestApp, ids, unix_now};
+use support::{Answer, MASTER_KEY, TestApp, TestClock, ids, unix_now};
 
 const USERS: &str = "/v1/admin/users";
 const PASSWORD: &str = "correct horse battery";
@@ -1304,13 +1305,14 @@ async fn a_key_without_the_admin_permission_gets_403_on_every_user_endpoint() {
 
 #[tokio::test]
 async fn an_admin_whose_account_has_expired_gets_403_account_expired() {
-    let app = TestApp::spawn().await;
+    let clock = TestClock::now();
+    let app = TestApp::spawn_with_clock(Arc::clone(&clock)).await;
     let admin_role = app.create_role("admin", &["admin"]).await;
     let role = app.create_role("member", &[]).await;
     let victim = app.create_user("ada@example.com", role, None).await;
     let admin = create(
         &app,
-        json!({ "email": "admin@example.com", "password": PASSWORD, "role": admin_role, "expires": unix_now() + 3600 }),
+        json!({ "email": "admin@example.com", "password": PASSWORD, "role": admin_role, "expires": clock.unix() + 3600 }),
     )
     .await;
     let admin = admin["id"].as_i64().expect("an id");
@@ -1319,15 +1321,13 @@ async fn an_admin_whose_account_has_expired_gets_403_account_expired() {
     assert_eq!(active.status, StatusCode::OK, "{}", active.text);
 
     // The expiry comes closer: the account works until then, not after.
-    let expires = unix_now() + 3;
+    let expires = clock.unix() + 3;
     let set = app.patch(&user(admin), json!({ "expires": expires })).await;
     assert_eq!(set.status, StatusCode::NO_CONTENT, "{}", set.text);
     let still_active = app.call(Method::GET, USERS, Some(&key), None).await;
     assert_eq!(still_active.status, StatusCode::OK, "{}", still_active.text);
 
-    while unix_now() < expires {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    clock.advance(TimeDelta::seconds(3));
     let before = all_users(&app).await;
     for (method, path, body) in every_endpoint(victim, role) {
         let answer = app.call(method.clone(), &path, Some(&key), body).await;

@@ -13,11 +13,13 @@
 //! value taken (or freed) like any later request: a 409 (or success). Creations need no such lock:
 //! a new row has no old version for an update to wait on, and an index is checked and written in
 //! one step, so of two equal new values the second waits for the first, never the other way round.
+//! [`lock_with_holder!`] takes those locks for every such update.
 
 mod api_keys;
 mod budgets;
 mod gateway;
 mod organizations;
+mod owned;
 mod projects;
 mod roles;
 mod usage;
@@ -49,3 +51,24 @@ macro_rules! order_by {
     };
 }
 pub(crate) use order_by;
+
+/// Locks, in the order of their ids, row `$id` of table `$table` (a module of `schema`, with an
+/// `id` column) and the rows `$holder` selects there, the one that holds the new unique value now
+/// if any: what an update changing a unique value does before it writes (see "Changes of a unique
+/// value" above). A `Result<(), DomainError>`.
+///
+/// A macro, like [`order_by!`], because each table's query is its own type: a generic function
+/// would have to spell out the bounds of every step of the query.
+macro_rules! lock_with_holder {
+    ($conn:expr, $table:ident, $id:expr, $holder:expr) => {
+        $table::table
+            .filter($table::id.eq($id).or($holder))
+            .select($table::id)
+            .order($table::id)
+            .for_no_key_update()
+            .load::<i64>($conn)
+            .map(drop)
+            .map_err($crate::error::on_query)
+    };
+}
+pub(crate) use lock_with_holder;

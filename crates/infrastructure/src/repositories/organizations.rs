@@ -9,7 +9,7 @@ use gatehouse_domain::{
 
 use crate::db::{PgPool, run_blocking, transaction};
 use crate::error::{on_delete, on_query};
-use crate::repositories::order_by;
+use crate::repositories::{lock_with_holder, order_by};
 use crate::rows::organizations::{NewOrganizationRow, OrganizationChangeset, OrganizationRow};
 use crate::schema::organizations;
 
@@ -38,19 +38,6 @@ fn find(conn: &mut PgConnection, id: i64) -> Result<Option<Organization>, Domain
         .map_err(on_query)?
         .map(OrganizationRow::into_domain)
         .transpose()
-}
-
-/// Locks, in the order of their ids, organization `id` and the one named `name` now, if any, as a
-/// rename does before it writes (see "Changes of a unique value" in `repositories`).
-fn lock_with_holder(conn: &mut PgConnection, id: i64, name: &str) -> Result<(), DomainError> {
-    organizations::table
-        .filter(organizations::id.eq(id).or(organizations::name.eq(name)))
-        .select(organizations::id)
-        .order(organizations::id)
-        .for_no_key_update()
-        .load::<i64>(conn)
-        .map_err(on_query)?;
-    Ok(())
 }
 
 #[async_trait]
@@ -118,7 +105,12 @@ impl OrganizationRepository for PgOrganizationRepository {
         run_blocking(&self.pool, move |conn| {
             transaction(conn, |conn| {
                 if let Some(name) = &patch.name {
-                    lock_with_holder(conn, id.get(), name.as_str())?;
+                    lock_with_holder!(
+                        conn,
+                        organizations,
+                        id.get(),
+                        organizations::name.eq(name.as_str())
+                    )?;
                 }
                 if !patch.is_empty() {
                     let changeset = OrganizationChangeset {

@@ -7,13 +7,13 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use gatehouse_domain::{
-    DomainError, Entity, Limits, MemberOrder, NewProject, Page, PageRequest, Project,
-    ProjectFilter, ProjectId, ProjectMember, ProjectOrder, ProjectPatch, ProjectRepository, UserId,
+    DomainError, Entity, MemberOrder, NewProject, Page, PageRequest, Project, ProjectFilter,
+    ProjectId, ProjectMember, ProjectOrder, ProjectPatch, ProjectRepository, UserId,
 };
 
 use crate::db::{PgPool, run_blocking, transaction};
 use crate::error::{on_delete, on_query};
-use crate::repositories::order_by;
+use crate::repositories::{lock_with_holder, order_by, owned};
 use crate::rows::projects::{
     NewProjectRow, ProjectChangeset, ProjectLimitRow, ProjectMemberRow, ProjectRow,
 };
@@ -100,24 +100,6 @@ fn filtered(filter: ProjectFilter) -> projects::BoxedQuery<'static, diesel::pg::
     query
 }
 
-fn insert_limits(conn: &mut PgConnection, id: i64, limits: &Limits) -> Result<(), DomainError> {
-    if !limits.is_empty() {
-        diesel::insert_into(project_limits::table)
-            .values(ProjectLimitRow::for_project(id, limits))
-            .execute(conn)
-            .map_err(on_query)?;
-    }
-    Ok(())
-}
-
-/// Replaces the limits of project `id` with `limits`.
-fn replace_limits(conn: &mut PgConnection, id: i64, limits: &Limits) -> Result<(), DomainError> {
-    diesel::delete(project_limits::table.filter(project_limits::project_id.eq(id)))
-        .execute(conn)
-        .map_err(on_query)?;
-    insert_limits(conn, id, limits)
-}
-
 /// The membership of `user` in `project`, if any.
 fn find_member(
     conn: &mut PgConnection,
@@ -147,18 +129,14 @@ fn lock_with_holder(conn: &mut PgConnection, id: i64, name: &str) -> Result<(), 
         // The update that follows finds nothing either, and says so.
         return Ok(());
     };
-    projects::table
-        .filter(
-            projects::id.eq(id).or(projects::organization_id
-                .eq(organization)
-                .and(projects::name.eq(name))),
-        )
-        .select(projects::id)
-        .order(projects::id)
-        .for_no_key_update()
-        .load::<i64>(conn)
-        .map_err(on_query)?;
-    Ok(())
+    lock_with_holder!(
+        conn,
+        projects,
+        id,
+        projects::organization_id
+            .eq(organization)
+            .and(projects::name.eq(name))
+    )
 }
 
 #[async_trait]
@@ -175,7 +153,8 @@ impl ProjectRepository for PgProjectRepository {
                     .returning(ProjectRow::as_returning())
                     .get_result(conn)
                     .map_err(on_query)?;
-                insert_limits(conn, row.id, &new.limits)?;
+                let limits = ProjectLimitRow::for_project(row.id, &new.limits);
+                owned::insert(conn, project_limits::table, limits)?;
                 Ok(Project {
                     id: ProjectId(row.id),
                     name: new.name,
@@ -260,7 +239,11 @@ impl ProjectRepository for PgProjectRepository {
                         return Err(DomainError::NotFound(Entity::Project));
                     }
                     if let Some(limits) = &patch.limits {
-                        replace_limits(conn, id.get(), limits)?;
+                        owned::replace(
+                            conn,
+                            project_limits::table.filter(project_limits::project_id.eq(id.get())),
+                            ProjectLimitRow::for_project(id.get(), limits),
+                        )?;
                     }
                 }
                 find(conn, id.get())?.ok_or(DomainError::NotFound(Entity::Project))

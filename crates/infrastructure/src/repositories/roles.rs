@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use diesel::prelude::*;
 use gatehouse_domain::{
-    DomainError, Entity, Limits, NewRole, Page, PageRequest, Permissions, Role, RoleId, RoleOrder,
-    RolePatch, RoleRepository,
+    DomainError, Entity, NewRole, Page, PageRequest, Role, RoleId, RoleOrder, RolePatch,
+    RoleRepository,
 };
 
 use crate::db::{PgPool, run_blocking, transaction};
 use crate::error::{on_delete, on_query};
-use crate::repositories::order_by;
+use crate::repositories::{lock_with_holder, order_by, owned};
 use crate::rows::roles::{NewRoleRow, RoleLimitRow, RolePermissionRow, RoleRow};
 use crate::schema::{role_limits, role_permissions, roles};
 
@@ -78,63 +78,6 @@ fn find(conn: &mut PgConnection, id: i64) -> Result<Option<Role>, DomainError> {
     Ok(with_details(conn, vec![row])?.pop())
 }
 
-/// Replaces the permissions of role `id` with `permissions`.
-fn replace_permissions(
-    conn: &mut PgConnection,
-    id: i64,
-    permissions: &Permissions,
-) -> Result<(), DomainError> {
-    diesel::delete(role_permissions::table.filter(role_permissions::role_id.eq(id)))
-        .execute(conn)
-        .map_err(on_query)?;
-    insert_permissions(conn, id, permissions)
-}
-
-fn insert_permissions(
-    conn: &mut PgConnection,
-    id: i64,
-    permissions: &Permissions,
-) -> Result<(), DomainError> {
-    if !permissions.is_empty() {
-        diesel::insert_into(role_permissions::table)
-            .values(RolePermissionRow::for_role(id, permissions))
-            .execute(conn)
-            .map_err(on_query)?;
-    }
-    Ok(())
-}
-
-/// Replaces the limits of role `id` with `limits`.
-fn replace_limits(conn: &mut PgConnection, id: i64, limits: &Limits) -> Result<(), DomainError> {
-    diesel::delete(role_limits::table.filter(role_limits::role_id.eq(id)))
-        .execute(conn)
-        .map_err(on_query)?;
-    insert_limits(conn, id, limits)
-}
-
-fn insert_limits(conn: &mut PgConnection, id: i64, limits: &Limits) -> Result<(), DomainError> {
-    if !limits.is_empty() {
-        diesel::insert_into(role_limits::table)
-            .values(RoleLimitRow::for_role(id, limits))
-            .execute(conn)
-            .map_err(on_query)?;
-    }
-    Ok(())
-}
-
-/// Locks, in the order of their ids, role `id` and the one named `name` now, if any, as a rename
-/// does before it writes (see "Changes of a unique value" in `repositories`).
-fn lock_with_holder(conn: &mut PgConnection, id: i64, name: &str) -> Result<(), DomainError> {
-    roles::table
-        .filter(roles::id.eq(id).or(roles::name.eq(name)))
-        .select(roles::id)
-        .order(roles::id)
-        .for_no_key_update()
-        .load::<i64>(conn)
-        .map_err(on_query)?;
-    Ok(())
-}
-
 #[async_trait]
 impl RoleRepository for PgRoleRepository {
     async fn create(&self, new: NewRole) -> Result<Role, DomainError> {
@@ -147,8 +90,10 @@ impl RoleRepository for PgRoleRepository {
                     .returning(RoleRow::as_returning())
                     .get_result(conn)
                     .map_err(on_query)?;
-                insert_permissions(conn, row.id, &new.permissions)?;
-                insert_limits(conn, row.id, &new.limits)?;
+                let permissions = RolePermissionRow::for_role(row.id, &new.permissions);
+                owned::insert(conn, role_permissions::table, permissions)?;
+                let limits = RoleLimitRow::for_role(row.id, &new.limits);
+                owned::insert(conn, role_limits::table, limits)?;
                 Ok(Role {
                     id: RoleId(row.id),
                     name: new.name,
@@ -197,7 +142,7 @@ impl RoleRepository for PgRoleRepository {
         run_blocking(&self.pool, move |conn| {
             transaction(conn, |conn| {
                 if let Some(name) = &patch.name {
-                    lock_with_holder(conn, id.get(), name.as_str())?;
+                    lock_with_holder!(conn, roles, id.get(), roles::name.eq(name.as_str()))?;
                 }
                 if !patch.is_empty() {
                     // Always write the roles row, even when only the lists change: it locks the
@@ -217,10 +162,18 @@ impl RoleRepository for PgRoleRepository {
                         return Err(DomainError::NotFound(Entity::Role));
                     }
                     if let Some(permissions) = &patch.permissions {
-                        replace_permissions(conn, id.get(), permissions)?;
+                        owned::replace(
+                            conn,
+                            role_permissions::table.filter(role_permissions::role_id.eq(id.get())),
+                            RolePermissionRow::for_role(id.get(), permissions),
+                        )?;
                     }
                     if let Some(limits) = &patch.limits {
-                        replace_limits(conn, id.get(), limits)?;
+                        owned::replace(
+                            conn,
+                            role_limits::table.filter(role_limits::role_id.eq(id.get())),
+                            RoleLimitRow::for_role(id.get(), limits),
+                        )?;
                     }
                 }
                 find(conn, id.get())?.ok_or(DomainError::NotFound(Entity::Role))

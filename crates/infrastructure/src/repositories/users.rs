@@ -11,7 +11,7 @@ use gatehouse_domain::{
 
 use crate::db::{PgPool, run_blocking, transaction};
 use crate::error::{on_delete, on_query};
-use crate::repositories::order_by;
+use crate::repositories::{lock_with_holder, order_by};
 use crate::rows::users::{CredentialsRow, NewUserRow, UserChangeset, UserRow};
 use crate::schema::{organizations, project_members, projects, roles, users};
 
@@ -110,24 +110,6 @@ fn leave_projects_outside(
     Ok(())
 }
 
-/// Locks, in the order of their ids, user `id` and the user who holds `email` now (in any letter
-/// case), if any. An email change does this before it writes, so that two users changed to each
-/// other's address at once cannot deadlock (see "Changes of a unique value" in `repositories`).
-fn lock_with_holder(conn: &mut PgConnection, id: i64, email: &str) -> Result<(), DomainError> {
-    users::table
-        .filter(
-            users::id
-                .eq(id)
-                .or(lower(users::email).eq(lower(email.to_owned()))),
-        )
-        .select(users::id)
-        .order(users::id)
-        .for_no_key_update()
-        .load::<i64>(conn)
-        .map_err(on_query)?;
-    Ok(())
-}
-
 /// The credentials of the user `query` selects, at most one (by the primary key or the unique
 /// email index).
 fn credentials(
@@ -213,7 +195,13 @@ impl UserRepository for PgUserRepository {
             let moves = !patch.organization.is_keep();
             transaction(conn, |conn| {
                 if let Some(email) = &patch.email {
-                    lock_with_holder(conn, id.get(), email.as_str())?;
+                    // The holder of the address in any letter case, as the unique index sees it.
+                    lock_with_holder!(
+                        conn,
+                        users,
+                        id.get(),
+                        lower(users::email).eq(lower(email.as_str().to_owned()))
+                    )?;
                 }
                 let user = diesel::update(users::table.find(id.get()))
                     .set(UserChangeset::from(patch))

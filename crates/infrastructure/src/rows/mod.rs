@@ -29,6 +29,20 @@ pub(crate) fn limits_from_stored(
     Limits::new(limits).map_err(corrupt(table, "type"))
 }
 
+/// The `(router_id, type, value)` columns that store each of `limits`, in `role_limits` and
+/// `project_limits` alike: what [`limits_from_stored`] reads back.
+pub(crate) fn limits_to_store(
+    limits: &Limits,
+) -> impl Iterator<Item = (i64, String, Option<i64>)> + '_ {
+    limits.as_slice().iter().map(|limit| {
+        (
+            limit.router_id(),
+            limit.kind().as_str().to_owned(),
+            limit.value(),
+        )
+    })
+}
+
 /// The permissions stored as the `permission` column of `role_permissions`.
 pub(crate) fn permissions_from_stored(
     permissions: impl IntoIterator<Item = String>,

@@ -7,7 +7,7 @@ use gatehouse_domain::{
 };
 
 use crate::error::corrupt;
-use crate::rows::{budget_from_stored, limits_from_stored};
+use crate::rows::{budget_from_stored, limits_from_stored, limits_to_store};
 use crate::schema::{project_limits, project_members, projects};
 
 /// A project as stored, without its limits and member count.
@@ -77,14 +77,12 @@ pub(crate) struct ProjectLimitRow {
 impl ProjectLimitRow {
     /// The rows that store `limits` for project `project_id`.
     pub fn for_project(project_id: i64, limits: &Limits) -> Vec<Self> {
-        limits
-            .as_slice()
-            .iter()
-            .map(|limit| Self {
+        limits_to_store(limits)
+            .map(|(router_id, kind, value)| Self {
                 project_id,
-                router_id: limit.router_id(),
-                kind: limit.kind().as_str().to_owned(),
-                value: limit.value(),
+                router_id,
+                kind,
+                value,
             })
             .collect()
     }

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use gatehouse_domain::{DomainError, Limits, Name, Permissions, Role, RoleId};
 
 use crate::error::corrupt;
-use crate::rows::{limits_from_stored, permissions_from_stored};
+use crate::rows::{limits_from_stored, limits_to_store, permissions_from_stored};
 use crate::schema::{role_limits, role_permissions, roles};
 
 /// A role as stored, with its user count (kept by triggers on `users`) but without its
@@ -82,14 +82,12 @@ pub(crate) struct RoleLimitRow {
 impl RoleLimitRow {
     /// The rows that store `limits` for role `role_id`.
     pub fn for_role(role_id: i64, limits: &Limits) -> Vec<Self> {
-        limits
-            .as_slice()
-            .iter()
-            .map(|limit| Self {
+        limits_to_store(limits)
+            .map(|(router_id, kind, value)| Self {
                 role_id,
-                router_id: limit.router_id(),
-                kind: limit.kind().as_str().to_owned(),
-                value: limit.value(),
+                router_id,
+                kind,
+                value,
             })
             .collect()
     }

@@ -70,11 +70,21 @@ impl TestApp {
     }
 
     /// A server whose time is `clock`'s: the test moves it instead of waiting.
-    #[allow(clippy::unused_async)]
     pub async fn spawn_with_clock(clock: Arc<TestClock>) -> Self {
+        Self::spawn_with_clock_and(clock, |_| {}).await
+    }
+
+    /// A server whose time is `clock`'s, with settings changed by `configure`: for a test that
+    /// needs both (e.g. a short session that must run out).
+    #[allow(clippy::unused_async)]
+    pub async fn spawn_with_clock_and(
+        clock: Arc<TestClock>,
+        configure: impl FnOnce(&mut ServeSettings),
+    ) -> Self {
         let db = TestDatabase::new();
         let pool = db.pool();
-        let settings = settings(&db);
+        let mut settings = settings(&db);
+        configure(&mut settings);
         let application =
             Application::build_with_clock(&settings, pool, clock).expect("the application starts");
         let address = application.address();
@@ -234,6 +244,12 @@ impl TestClock {
     /// Sets the clock to `at`.
     pub fn set(&self, at: DateTime<Utc>) {
         *self.0.lock().expect("the clock's lock") = at;
+    }
+
+    /// Unix seconds by this clock: what a body's `expires` must be after, since the server
+    /// judges "in the future" by this clock, not by the real one.
+    pub fn unix(&self) -> i64 {
+        Clock::now(self).timestamp()
     }
 }
 
