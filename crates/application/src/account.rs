@@ -9,7 +9,7 @@ use gatehouse_domain::{
     UserRepository, Utc,
 };
 
-use crate::Principal;
+use crate::{Principal, sessions};
 
 /// The address the master user is known by; it is not an email address, so no stored user can
 /// have it.
@@ -93,11 +93,12 @@ impl AccountInfo {
 pub struct UpdateAccount {
     /// A new display name, or none.
     pub name: Patch<Name>,
-    /// A new email address, unique without regard to case.
+    /// A new email address, unique without regard to case; needs the right `current_password`.
     pub email: Option<Email>,
-    /// A new password; needs the right `current_password`.
+    /// A new password; needs the right `current_password`, and ends the other login sessions.
     pub password: Option<Password>,
-    /// The password the account has now, to prove a password change comes from its owner.
+    /// The password the account has now, to prove that an email or password change comes from
+    /// the account's owner, not from whoever holds one of its keys.
     pub current_password: Option<Secret>,
 }
 
@@ -143,31 +144,38 @@ impl AccountService {
 
     /// Changes the caller's name, email or password, and returns the account as it is afterwards.
     ///
-    /// A new password is accepted only with the right current password; the (slow) check is done
-    /// before anything is written.
+    /// A new email or password is accepted only with the right current password, so that a key
+    /// alone can neither take the account over nor probe which emails are taken: the (slow) check
+    /// is done before anything is written or looked up. A name alone needs no password. A new
+    /// password ends the user's other login sessions, in the same transaction.
     ///
     /// # Errors
-    /// As [`AccountService::may_update`]; `InvalidCurrentPassword` when a password comes without
-    /// the right current one (or the account has no password); `AlreadyExists(User)` when the new
-    /// email is taken; `InvalidApiKey` when the account was deleted since the key was checked.
+    /// As [`AccountService::may_update`]; `InvalidCurrentPassword` when an email or a password
+    /// comes without the right current one (or the account has no password);
+    /// `AlreadyExists(User)` when the new email is taken; `InvalidApiKey` when the account was
+    /// deleted since the key was checked.
     pub async fn update(
         &self,
         actor: &Principal,
         update: UpdateAccount,
     ) -> Result<AccountInfo, DomainError> {
         self.may_update(actor)?;
-        let password = match update.password {
-            Some(password) => {
-                self.check_current_password(actor.user, update.current_password)
-                    .await?;
-                Some(self.hasher.hash(password).await?)
-            }
-            None => None,
+        if update.email.is_some() || update.password.is_some() {
+            self.check_current_password(actor.user, update.current_password)
+                .await?;
+        }
+        let (password, end_keys) = match update.password {
+            Some(password) => (
+                Some(self.hasher.hash(password).await?),
+                Some(sessions::ended_by_password_change(actor)?),
+            ),
+            None => (None, None),
         };
         let patch = UserPatch {
             email: update.email,
             name: update.name,
             password,
+            end_keys,
             ..UserPatch::default()
         };
         let user = self
@@ -218,12 +226,13 @@ impl AccountService {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SESSION_KEY_NAME;
     use crate::fixtures::{caller, clock, now, user};
     use crate::principal::ProjectScope;
     use gatehouse_domain::chrono::TimeDelta;
     use gatehouse_domain::{
-        Credentials, Limit, LimitType, MockPasswordHasher, MockUserRepository, PasswordHash,
-        Permission,
+        ApiKeyId, Credentials, KeysToEnd, Limit, LimitType, MockPasswordHasher, MockUserRepository,
+        PasswordHash, Permission,
     };
     use mockall::predicate::{always, eq};
 
@@ -354,7 +363,40 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn name_and_email_change_without_a_password() {
+    async fn a_name_changes_without_a_password() {
+        let name = Name::parse("New Name").unwrap();
+        let expected = UserPatch {
+            name: Patch::Set(name.clone()),
+            ..UserPatch::default()
+        };
+        let mut users = MockUserRepository::new();
+        users.expect_find_credentials().never();
+        users
+            .expect_update()
+            .with(eq(UserId(42)), eq(expected))
+            .times(1)
+            .returning(|_, patch| {
+                Ok(User {
+                    name: patch.name.apply(None),
+                    ..me()
+                })
+            });
+        let mut hasher = MockPasswordHasher::new();
+        hasher.expect_verify().never();
+        hasher.expect_hash().never();
+        let update = UpdateAccount {
+            name: Patch::Set(name.clone()),
+            ..UpdateAccount::default()
+        };
+        let info = service(users, hasher)
+            .update(&caller(&[], None), update)
+            .await
+            .unwrap();
+        assert_eq!(info.name, Some(name));
+    }
+
+    #[tokio::test]
+    async fn an_email_changes_with_the_right_current_password_and_ends_no_session() {
         let email = Email::parse("new@example.com").unwrap();
         let name = Name::parse("New Name").unwrap();
         let expected = UserPatch {
@@ -363,6 +405,11 @@ mod tests {
             ..UserPatch::default()
         };
         let mut users = MockUserRepository::new();
+        users
+            .expect_find_credentials()
+            .with(eq(UserId(42)))
+            .times(1)
+            .returning(|_| Ok(Some(credentials())));
         users
             .expect_update()
             .with(eq(UserId(42)), eq(expected))
@@ -374,12 +421,17 @@ mod tests {
                     ..me()
                 })
             });
-        let mut hasher = MockPasswordHasher::new();
-        hasher.expect_verify().never();
+        let mut hasher = hasher();
+        hasher.checkpoint();
+        hasher
+            .expect_verify()
+            .times(1)
+            .returning(|candidate, _| Ok(candidate.expose() == "current-password"));
         hasher.expect_hash().never();
         let update = UpdateAccount {
             name: Patch::Set(name.clone()),
             email: Some(email),
+            current_password: Some(Secret::new("current-password")),
             ..UpdateAccount::default()
         };
         let info = service(users, hasher)
@@ -391,6 +443,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_email_without_the_right_current_password_changes_nothing() {
+        for current in [None, Some("wrong-password")] {
+            let mut users = MockUserRepository::new();
+            users
+                .expect_find_credentials()
+                .returning(|_| Ok(Some(credentials())));
+            // Not even to find out whether the address is taken.
+            users.expect_update().never();
+            let update = UpdateAccount {
+                email: Some(Email::parse("taken@example.com").unwrap()),
+                name: Patch::Set(Name::parse("Mallory").unwrap()),
+                current_password: current.map(Secret::new),
+                ..UpdateAccount::default()
+            };
+            let result = service(users, hasher())
+                .update(&caller(&[], None), update)
+                .await;
+            assert!(
+                matches!(result, Err(DomainError::InvalidCurrentPassword)),
+                "{current:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn a_password_changes_with_the_right_current_password_only_as_a_hash() {
         let mut users = MockUserRepository::new();
         users
@@ -399,6 +476,10 @@ mod tests {
             .returning(|_| Ok(Some(credentials())));
         let expected = UserPatch {
             password: Some(PasswordHash::new("$argon2id$new")),
+            end_keys: Some(KeysToEnd {
+                name: Name::parse(SESSION_KEY_NAME).unwrap(),
+                except: Some(ApiKeyId(4200)),
+            }),
             ..UserPatch::default()
         };
         users
@@ -413,6 +494,35 @@ mod tests {
             )
             .await
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_password_change_ends_the_other_sessions_keeping_the_callers_key() {
+        for key in [Some(ApiKeyId(7)), None] {
+            let mut users = MockUserRepository::new();
+            users
+                .expect_find_credentials()
+                .returning(|_| Ok(Some(credentials())));
+            users
+                .expect_update()
+                .withf(move |_, patch| {
+                    patch.end_keys
+                        == Some(KeysToEnd {
+                            name: Name::parse(SESSION_KEY_NAME).unwrap(),
+                            except: key,
+                        })
+                })
+                .times(1)
+                .returning(|_, _| Ok(me()));
+            let actor = Principal {
+                key,
+                ..caller(&[], None)
+            };
+            service(users, hasher())
+                .update(&actor, password_change(Some("current-password")))
+                .await
+                .unwrap();
+        }
     }
 
     #[tokio::test]
@@ -525,11 +635,15 @@ mod tests {
                 .expect_update()
                 .with(eq(UserId(42)), always())
                 .returning(move |_, _| Err(stored.lock().unwrap().take().unwrap()));
+            users
+                .expect_find_credentials()
+                .returning(|_| Ok(Some(credentials())));
             let update = UpdateAccount {
                 email: Some(Email::parse("taken@example.com").unwrap()),
+                current_password: Some(Secret::new("current-password")),
                 ..UpdateAccount::default()
             };
-            let error = service(users, MockPasswordHasher::new())
+            let error = service(users, hasher())
                 .update(&caller(&[], None), update)
                 .await
                 .unwrap_err();

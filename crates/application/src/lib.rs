@@ -20,6 +20,7 @@ pub mod organizations;
 pub mod principal;
 pub mod projects;
 pub mod roles;
+mod sessions;
 pub mod usage;
 pub mod users;
 

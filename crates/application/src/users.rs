@@ -9,7 +9,7 @@ use gatehouse_domain::{
     UserRepository, Utc,
 };
 
-use crate::{Principal, future_expiry};
+use crate::{Principal, future_expiry, sessions};
 
 /// What an admin gives to create a user; the password is hashed before it is stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,7 +39,7 @@ pub struct UpdateUser {
     pub email: Option<Email>,
     /// New display name, or none.
     pub name: Patch<Name>,
-    /// New password; an admin needs no current password.
+    /// New password; an admin needs no current password. Ends the user's login sessions.
     pub password: Option<Password>,
     /// New role, which must exist.
     pub role: Option<RoleId>,
@@ -156,7 +156,9 @@ impl UserService {
         self.users.list(filter, page).await
     }
 
-    /// Applies a merge patch: absent fields stay as they are.
+    /// Applies a merge patch: absent fields stay as they are. A new password ends the user's login
+    /// sessions (but the caller's own, when an admin changes their own password), in the same
+    /// transaction.
     ///
     /// # Errors
     /// `AccountExpired`/`Forbidden` unless `actor` is an active admin; `Invalid` for an expiry
@@ -179,9 +181,12 @@ impl UserService {
         if let Patch::Set(organization) = update.organization {
             self.require_organization(organization).await?;
         }
-        let password = match update.password {
-            Some(password) => Some(self.hasher.hash(password).await?),
-            None => None,
+        let (password, end_keys) = match update.password {
+            Some(password) => (
+                Some(self.hasher.hash(password).await?),
+                Some(sessions::ended_by_password_change(actor)?),
+            ),
+            None => (None, None),
         };
         self.users
             .update(
@@ -195,6 +200,7 @@ impl UserService {
                     budget: update.budget,
                     expires,
                     priority: update.priority,
+                    end_keys,
                 },
             )
             .await
@@ -227,11 +233,12 @@ impl UserService {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SESSION_KEY_NAME;
     use crate::fixtures::{admin, clock, non_admin, now, organization, role, user};
     use gatehouse_domain::chrono::TimeDelta;
     use gatehouse_domain::{
-        Expiry, MockOrganizationRepository, MockPasswordHasher, MockRoleRepository,
-        MockUserRepository, PasswordHash,
+        ApiKeyId, Expiry, KeysToEnd, MockOrganizationRepository, MockPasswordHasher,
+        MockRoleRepository, MockUserRepository, PasswordHash,
     };
     use mockall::predicate::{always, eq};
 
@@ -484,7 +491,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_patch_of_email_name_and_budget_leaves_organization_and_expiry_alone() {
+    async fn a_patch_without_a_password_leaves_the_rest_alone_and_ends_no_session() {
         let mut ports = Ports::default();
         ports.roles.expect_find_by_id().never();
         ports.organizations.expect_find_by_id().never();
@@ -555,26 +562,40 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_new_password_is_hashed_without_the_current_one() {
-        let mut ports = Ports::default().hashing();
-        ports
-            .users
-            .expect_update()
-            .withf(|_, patch| patch.password == Some(PasswordHash::new("hashed:another secret")))
-            .times(1)
-            .returning(|id, _| Ok(user(id.get())));
-        ports
-            .service()
-            .update(
-                &admin(),
-                UserId(3),
-                UpdateUser {
-                    password: Some(Password::new("another secret").unwrap()),
-                    ..UpdateUser::default()
-                },
-            )
-            .await
-            .unwrap();
+    async fn a_new_password_is_hashed_without_the_current_one_and_ends_the_users_sessions() {
+        // The admin's own key is kept: it ends nothing of another user's, and when the admin
+        // changes their own password, their session goes on.
+        for (actor, kept) in [(admin(), Some(ApiKeyId(4200))), (Principal::master(), None)] {
+            let mut ports = Ports::default().hashing();
+            ports
+                .users
+                .expect_update()
+                .with(
+                    eq(UserId(3)),
+                    eq(UserPatch {
+                        password: Some(PasswordHash::new("hashed:another secret")),
+                        end_keys: Some(KeysToEnd {
+                            name: Name::parse(SESSION_KEY_NAME).unwrap(),
+                            except: kept,
+                        }),
+                        ..UserPatch::default()
+                    }),
+                )
+                .times(1)
+                .returning(|id, _| Ok(user(id.get())));
+            ports
+                .service()
+                .update(
+                    &actor,
+                    UserId(3),
+                    UpdateUser {
+                        password: Some(Password::new("another secret").unwrap()),
+                        ..UpdateUser::default()
+                    },
+                )
+                .await
+                .unwrap();
+        }
     }
 
     #[tokio::test]

@@ -60,7 +60,8 @@ pub use role::{
 };
 pub use secret::Secret;
 pub use user::{
-    Credentials, NewUser, Priority, User, UserFilter, UserOrder, UserPatch, UserRepository,
+    Credentials, KeysToEnd, NewUser, Priority, User, UserFilter, UserOrder, UserPatch,
+    UserRepository,
 };
 
 #[cfg(feature = "mocks")]

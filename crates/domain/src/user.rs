@@ -7,7 +7,7 @@ use crate::budget::Budget;
 use crate::clock::Expiry;
 use crate::email::Email;
 use crate::error::{DomainError, ValueError};
-use crate::ids::{OrganizationId, RoleId, UserId};
+use crate::ids::{ApiKeyId, OrganizationId, RoleId, UserId};
 use crate::name::Name;
 use crate::page::{Page, PageRequest, order_fields};
 use crate::password::PasswordHash;
@@ -107,11 +107,19 @@ pub struct UserPatch {
     pub expires: Patch<Expiry>,
     /// A new priority.
     pub priority: Option<Priority>,
+    /// Keys of the user to delete in the same transaction as the change, so that a change that
+    /// must end them (a new password ends the other login sessions) never commits without it.
+    pub end_keys: Option<KeysToEnd>,
 }
 
 impl UserPatch {
-    /// Whether the patch changes nothing.
+    /// Whether the patch changes nothing, neither the user nor their keys.
     pub fn is_empty(&self) -> bool {
+        self.changes_no_field() && self.end_keys.is_none()
+    }
+
+    /// Whether the patch leaves every field of the user as it is (it may still end keys).
+    pub fn changes_no_field(&self) -> bool {
         self.email.is_none()
             && self.name.is_keep()
             && self.password.is_none()
@@ -121,6 +129,17 @@ impl UserPatch {
             && self.expires.is_keep()
             && self.priority.is_none()
     }
+}
+
+/// The keys of a user that a [`UserPatch`] deletes: every key of theirs with one name, but one.
+/// Which keys those are is the use case's rule; the storage only carries it out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeysToEnd {
+    /// The name of the keys to delete, compared exactly.
+    pub name: Name,
+    /// A key of that name to keep (the one the change came with); `None` to keep none. A key of
+    /// another user, or of another name, is never deleted, whatever this says.
+    pub except: Option<ApiKeyId>,
 }
 
 /// What a login or a password change checks, read apart from [`User`] so that the hash is read
@@ -211,6 +230,10 @@ pub trait UserRepository: Send + Sync {
     /// projects outside it, and with them the keys bound to those projects: a member always
     /// belongs to the project's organization.
     ///
+    /// [`UserPatch::end_keys`] deletes, in the same transaction, the user's keys it names: they
+    /// stop working at once, and never while the change is not committed. A patch that only ends
+    /// keys leaves `updated` alone.
+    ///
     /// # Errors
     /// An adapter MUST return [`DomainError::NotFound`]`(User)` when there is no such user,
     /// [`DomainError::AlreadyExists`]`(User)` when the new email is taken,
@@ -243,5 +266,19 @@ mod tests {
             ..UserPatch::default()
         };
         assert!(!patch.is_empty());
+        assert!(!patch.changes_no_field());
+    }
+
+    #[test]
+    fn a_patch_that_only_ends_keys_is_not_empty_but_changes_no_field() {
+        let patch = UserPatch {
+            end_keys: Some(KeysToEnd {
+                name: Name::parse("playground").unwrap(),
+                except: None,
+            }),
+            ..UserPatch::default()
+        };
+        assert!(!patch.is_empty());
+        assert!(patch.changes_no_field());
     }
 }

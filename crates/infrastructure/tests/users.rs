@@ -682,6 +682,7 @@ async fn updating_a_user_sets_every_field_given_and_the_database_bumps_updated()
                 budget: Patch::Set(Budget::new(0.0).unwrap()),
                 expires: Patch::Set(expires),
                 priority: Some(Priority::new(9).unwrap()),
+                end_keys: None,
             },
         )
         .await

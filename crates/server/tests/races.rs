@@ -739,8 +739,9 @@ async fn logins_racing_password_changes_of_one_user_never_fail_with_a_5xx() {
         }
     }
 
-    // Whatever the order, one session key at most remains and it works, and the password the
-    // user has now is one of those set.
+    // Whatever the order, one session key at most remains (a login replaces the previous one, a
+    // password change ends them all) and it works, and the password the user has now is one of
+    // those set.
     let tokens = app.get(&format!("/v1/admin/tokens?user={user}")).await;
     let playground = tokens.body["data"]
         .as_array()
@@ -748,9 +749,8 @@ async fn logins_racing_password_changes_of_one_user_never_fail_with_a_5xx() {
         .iter()
         .filter(|token| token["name"] == "playground")
         .count();
-    assert_eq!(
-        playground,
-        usize::from(!sessions.is_empty()),
+    assert!(
+        playground <= usize::from(!sessions.is_empty()),
         "{}",
         tokens.text
     );

@@ -357,7 +357,11 @@ async fn changing_ones_name_and_email_answers_204_and_shows_in_info_and_in_the_a
     update_ok(
         &app,
         &key,
-        json!({"name": "  Ada Lovelace ", "email": "Countess@Example.org"}),
+        json!({
+            "name": "  Ada Lovelace ",
+            "email": "Countess@Example.org",
+            "current_password": PASSWORD,
+        }),
     )
     .await;
 
@@ -377,7 +381,12 @@ async fn changing_ones_name_and_email_answers_204_and_shows_in_info_and_in_the_a
     assert_refused(&app, "ada@example.com", PASSWORD).await;
 
     // Only the email: the name stays.
-    update_ok(&app, &key, json!({"email": "ada@example.com"})).await;
+    update_ok(
+        &app,
+        &key,
+        json!({"email": "ada@example.com", "current_password": PASSWORD}),
+    )
+    .await;
     let after = admin_view(&app, id).await;
     assert_eq!(after["email"], "ada@example.com");
     assert_eq!(after["name"], "Ada Lovelace");
@@ -393,7 +402,11 @@ async fn prefer_return_representation_answers_200_with_the_updated_user_info() {
                 .patch(app.url(INFO))
                 .bearer_auth(&key)
                 .header("Prefer", "return=representation")
-                .json(&json!({"name": "Ada", "email": "lovelace@example.com"})),
+                .json(&json!({
+                    "name": "Ada",
+                    "email": "lovelace@example.com",
+                    "current_password": PASSWORD,
+                })),
         )
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
@@ -596,9 +609,13 @@ async fn an_email_taken_by_another_user_in_another_letter_case_is_409_and_change
     let bob_before = admin_view(&app, bob).await;
 
     for body in [
-        json!({"email": "ada@example.com"}),
-        json!({"email": "ADA@Example.COM"}),
-        json!({"email": "Ada@example.com", "name": "Bob the builder"}),
+        json!({"email": "ada@example.com", "current_password": PASSWORD}),
+        json!({"email": "ADA@Example.COM", "current_password": PASSWORD}),
+        json!({
+            "email": "Ada@example.com",
+            "name": "Bob the builder",
+            "current_password": PASSWORD,
+        }),
     ] {
         update(&app, &bob_key, body)
             .await
@@ -609,7 +626,12 @@ async fn an_email_taken_by_another_user_in_another_letter_case_is_409_and_change
     assert_logs_in(&app, "bob@example.com", PASSWORD).await;
 
     // One's own address in another case is no conflict.
-    update_ok(&app, &bob_key, json!({"email": "Bob@Example.com"})).await;
+    update_ok(
+        &app,
+        &bob_key,
+        json!({"email": "Bob@Example.com", "current_password": PASSWORD}),
+    )
+    .await;
     assert_eq!(admin_view(&app, bob).await["email"], "Bob@Example.com");
 }
 

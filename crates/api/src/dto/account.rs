@@ -78,14 +78,14 @@ impl From<AccountInfo> for UserInfoResponse {
 pub struct UpdateAccountRequest {
     /// A new display name, or `null` for none.
     pub name: Option<NameText>,
-    /// A new address, unique without regard to case; not `null`.
+    /// A new address, unique without regard to case; needs `current_password`. Not `null`.
     #[schema(required = false)]
     pub email: EmailText,
-    /// A new password; needs `current_password`. Not `null`.
+    /// A new password; needs `current_password`, and ends the other login sessions. Not `null`.
     #[schema(required = false)]
     pub password: PasswordText,
-    /// The password the account has now; needed with `password`, ignored without it (`null`
-    /// reads as absent).
+    /// The password the account has now; needed with `email` or `password`, ignored without them
+    /// (`null` reads as absent).
     pub current_password: Option<String>,
 }
 

@@ -126,7 +126,7 @@ pub struct UpdateUserRequest {
     pub email: EmailText,
     /// A new display name, or `null` for none.
     pub name: Option<NameText>,
-    /// A new password; no current password is needed. Not `null`.
+    /// A new password; no current password is needed. Ends the user's login sessions. Not `null`.
     #[schema(required = false)]
     pub password: PasswordText,
     /// A new role id; not `null`.

@@ -37,8 +37,10 @@ pub async fn info(
     Ok(HttpResponse::Ok().json(UserInfoResponse::from(info)))
 }
 
-/// Changes the caller's name, email or password (JSON merge patch). A new password needs the
-/// right `current_password`. Other fields are ignored.
+/// Changes the caller's name, email or password (JSON merge patch). A new email or password needs
+/// the right `current_password`, checked before the email is (so that a key alone cannot probe
+/// which emails are taken); a new password ends the other login sessions. Other fields are
+/// ignored.
 #[utoipa::path(
     patch, path = "/v1/me/info", tag = "me",
     params(
@@ -49,7 +51,7 @@ pub async fn info(
         (status = 204, description = "Updated."),
         (status = 200, description = "Updated, with `Prefer: return=representation`.", body = UserInfoResponse),
         (status = 400, description = "`Master is not allowed to process this action.`", body = ErrorBody),
-        (status = 401, description = "`Invalid current password.`, `Not authenticated` or `Invalid API key.`", body = ErrorBody),
+        (status = 401, description = "`Invalid current password.` (an email or password without the right `current_password`), `Not authenticated` or `Invalid API key.`", body = ErrorBody),
         (status = 403, description = "`Insufficient rights.` for a project-bound key; `Account expired.`", body = ErrorBody),
         (status = 409, description = "`User already exists.`: the email is taken.", body = ErrorBody),
         (status = 422, description = "Invalid body.", body = ValidationErrorBody),

@@ -5,15 +5,15 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use gatehouse_domain::{
-    Credentials, DomainError, Entity, NewUser, Page, PageRequest, User, UserFilter, UserId,
-    UserOrder, UserPatch, UserRepository,
+    Credentials, DomainError, Entity, KeysToEnd, NewUser, Page, PageRequest, User, UserFilter,
+    UserId, UserOrder, UserPatch, UserRepository,
 };
 
 use crate::db::{PgPool, run_blocking, transaction};
 use crate::error::{on_delete, on_query};
 use crate::repositories::{lock_with_holder, order_by};
 use crate::rows::users::{CredentialsRow, NewUserRow, UserChangeset, UserRow};
-use crate::schema::{organizations, project_members, projects, roles, users};
+use crate::schema::{api_keys, organizations, project_members, projects, roles, users};
 
 #[diesel::declare_sql_function]
 extern "SQL" {
@@ -110,6 +110,22 @@ fn leave_projects_outside(
     Ok(())
 }
 
+/// Deletes the keys of user `id` that `end` names: those of its name, but the one it keeps. Runs
+/// in the transaction of the change that ends them, after the update, whose row lock makes a
+/// concurrent login (which locks the same row to replace its session key) either commit first
+/// (its key is deleted here) or wait for this change to commit.
+fn delete_keys(conn: &mut PgConnection, id: i64, end: &KeysToEnd) -> Result<(), DomainError> {
+    let named = api_keys::table
+        .filter(api_keys::user_id.eq(id))
+        .filter(api_keys::name.eq(end.name.as_str()));
+    match end.except {
+        Some(kept) => diesel::delete(named.filter(api_keys::id.ne(kept.get()))).execute(conn),
+        None => diesel::delete(named).execute(conn),
+    }
+    .map_err(on_query)?;
+    Ok(())
+}
+
 /// The credentials of the user `query` selects, at most one (by the primary key or the unique
 /// email index).
 fn credentials(
@@ -187,12 +203,13 @@ impl UserRepository for PgUserRepository {
         .await
     }
 
-    async fn update(&self, id: UserId, patch: UserPatch) -> Result<User, DomainError> {
+    async fn update(&self, id: UserId, mut patch: UserPatch) -> Result<User, DomainError> {
         run_blocking(&self.pool, move |conn| {
             if patch.is_empty() {
                 return find(conn, id.get())?.ok_or(DomainError::NotFound(Entity::User));
             }
             let moves = !patch.organization.is_keep();
+            let end_keys = patch.end_keys.take();
             transaction(conn, |conn| {
                 if let Some(email) = &patch.email {
                     // The holder of the address in any letter case, as the unique index sees it.
@@ -203,15 +220,27 @@ impl UserRepository for PgUserRepository {
                         lower(users::email).eq(lower(email.as_str().to_owned()))
                     )?;
                 }
-                let user = diesel::update(users::table.find(id.get()))
-                    .set(UserChangeset::from(patch))
-                    .returning(UserRow::as_returning())
-                    .get_result(conn)
-                    .optional()
-                    .map_err(on_query)?
-                    .ok_or(DomainError::NotFound(Entity::User))?;
+                let user = if patch.changes_no_field() {
+                    // Only keys end: the row is locked as an update would, not written.
+                    users::table
+                        .find(id.get())
+                        .select(UserRow::as_select())
+                        .for_no_key_update()
+                        .first(conn)
+                } else {
+                    diesel::update(users::table.find(id.get()))
+                        .set(UserChangeset::from(patch))
+                        .returning(UserRow::as_returning())
+                        .get_result(conn)
+                }
+                .optional()
+                .map_err(on_query)?
+                .ok_or(DomainError::NotFound(Entity::User))?;
                 if moves {
                     leave_projects_outside(conn, user.id, user.organization_id)?;
+                }
+                if let Some(end_keys) = &end_keys {
+                    delete_keys(conn, user.id, end_keys)?;
                 }
                 user.into_domain()
             })
