@@ -1,7 +1,7 @@
 //! Self-service bodies: who one is, and what one may change of one's own account.
 
 use gatehouse_application::{AccountInfo, UpdateAccount};
-use gatehouse_domain::{Email, Name, OrganizationId, Password, Permission, ProjectId, Secret};
+use gatehouse_domain::{Name, OrganizationId, Permission, ProjectId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -9,8 +9,7 @@ use super::money::Amount;
 use super::roles::LimitResponse;
 use super::schema::{EmailText, NameText, PasswordText};
 use super::unix;
-use crate::error::ApiError;
-use crate::input::JsonObject;
+use crate::input::{Nullable, Optional, SecretText, request_body};
 
 /// Who the caller is, with what their role grants.
 #[derive(Debug, Serialize, ToSchema)]
@@ -72,45 +71,30 @@ impl From<AccountInfo> for UserInfoResponse {
     }
 }
 
-/// A merge patch of one's own account. Other fields (role, organization, budget, expires,
-/// priority...) are ignored: they are an admin's to change.
-#[derive(Debug, ToSchema)]
-pub struct UpdateAccountRequest {
-    /// A new display name, or `null` for none.
-    pub name: Option<NameText>,
-    /// A new address, unique without regard to case; needs `current_password`. Not `null`.
-    #[schema(required = false)]
-    pub email: EmailText,
-    /// A new password; needs `current_password`, and ends the other login sessions. Not `null`.
-    #[schema(required = false)]
-    pub password: PasswordText,
-    /// The password the account has now; needed with `email` or `password`, ignored without them
-    /// (`null` reads as absent).
-    pub current_password: Option<String>,
+request_body! {
+    /// A merge patch of one's own account. Other fields (role, organization, budget, expires,
+    /// priority...) are ignored: they are an admin's to change.
+    pub struct UpdateAccountRequest -> UpdateAccount {
+        /// A new display name, or `null` for none.
+        name: Nullable<NameText>,
+        /// A new address, unique without regard to case; needs `current_password`. Not `null`.
+        email: Optional<EmailText>,
+        /// A new password; needs `current_password`, and ends the other login sessions. Not `null`.
+        password: Optional<PasswordText>,
+        /// The password the account has now; needed with `email` or `password`, ignored without
+        /// them (`null` reads as absent).
+        current_password: Nullable<SecretText>,
+    }
 }
 
-impl UpdateAccountRequest {
-    /// Reads and checks the body.
-    ///
-    /// # Errors
-    /// 422 with every invalid field.
-    pub fn parse(body: JsonObject) -> Result<UpdateAccount, ApiError> {
-        let mut fields = body.fields();
-        let name = fields.nullable_as("name", |name: String| Name::parse(&name));
-        let email = fields.optional_as("email", |email: String| Email::parse(&email));
-        let password = fields.optional_as("password", |password: String| Password::new(password));
-        // Not a stored field: `null` cannot clear it, so it reads as absent.
-        let current_password = fields
-            .nullable::<String>("current_password")
-            .apply(None)
-            .map(Secret::new);
-        fields.finish(|| {
-            Some(UpdateAccount {
-                name,
-                email,
-                password,
-                current_password,
-            })
-        })
+impl From<UpdateAccountRequest> for UpdateAccount {
+    fn from(body: UpdateAccountRequest) -> Self {
+        Self {
+            name: body.name,
+            email: body.email,
+            password: body.password,
+            // Not a stored field: `null` cannot clear it, so it reads as absent.
+            current_password: body.current_password.apply(None),
+        }
     }
 }

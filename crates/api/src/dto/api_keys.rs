@@ -1,14 +1,13 @@
 //! API key bodies: `Token` in the admin view, `Key` in the owner's view.
 
 use gatehouse_application::{CreateApiKey, CreatedApiKey};
-use gatehouse_domain::{ApiKey, DateTime, Name, ProjectId, UserId, Utc};
+use gatehouse_domain::{ApiKey, DateTime, ProjectId, UserId, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::schema::{ExpiryTime, NameText};
-use super::{future_unix, unix};
-use crate::error::ApiError;
-use crate::input::{Fields, JsonObject};
+use super::unix;
+use crate::input::{Id, Nullable, Required, request_body};
 
 /// An API key in the admin view. `token` is masked, except in the answer that creates it, which
 /// also carries it under `key`.
@@ -103,71 +102,54 @@ impl From<TokenResponse> for KeyResponse {
     }
 }
 
-/// What creates a key for any user.
-#[derive(Debug, ToSchema)]
-pub struct CreateTokenRequest {
-    /// Its name.
-    pub name: NameText,
-    /// The owner's id.
-    pub user: i64,
-    /// Unix seconds in the future, within `KEY_MAX_EXPIRATION_DAYS` when set; `null` or absent for
-    /// never (or for the maximum, when set).
-    pub expires: Option<ExpiryTime>,
-    /// A project the owner is a member of, for the key to act in (its budget and limits);
-    /// `null` or absent for none.
-    pub project: Option<i64>,
-}
-
-impl CreateTokenRequest {
-    /// Reads and checks the body; an expiry must lie after `now`.
-    ///
-    /// # Errors
-    /// 422 with every invalid field.
-    pub fn parse(body: JsonObject, now: DateTime<Utc>) -> Result<(UserId, CreateApiKey), ApiError> {
-        let mut fields = body.fields();
-        let key = key_fields(&mut fields, now);
-        let user = fields.required::<i64>("user").map(UserId);
-        fields.finish(|| Some((user?, key?)))
+request_body! {
+    /// What creates a key for any user.
+    pub struct CreateTokenRequest(DateTime<Utc>) -> (UserId, CreateApiKey) {
+        /// Its name.
+        name: Required<NameText>,
+        /// Unix seconds in the future, within `KEY_MAX_EXPIRATION_DAYS` when set; `null` or absent
+        /// for never (or for the maximum, when set).
+        expires: Nullable<ExpiryTime>,
+        /// A project the owner is a member of, for the key to act in (its budget and limits);
+        /// `null` or absent for none.
+        project: Nullable<Id<ProjectId>>,
+        /// The owner's id.
+        user: Required<Id<UserId>>,
     }
 }
 
-/// What creates a key for oneself.
-#[derive(Debug, ToSchema)]
-pub struct CreateKeyRequest {
-    /// Its name.
-    pub name: NameText,
-    /// Unix seconds in the future, within `KEY_MAX_EXPIRATION_DAYS` when set; `null` or absent for
-    /// never (or for the maximum, when set).
-    pub expires: Option<ExpiryTime>,
-    /// A project the caller is a member of, for the key to act in (its budget and limits);
-    /// `null` for none. Absent: none, except under a project-bound key, whose project the new key
-    /// is bound to (another project, or `null`, is then 403).
-    pub project: Option<i64>,
-}
-
-impl CreateKeyRequest {
-    /// Reads and checks the body; an expiry must lie after `now`.
-    ///
-    /// # Errors
-    /// 422 with every invalid field.
-    pub fn parse(body: JsonObject, now: DateTime<Utc>) -> Result<CreateApiKey, ApiError> {
-        let mut fields = body.fields();
-        let key = key_fields(&mut fields, now);
-        fields.finish(|| key)
+impl From<CreateTokenRequest> for (UserId, CreateApiKey) {
+    fn from(body: CreateTokenRequest) -> Self {
+        let key = CreateApiKey {
+            name: body.name,
+            expires: body.expires.apply(None),
+            project: body.project,
+        };
+        (body.user, key)
     }
 }
 
-/// The fields both bodies share. A past expiry is reported here with the other fields, not after
-/// them (the use case checks it again, with the maximum lifetime).
-fn key_fields(fields: &mut Fields, now: DateTime<Utc>) -> Option<CreateApiKey> {
-    let name = fields.required_as("name", |name: String| Name::parse(&name));
-    let expires = fields
-        .nullable_as("expires", |seconds: i64| future_unix(seconds, now))
-        .apply(None);
-    let project = fields.nullable::<i64>("project").map(ProjectId);
-    Some(CreateApiKey {
-        name: name?,
-        expires,
-        project,
-    })
+request_body! {
+    /// What creates a key for oneself.
+    pub struct CreateKeyRequest(DateTime<Utc>) -> CreateApiKey {
+        /// Its name.
+        name: Required<NameText>,
+        /// Unix seconds in the future, within `KEY_MAX_EXPIRATION_DAYS` when set; `null` or absent
+        /// for never (or for the maximum, when set).
+        expires: Nullable<ExpiryTime>,
+        /// A project the caller is a member of, for the key to act in (its budget and limits);
+        /// `null` for none. Absent: none, except under a project-bound key, whose project the new
+        /// key is bound to (another project, or `null`, is then 403).
+        project: Nullable<Id<ProjectId>>,
+    }
+}
+
+impl From<CreateKeyRequest> for CreateApiKey {
+    fn from(body: CreateKeyRequest) -> Self {
+        Self {
+            name: body.name,
+            expires: body.expires.apply(None),
+            project: body.project,
+        }
+    }
 }

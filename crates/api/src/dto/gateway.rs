@@ -2,59 +2,46 @@
 
 use gatehouse_application::{AuthorizeCall, ReportUsage};
 use gatehouse_domain::{
-    ApiKeyId, Cost, Decision, OrganizationId, Permission, ProjectId, QuotaState, RequestId, RoleId,
-    Secret, UsageRecord, UsageTotal, router, tokens,
+    ApiKeyId, Cost, Decision, OrganizationId, Permission, ProjectId, QuotaState, RoleId,
+    UsageRecord, UsageTotal,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::money::Amount;
-use super::schema::RequestIdText;
+use super::money::{Amount, Money};
+use super::schema::{RequestIdText, RouterNumber, TokenCount};
 use super::unix;
-use crate::error::{ApiError, domain_answer};
-use crate::input::JsonObject;
+use crate::error::domain_answer;
+use crate::input::{Nullable, Required, SecretText, request_body};
 
-/// What a gateway asks about one model call.
-#[derive(Debug, ToSchema)]
-pub struct AuthorizeRequest {
-    /// The key the gateway's client presented (`sk-...`, or the master key). Any text: a key
-    /// that authenticates no one is refused in the decision (`status` 401), not here.
-    pub key: String,
-    /// The router (model) called: the gateway's integer id for it, as in role limits.
-    #[schema(minimum = 1)]
-    pub router: i64,
-    /// The gateway's name for the call: asked again with the same id and key, the first decision
-    /// is returned and nothing is counted again.
-    pub request_id: RequestIdText,
-    /// The prompt's tokens, counted against `tpm` and `tpd`; absent or `null`: 0.
-    #[schema(minimum = 0)]
-    pub tokens: Option<i64>,
-    /// The most the call may cost, reserved from the budget when it is allowed; absent or
-    /// `null`: 0.
-    pub cost: Option<Amount>,
+request_body! {
+    /// What a gateway asks about one model call.
+    pub struct AuthorizeRequest -> AuthorizeCall {
+        /// The key the gateway's client presented (`sk-...`, or the master key). Any text: a key
+        /// that authenticates no one is refused in the decision (`status` 401), not here.
+        key: Required<SecretText>,
+        /// The router (model) called: the gateway's integer id for it, as in role limits.
+        router: Required<RouterNumber>,
+        /// The gateway's name for the call: asked again with the same id and key, the first
+        /// decision is returned and nothing is counted again.
+        request_id: Required<RequestIdText>,
+        /// The prompt's tokens, counted against `tpm` and `tpd`; absent or `null`: 0.
+        tokens: Nullable<TokenCount>,
+        /// The most the call may cost, reserved from the budget when it is allowed; absent or
+        /// `null`: 0.
+        cost: Nullable<Money<Cost>>,
+    }
 }
 
-impl AuthorizeRequest {
-    /// Reads and checks the body.
-    ///
-    /// # Errors
-    /// 422 with every invalid field.
-    pub fn parse(body: JsonObject) -> Result<AuthorizeCall, ApiError> {
-        let mut fields = body.fields();
-        let key = fields.required::<String>("key").map(Secret::new);
-        let router = fields.required_as("router", router);
-        let request_id = fields.required_as("request_id", |id: String| RequestId::parse(&id));
-        let tokens = fields.nullable_as("tokens", tokens).apply(None);
-        let cost = fields.nullable_as("cost", Cost::new).apply(None);
-        fields.finish(|| {
-            Some(AuthorizeCall {
-                key: key?,
-                router: router?,
-                request_id: request_id?,
-                tokens: tokens.unwrap_or(0),
-                cost: cost.unwrap_or(Cost::ZERO),
-            })
-        })
+impl From<AuthorizeRequest> for AuthorizeCall {
+    fn from(body: AuthorizeRequest) -> Self {
+        Self {
+            key: body.key,
+            router: body.router,
+            request_id: body.request_id,
+            tokens: body.tokens.apply(None).unwrap_or(0),
+            cost: body.cost.apply(None).unwrap_or(Cost::ZERO),
+        }
     }
 }
 
@@ -171,55 +158,37 @@ impl From<Decision> for AuthorizationResponse {
     }
 }
 
-/// What a gateway reports once a call is done.
-#[derive(Debug, ToSchema)]
-pub struct UsageReportRequest {
-    /// The call's request id, as it was authorized.
-    pub request_id: RequestIdText,
-    /// The prompt's tokens.
-    #[schema(minimum = 0)]
-    pub prompt_tokens: i64,
-    /// The completion's tokens.
-    #[schema(minimum = 0)]
-    pub completion_tokens: i64,
-    /// What the call cost: it replaces what was reserved.
-    pub cost: Amount,
-    /// The key the call was made with: needed when the request id was never authorized (else
-    /// 404), and then a key that authenticates someone (else 422); when given for an authorized
-    /// call, it must be that call's key (else 409).
-    pub key: Option<String>,
-    /// The router called: needed when the request id was never authorized (else 422); when given
-    /// for an authorized call, it must be that call's router (else 409).
-    #[schema(minimum = 1)]
-    pub router: Option<i64>,
+request_body! {
+    /// What a gateway reports once a call is done.
+    pub struct UsageReportRequest -> ReportUsage {
+        /// The call's request id, as it was authorized.
+        request_id: Required<RequestIdText>,
+        /// The prompt's tokens.
+        prompt_tokens: Required<TokenCount>,
+        /// The completion's tokens.
+        completion_tokens: Required<TokenCount>,
+        /// What the call cost: it replaces what was reserved.
+        cost: Required<Money<Cost>>,
+        /// The key the call was made with: needed when the request id was never authorized (else
+        /// 404), and then a key that authenticates someone (else 422); when given for an
+        /// authorized call, it must be that call's key (else 409).
+        key: Nullable<SecretText>,
+        /// The router called: needed when the request id was never authorized (else 422); when
+        /// given for an authorized call, it must be that call's router (else 409).
+        router: Nullable<RouterNumber>,
+    }
 }
 
-impl UsageReportRequest {
-    /// Reads and checks the body.
-    ///
-    /// # Errors
-    /// 422 with every invalid field.
-    pub fn parse(body: JsonObject) -> Result<ReportUsage, ApiError> {
-        let mut fields = body.fields();
-        let request_id = fields.required_as("request_id", |id: String| RequestId::parse(&id));
-        let prompt_tokens = fields.required_as("prompt_tokens", tokens);
-        let completion_tokens = fields.required_as("completion_tokens", tokens);
-        let cost = fields.required_as("cost", Cost::new);
-        let key = fields
-            .nullable::<String>("key")
-            .apply(None)
-            .map(Secret::new);
-        let router = fields.nullable_as("router", router).apply(None);
-        fields.finish(|| {
-            Some(ReportUsage {
-                request_id: request_id?,
-                prompt_tokens: prompt_tokens?,
-                completion_tokens: completion_tokens?,
-                cost: cost?,
-                key,
-                router,
-            })
-        })
+impl From<UsageReportRequest> for ReportUsage {
+    fn from(body: UsageReportRequest) -> Self {
+        Self {
+            request_id: body.request_id,
+            prompt_tokens: body.prompt_tokens,
+            completion_tokens: body.completion_tokens,
+            cost: body.cost,
+            key: body.key.apply(None),
+            router: body.router.apply(None),
+        }
     }
 }
 

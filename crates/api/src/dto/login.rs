@@ -5,31 +5,24 @@ use gatehouse_domain::Secret;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
-use crate::input::JsonObject;
+use crate::input::{Required, SecretText, Text, request_body};
 
-/// An email and a password to exchange for a session key.
-#[derive(Debug, ToSchema)]
-pub struct LoginRequest {
-    /// The account's address (any letter case), or `master` for the master user. Any string: a
-    /// malformed address is simply wrong (401).
-    #[schema(example = "ada@example.com")]
-    pub email: String,
-    /// The account's password, or the master key for the master user. Any string.
-    pub password: String,
+request_body! {
+    /// An email and a password to exchange for a session key. Neither field is checked beyond
+    /// being a string: a malformed address or a short password is simply wrong, and answers as a
+    /// wrong password does.
+    pub struct LoginRequest -> (String, Secret) {
+        /// The account's address (any letter case), or `master` for the master user. Any string: a
+        /// malformed address is simply wrong (401).
+        email: Required<Text>,
+        /// The account's password, or the master key for the master user. Any string.
+        password: Required<SecretText>,
+    }
 }
 
-impl LoginRequest {
-    /// Reads the body. Neither field is checked beyond being a string: a malformed address or a
-    /// short password is simply wrong, and answers as a wrong password does.
-    ///
-    /// # Errors
-    /// 422 when a field is missing or not a string.
-    pub fn parse(body: JsonObject) -> Result<(String, Secret), ApiError> {
-        let mut fields = body.fields();
-        let email = fields.required::<String>("email");
-        let password = fields.required::<String>("password").map(Secret::new);
-        fields.finish(|| Some((email?, password?)))
+impl From<LoginRequest> for (String, Secret) {
+    fn from(body: LoginRequest) -> Self {
+        (body.email, body.password)
     }
 }
 

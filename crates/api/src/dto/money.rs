@@ -2,13 +2,17 @@
 //! `0.1000000000000000055511151231257827`), however large, and read to the nearest millionth.
 
 use std::borrow::Cow;
+use std::marker::PhantomData;
 
 use gatehouse_domain::{Budget, Cost, MAX_AMOUNT_UNITS};
 use serde::{Serialize, Serializer};
+use serde_json::Value;
 use serde_json::value::RawValue;
 use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
+
+use crate::input::{Components, FieldKind, Fields, component, reference};
 
 /// An amount of money, as answers show it and requests give it (the `Amount` schema).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +64,34 @@ impl ToSchema for Amount {
         Cow::Borrowed("Amount")
     }
 }
+
+/// The kind of a request field holding money: documented as an [`Amount`], read as a `T` (a
+/// [`Budget`] or a [`Cost`]), whose rule rounds it to the millionth and bounds it.
+pub struct Money<T>(PhantomData<T>);
+
+macro_rules! money_kind {
+    ($($amount:ty),*) => {
+        $(
+            impl<C> FieldKind<C> for Money<$amount> {
+                type Value = $amount;
+
+                fn value_schema() -> RefOr<Schema> {
+                    reference::<Amount>()
+                }
+
+                fn components(components: &mut Components) {
+                    component::<Amount>(components);
+                }
+
+                fn read(value: Value, _: &C, fields: &mut Fields, name: &str) -> Option<$amount> {
+                    fields.convert(name, value, <$amount>::new)
+                }
+            }
+        )*
+    };
+}
+
+money_kind!(Budget, Cost);
 
 #[cfg(test)]
 mod tests {

@@ -1,13 +1,12 @@
 //! Organization bodies.
 
-use gatehouse_domain::{Name, NewOrganization, Organization, OrganizationPatch};
+use gatehouse_domain::{NewOrganization, Organization, OrganizationPatch};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::schema::NameText;
 use super::unix;
-use crate::error::ApiError;
-use crate::input::JsonObject;
+use crate::input::{Optional, Required, request_body};
 
 /// An organization.
 #[derive(Debug, Serialize, ToSchema)]
@@ -41,41 +40,30 @@ impl From<Organization> for OrganizationResponse {
     }
 }
 
-/// What creates an organization.
-#[derive(Debug, ToSchema)]
-pub struct CreateOrganizationRequest {
-    /// Its name, unique.
-    pub name: NameText,
-}
-
-impl CreateOrganizationRequest {
-    /// Reads and checks the body.
-    ///
-    /// # Errors
-    /// 422 with every invalid field.
-    pub fn parse(body: JsonObject) -> Result<NewOrganization, ApiError> {
-        let mut fields = body.fields();
-        let name = fields.required_as("name", |name: String| Name::parse(&name));
-        fields.finish(|| Some(NewOrganization { name: name? }))
+request_body! {
+    /// What creates an organization.
+    pub struct CreateOrganizationRequest -> NewOrganization {
+        /// Its name, unique.
+        name: Required<NameText>,
     }
 }
 
-/// A merge patch of an organization: absent fields stay as they are.
-#[derive(Debug, ToSchema)]
-pub struct UpdateOrganizationRequest {
-    /// A new name, unique; not `null`.
-    #[schema(required = false)]
-    pub name: NameText,
+impl From<CreateOrganizationRequest> for NewOrganization {
+    fn from(body: CreateOrganizationRequest) -> Self {
+        Self { name: body.name }
+    }
 }
 
-impl UpdateOrganizationRequest {
-    /// Reads and checks the body.
-    ///
-    /// # Errors
-    /// 422 with every invalid field (`null` for the name included: it is required).
-    pub fn parse(body: JsonObject) -> Result<OrganizationPatch, ApiError> {
-        let mut fields = body.fields();
-        let name = fields.optional_as("name", |name: String| Name::parse(&name));
-        fields.finish(|| Some(OrganizationPatch { name }))
+request_body! {
+    /// A merge patch of an organization: absent fields stay as they are.
+    pub struct UpdateOrganizationRequest -> OrganizationPatch {
+        /// A new name, unique; not `null`.
+        name: Optional<NameText>,
+    }
+}
+
+impl From<UpdateOrganizationRequest> for OrganizationPatch {
+    fn from(body: UpdateOrganizationRequest) -> Self {
+        Self { name: body.name }
     }
 }

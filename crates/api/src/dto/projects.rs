@@ -1,17 +1,14 @@
 //! Project bodies, with budgets, limits and members.
 
-use gatehouse_domain::{
-    Budget, Name, NewProject, OrganizationId, Project, ProjectMember, ProjectPatch, ValueError,
-};
+use gatehouse_domain::{Budget, NewProject, OrganizationId, Project, ProjectMember, ProjectPatch};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::money::Amount;
-use super::roles::{LimitRequest, LimitResponse, limits};
+use super::money::{Amount, Money};
+use super::roles::{LimitList, LimitResponse};
 use super::schema::NameText;
 use super::unix;
-use crate::error::ApiError;
-use crate::input::JsonObject;
+use crate::input::{Id, Nullable, Optional, Required, request_body};
 
 /// A project.
 #[derive(Debug, Serialize, ToSchema)]
@@ -85,83 +82,51 @@ impl From<ProjectMember> for ProjectMemberResponse {
     }
 }
 
-/// What creates a project.
-#[derive(Debug, ToSchema)]
-pub struct CreateProjectRequest {
-    /// Its name, unique within the organization.
-    pub name: NameText,
-    /// An existing organization id.
-    pub organization: i64,
-    /// A number >= 0; `null` or absent for no limit.
-    pub budget: Option<Amount>,
-    /// Its limits (default none); two with the same `router_id` and `type` are 422. Not `null`.
-    #[schema(required = false)]
-    pub limits: Vec<LimitRequest>,
-}
-
-impl CreateProjectRequest {
-    /// Reads and checks the body.
-    ///
-    /// # Errors
-    /// 422 with every invalid field.
-    pub fn parse(body: JsonObject) -> Result<NewProject, ApiError> {
-        let mut fields = body.fields();
-        let name = fields.required_as("name", |name: String| Name::parse(&name));
-        let organization = fields.required::<i64>("organization").map(OrganizationId);
-        let budget = fields.nullable_as("budget", Budget::new).apply(None);
-        let limits = limits(&mut fields);
-        fields.finish(|| {
-            Some(NewProject {
-                name: name?,
-                organization: organization?,
-                budget,
-                limits: limits.unwrap_or_default(),
-            })
-        })
+request_body! {
+    /// What creates a project.
+    pub struct CreateProjectRequest -> NewProject {
+        /// Its name, unique within the organization.
+        name: Required<NameText>,
+        /// An existing organization id.
+        organization: Required<Id<OrganizationId>>,
+        /// A number >= 0; `null` or absent for no limit.
+        budget: Nullable<Money<Budget>>,
+        /// Its limits (default none); two with the same `router_id` and `type` are 422. Not `null`.
+        limits: Optional<LimitList>,
     }
 }
 
-/// A merge patch of a project; `limits`, when given, replace the whole list. `organization`
-/// cannot change: sending it is 422.
-#[derive(Debug, ToSchema)]
-pub struct UpdateProjectRequest {
-    /// A new name, unique within the organization; not `null`.
-    #[schema(required = false)]
-    pub name: NameText,
-    /// A new budget >= 0, or `null` for no limit.
-    pub budget: Option<Amount>,
-    /// The new limits, replacing the old ones; two with the same `router_id` and `type` are 422.
-    /// Not `null`.
-    #[schema(required = false)]
-    pub limits: Vec<LimitRequest>,
+impl From<CreateProjectRequest> for NewProject {
+    fn from(body: CreateProjectRequest) -> Self {
+        Self {
+            name: body.name,
+            organization: body.organization,
+            budget: body.budget.apply(None),
+            limits: body.limits.unwrap_or_default(),
+        }
+    }
 }
 
-impl UpdateProjectRequest {
-    /// Reads and checks the body.
-    ///
-    /// # Errors
-    /// 422 with every invalid field, `extra_forbidden` on `organization`.
-    pub fn parse(body: JsonObject) -> Result<ProjectPatch, ApiError> {
-        let mut fields = body.fields();
-        if fields.has("organization") {
-            let loc = fields.loc("organization");
-            fields.push(
-                loc,
-                ValueError::new(
-                    "extra_forbidden",
-                    "A project cannot move to another organization.",
-                ),
-            );
+request_body! {
+    /// A merge patch of a project; `limits`, when given, replace the whole list.
+    #[refuse(organization = "A project cannot move to another organization.")]
+    pub struct UpdateProjectRequest -> ProjectPatch {
+        /// A new name, unique within the organization; not `null`.
+        name: Optional<NameText>,
+        /// A new budget >= 0, or `null` for no limit.
+        budget: Nullable<Money<Budget>>,
+        /// The new limits, replacing the old ones; two with the same `router_id` and `type` are 422.
+        /// Not `null`.
+        limits: Optional<LimitList>,
+    }
+}
+
+impl From<UpdateProjectRequest> for ProjectPatch {
+    fn from(body: UpdateProjectRequest) -> Self {
+        Self {
+            name: body.name,
+            budget: body.budget,
+            limits: body.limits,
         }
-        let name = fields.optional_as("name", |name: String| Name::parse(&name));
-        let budget = fields.nullable_as("budget", Budget::new);
-        let limits = limits(&mut fields);
-        fields.finish(|| {
-            Some(ProjectPatch {
-                name,
-                budget,
-                limits,
-            })
-        })
     }
 }

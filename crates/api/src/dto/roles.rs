@@ -1,16 +1,19 @@
 //! Role bodies, with permissions and limits.
 
-use gatehouse_domain::{
-    Limit, LimitType, Limits, Name, NewRole, Permission, Permissions, Role, RolePatch, ValueError,
-};
+use gatehouse_domain::{Limit, Limits, NewRole, Permission, Permissions, Role, RolePatch};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::ArrayBuilder;
+use utoipa::openapi::{RefOr, Schema};
 
 use super::schema::{LimitTypeWord, NameText, PermissionWord};
 use super::unix;
-use crate::error::{ApiError, LocPart};
-use crate::input::{Fields, FromJson, JsonObject};
+use crate::error::LocPart;
+use crate::input::{
+    AtLeast, Components, FieldKind, Fields, FromJson, Nullable, Optional, Required, component,
+    reference, request_body,
+};
 
 /// A rate limit, written with both `router_id` (OpenGateLLM 0.4.5) and `router` (0.4.1).
 #[derive(Debug, Serialize, ToSchema)]
@@ -82,171 +85,149 @@ impl From<Role> for RoleResponse {
     }
 }
 
-/// A rate limit as a client sends it. `router` (OpenGateLLM 0.4.1's name for `router_id`) is
-/// accepted in its place; when both are given, `router_id` is read and `router` ignored.
-#[derive(Debug, ToSchema)]
-pub struct LimitRequest {
-    /// The router it applies to, >= 1.
-    #[schema(minimum = 1)]
-    pub router_id: i64,
-    /// `tpm`, `tpd`, `rpm` or `rpd`.
-    #[schema(rename = "type")]
-    pub kind: LimitTypeWord,
-    /// An integer >= 0, or `null` (or absent) for no limit.
-    #[schema(minimum = 0)]
-    pub value: Option<i64>,
-}
-
-/// What creates a role.
-#[derive(Debug, ToSchema)]
-pub struct CreateRoleRequest {
-    /// Its name, unique.
-    pub name: NameText,
-    /// Its permissions (default none); one given twice is held once. Not `null`.
-    #[schema(required = false)]
-    pub permissions: Vec<PermissionWord>,
-    /// Its limits (default none); two with the same `router_id` and `type` are 422. Not `null`.
-    #[schema(required = false)]
-    pub limits: Vec<LimitRequest>,
-}
-
-impl CreateRoleRequest {
-    /// Reads and checks the body.
-    ///
-    /// # Errors
-    /// 422 with every invalid field.
-    pub fn parse(body: JsonObject) -> Result<NewRole, ApiError> {
-        let mut fields = body.fields();
-        let name = fields.required_as("name", |name: String| Name::parse(&name));
-        let permissions = permissions(&mut fields);
-        let limits = limits(&mut fields);
-        fields.finish(|| {
-            Some(NewRole {
-                name: name?,
-                permissions: permissions.unwrap_or_default(),
-                limits: limits.unwrap_or_default(),
-            })
-        })
+request_body! {
+    /// A rate limit as a client sends it. `router` (OpenGateLLM 0.4.1's name for `router_id`) is
+    /// accepted in its place; when both are given, `router_id` is read and `router` ignored.
+    pub struct LimitRequest {
+        /// The router it applies to, >= 1.
+        router_id or "router": Required<AtLeast<1>>,
+        /// `tpm`, `tpd`, `rpm` or `rpd`.
+        kind as "type": Required<LimitTypeWord>,
+        /// An integer >= 0, or `null` (or absent) for no limit.
+        value: Nullable<AtLeast<0>>,
     }
 }
 
-/// A patch of a role: `permissions` and `limits`, when given, replace the whole lists. No field
-/// may be `null`.
-#[derive(Debug, ToSchema)]
-pub struct UpdateRoleRequest {
-    /// A new name, unique.
-    #[schema(required = false)]
-    pub name: NameText,
-    /// The new permissions, replacing the old ones.
-    #[schema(required = false)]
-    pub permissions: Vec<PermissionWord>,
-    /// The new limits, replacing the old ones; two with the same `router_id` and `type` are 422.
-    #[schema(required = false)]
-    pub limits: Vec<LimitRequest>,
-}
-
-impl UpdateRoleRequest {
-    /// Reads and checks the body.
-    ///
-    /// # Errors
-    /// 422 with every invalid field.
-    pub fn parse(body: JsonObject) -> Result<RolePatch, ApiError> {
-        let mut fields = body.fields();
-        let name = fields.optional_as("name", |name: String| Name::parse(&name));
-        let permissions = permissions(&mut fields);
-        let limits = limits(&mut fields);
-        fields.finish(|| {
-            Some(RolePatch {
-                name,
-                permissions,
-                limits,
-            })
-        })
+request_body! {
+    /// What creates a role.
+    pub struct CreateRoleRequest -> NewRole {
+        /// Its name, unique.
+        name: Required<NameText>,
+        /// Its permissions (default none); one given twice is held once. Not `null`.
+        permissions: Optional<PermissionList>,
+        /// Its limits (default none); two with the same `router_id` and `type` are 422. Not `null`.
+        limits: Optional<LimitList>,
     }
 }
 
-/// The `permissions` list, if present; each unknown permission is reported at its index.
-fn permissions(fields: &mut Fields) -> Option<Permissions> {
-    let items: Vec<Value> = fields.optional("permissions")?;
-    let mut permissions = Vec::with_capacity(items.len());
-    for (index, item) in items.into_iter().enumerate() {
-        match String::from_json(item).and_then(|word| word.parse::<Permission>()) {
-            Ok(permission) => permissions.push(permission),
-            Err(error) => {
-                let mut loc = fields.loc("permissions");
-                loc.push(LocPart::Index(index));
-                fields.push(loc, error);
+impl From<CreateRoleRequest> for NewRole {
+    fn from(body: CreateRoleRequest) -> Self {
+        Self {
+            name: body.name,
+            permissions: body.permissions.unwrap_or_default(),
+            limits: body.limits.unwrap_or_default(),
+        }
+    }
+}
+
+request_body! {
+    /// A patch of a role: `permissions` and `limits`, when given, replace the whole lists. No field
+    /// may be `null`.
+    pub struct UpdateRoleRequest -> RolePatch {
+        /// A new name, unique.
+        name: Optional<NameText>,
+        /// The new permissions, replacing the old ones.
+        permissions: Optional<PermissionList>,
+        /// The new limits, replacing the old ones; two with the same `router_id` and `type` are 422.
+        limits: Optional<LimitList>,
+    }
+}
+
+impl From<UpdateRoleRequest> for RolePatch {
+    fn from(body: UpdateRoleRequest) -> Self {
+        Self {
+            name: body.name,
+            permissions: body.permissions,
+            limits: body.limits,
+        }
+    }
+}
+
+/// A list of permissions; each unknown permission is reported at its index, one given twice is
+/// held once.
+pub struct PermissionList;
+
+impl<C> FieldKind<C> for PermissionList {
+    type Value = Permissions;
+
+    fn value_schema() -> RefOr<Schema> {
+        ArrayBuilder::new()
+            .items(reference::<PermissionWord>())
+            .into()
+    }
+
+    fn components(components: &mut Components) {
+        component::<PermissionWord>(components);
+    }
+
+    fn read(value: Value, _: &C, fields: &mut Fields, name: &str) -> Option<Permissions> {
+        let items: Vec<Value> = fields.convert(name, value, Ok)?;
+        let mut permissions = Vec::with_capacity(items.len());
+        for (index, item) in items.into_iter().enumerate() {
+            match String::from_json(item).and_then(|word| word.parse::<Permission>()) {
+                Ok(permission) => permissions.push(permission),
+                Err(error) => {
+                    let mut loc = fields.loc(name);
+                    loc.push(LocPart::Index(index));
+                    fields.push(loc, error);
+                }
             }
         }
+        Some(permissions.into_iter().collect())
     }
-    Some(permissions.into_iter().collect())
 }
 
-/// The `limits` list, if present; each invalid limit is reported at its index, duplicates on the
-/// list.
-pub(crate) fn limits(fields: &mut Fields) -> Option<Limits> {
-    let items: Vec<Value> = fields.optional("limits")?;
-    let mut limits = Vec::with_capacity(items.len());
-    let mut valid = true;
-    for (index, item) in items.into_iter().enumerate() {
-        let mut loc = fields.loc("limits");
-        loc.push(LocPart::Index(index));
-        let mut limit_fields = match Map::from_json(item) {
-            Ok(object) => Fields::new(object, loc.clone()),
+/// A list of limits, each read by [`LimitRequest`]'s table: each invalid limit is reported at its
+/// index, two sharing a router and a type on the list.
+pub struct LimitList;
+
+impl<C> FieldKind<C> for LimitList {
+    type Value = Limits;
+
+    fn value_schema() -> RefOr<Schema> {
+        ArrayBuilder::new()
+            .items(reference::<LimitRequest>())
+            .into()
+    }
+
+    fn components(components: &mut Components) {
+        component::<LimitRequest>(components);
+    }
+
+    fn read(value: Value, _: &C, fields: &mut Fields, name: &str) -> Option<Limits> {
+        let items: Vec<Value> = fields.convert(name, value, Ok)?;
+        let mut limits = Vec::with_capacity(items.len());
+        let mut valid = true;
+        for (index, item) in items.into_iter().enumerate() {
+            let mut loc = fields.loc(name);
+            loc.push(LocPart::Index(index));
+            let mut limit_fields = match Map::from_json(item) {
+                Ok(object) => Fields::new(object, loc.clone()),
+                Err(error) => {
+                    fields.push(loc, error);
+                    valid = false;
+                    continue;
+                }
+            };
+            if let Some(limit) = LimitRequest::read_fields(&mut limit_fields, &()) {
+                match Limit::new(limit.router_id, limit.kind, limit.value.apply(None)) {
+                    Ok(limit) => limits.push(limit),
+                    Err(error) => limit_fields.push(loc, error),
+                }
+            }
+            valid &= !limit_fields.has_errors();
+            fields.absorb(limit_fields);
+        }
+        if !valid {
+            return None;
+        }
+        let loc = fields.loc(name);
+        match Limits::new(limits) {
+            Ok(limits) => Some(limits),
             Err(error) => {
                 fields.push(loc, error);
-                valid = false;
-                continue;
+                None
             }
-        };
-        match limit(&mut limit_fields) {
-            Some(Ok(limit)) => limits.push(limit),
-            Some(Err(error)) => limit_fields.push(loc, error),
-            None => {}
         }
-        valid &= !limit_fields.has_errors();
-        fields.absorb(limit_fields);
-    }
-    if !valid {
-        return None;
-    }
-    let loc = fields.loc("limits");
-    match Limits::new(limits) {
-        Ok(limits) => Some(limits),
-        Err(error) => {
-            fields.push(loc, error);
-            None
-        }
-    }
-}
-
-/// One limit object: `None` when a field was invalid (already recorded, on that field), `Some(Err)`
-/// when the fields were well typed but the limit is not valid.
-fn limit(fields: &mut Fields) -> Option<Result<Limit, ValueError>> {
-    let router_field = if fields.has("router_id") || !fields.has("router") {
-        "router_id"
-    } else {
-        "router"
-    };
-    let router = fields.required_as(router_field, |id: i64| at_least(id, 1));
-    let kind = fields.required_as("type", |word: String| word.parse::<LimitType>());
-    let value = fields
-        .nullable_as("value", |value: i64| at_least(value, 0))
-        .apply(None);
-    if fields.has_errors() {
-        return None;
-    }
-    Some(Limit::new(router?, kind?, value))
-}
-
-/// `value`, if it is at least `minimum`; FastAPI's `greater_than_equal` otherwise.
-fn at_least(value: i64, minimum: i64) -> Result<i64, ValueError> {
-    if value >= minimum {
-        Ok(value)
-    } else {
-        Err(ValueError::new(
-            "greater_than_equal",
-            format!("Input should be greater than or equal to {minimum}."),
-        ))
     }
 }

@@ -1,19 +1,30 @@
-//! The JSON Schemas of request values, as exact as JSON Schema can be: a value the document admits
-//! is one the domain's value types accept, and a value it refuses is one they refuse, so that a
-//! client (or a fuzzer) that follows the document is not surprised. The few rules a schema cannot
-//! state are in the descriptions: an expiry must lie in the future, names and emails must be
-//! unique, two limits may not share a router and type, referenced ids must exist.
+//! The kinds of request values: for each, the JSON Schema of what it accepts and the domain rule
+//! that reads it, side by side ([`FieldKind`]), so that the request bodies' fields that hold one
+//! are documented and parsed by the same description.
 //!
-//! Each is a named schema (`Name`, `Email`...) that the request bodies' fields refer to, each with
-//! its own description. The bounds come from the domain's own constants, so the document cannot
-//! drift from the rules.
+//! The schemas are as exact as JSON Schema can be: a value the document admits is one the domain's
+//! value types accept, and a value it refuses is one they refuse, so that a client (or a fuzzer)
+//! that follows the document is not surprised. The few rules a schema cannot state are in the
+//! descriptions: an expiry must lie in the future, names and emails must be unique, two limits may
+//! not share a router and type, referenced ids must exist.
+//!
+//! Most are named schemas (`Name`, `Email`...) that the fields refer to, each with its own
+//! description. The bounds come from the domain's own constants, so the document cannot drift from
+//! the rules.
 
 use std::borrow::Cow;
 
-use gatehouse_domain::{DateTime, Email, LimitType, Name, Password, Permission, RequestId, Utc};
+use gatehouse_domain::{
+    DateTime, Email, LimitType, Name, Password, Permission, Priority, RequestId, Utc, router,
+    tokens,
+};
+use serde_json::Value;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
+
+use super::future_unix;
+use crate::input::{Components, FieldKind, Fields, component, integer, reference};
 
 /// The characters `str::trim` removes around a name (Unicode `White_Space`), as inclusive ranges.
 const WHITESPACE: &[(char, char)] = &[
@@ -62,8 +73,8 @@ pub const EMAIL_PATTERN: &str = concat!(
     "(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$",
 );
 
-/// Declares a named schema for request values: a type that stands for them in the request bodies
-/// (which exist for the document only).
+/// Declares a named schema for request values: a type that stands for them in the request bodies'
+/// tables.
 macro_rules! value_schema {
     ($(#[$doc:meta])* $type:ident as $name:literal => $schema:expr) => {
         $(#[$doc])*
@@ -132,6 +143,7 @@ value_schema!(
         ))
         .minimum(Some(DateTime::<Utc>::MIN_UTC.timestamp()))
         .maximum(Some(DateTime::<Utc>::MAX_UTC.timestamp()))
+        .examples([1_900_000_000])
 );
 
 value_schema!(
@@ -174,6 +186,82 @@ value_schema!(
         .description(Some("Tokens or requests, per minute or per day."))
         .enum_values(Some(LimitType::ALL.map(LimitType::as_str)))
 );
+
+/// Makes a type the kind of the fields that hold its values: read from the JSON type `parse`
+/// takes, parsed by it (a domain rule), documented by `schema` (a reference to the type's own
+/// named schema, or inline).
+macro_rules! field_kind {
+    ($type:ident => $value:ty, named, $parse:expr) => {
+        field_kind!(@impl $type => $value, reference::<Self>(), component::<Self>, $parse);
+    };
+    ($(#[$doc:meta])* $type:ident => $value:ty, inline $schema:expr, $parse:expr) => {
+        $(#[$doc])*
+        pub struct $type;
+
+        field_kind!(@impl $type => $value, $schema.into(), |_: &mut Components| {}, $parse);
+    };
+    (@impl $type:ident => $value:ty, $schema:expr, $components:expr, $parse:expr) => {
+        impl<C> FieldKind<C> for $type {
+            type Value = $value;
+
+            fn value_schema() -> RefOr<Schema> {
+                $schema
+            }
+
+            fn components(components: &mut Components) {
+                $components(components);
+            }
+
+            fn read(value: Value, _: &C, fields: &mut Fields, name: &str) -> Option<$value> {
+                fields.convert(name, value, $parse)
+            }
+        }
+    };
+}
+
+field_kind!(NameText => Name, named, |text: String| Name::parse(&text));
+field_kind!(EmailText => Email, named, |text: String| Email::parse(&text));
+field_kind!(PasswordText => Password, named, |text: String| Password::new(text));
+field_kind!(RequestIdText => RequestId, named, |text: String| RequestId::parse(&text));
+field_kind!(LimitTypeWord => LimitType, named, |word: String| word.parse::<LimitType>());
+
+field_kind!(
+    /// A router id, as the domain checks it: 1 or more.
+    RouterNumber => i64, inline integer().minimum(Some(1)), router
+);
+
+field_kind!(
+    /// A count of tokens, as the domain checks it: 0 or more.
+    TokenCount => i64, inline integer().minimum(Some(0)), tokens
+);
+
+field_kind!(
+    /// A scheduling priority, as the domain checks it: 0 or more.
+    PriorityLevel => Priority, inline integer().minimum(Some(0)), Priority::new
+);
+
+/// An expiry is read against the time now: one now or past is refused with the other fields, not
+/// after them (the use cases check it again).
+impl FieldKind<DateTime<Utc>> for ExpiryTime {
+    type Value = DateTime<Utc>;
+
+    fn value_schema() -> RefOr<Schema> {
+        reference::<Self>()
+    }
+
+    fn components(components: &mut Components) {
+        component::<Self>(components);
+    }
+
+    fn read(
+        value: Value,
+        now: &DateTime<Utc>,
+        fields: &mut Fields,
+        name: &str,
+    ) -> Option<DateTime<Utc>> {
+        fields.convert(name, value, |seconds: i64| future_unix(seconds, *now))
+    }
+}
 
 /// One of `words`, for an `order_by` or `order_direction` parameter; the first is the default.
 pub fn one_of_words(words: &[&str]) -> RefOr<Schema> {

@@ -1,17 +1,14 @@
 //! User bodies.
 
 use gatehouse_application::{CreateUser, UpdateUser};
-use gatehouse_domain::{
-    Budget, DateTime, Email, Name, OrganizationId, Password, Patch, Priority, RoleId, User, Utc,
-};
+use gatehouse_domain::{Budget, DateTime, Name, OrganizationId, RoleId, User, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::money::Amount;
-use super::schema::{EmailText, ExpiryTime, NameText, PasswordText};
-use super::{future_unix, unix};
-use crate::error::ApiError;
-use crate::input::{Fields, JsonObject};
+use super::money::{Amount, Money};
+use super::schema::{EmailText, ExpiryTime, NameText, PasswordText, PriorityLevel};
+use super::unix;
+use crate::input::{Id, Nullable, Optional, Required, request_body};
 
 /// A user. Never the password or its hash.
 #[derive(Debug, Serialize, ToSchema)]
@@ -66,117 +63,77 @@ impl From<User> for UserResponse {
     }
 }
 
-/// What creates a user.
-#[derive(Debug, ToSchema)]
-pub struct CreateUserRequest {
-    /// Its address, unique without regard to case.
-    pub email: EmailText,
-    /// Its display name, or `null` for none.
-    pub name: Option<NameText>,
-    /// Its password.
-    pub password: PasswordText,
-    /// An existing role id.
-    pub role: i64,
-    /// An existing organization id, or `null` for none.
-    pub organization: Option<i64>,
-    /// A number >= 0; `null` for no limit.
-    pub budget: Option<Amount>,
-    /// When the account stops working; `null` for never.
-    pub expires: Option<ExpiryTime>,
-    /// An integer >= 0, default 0; not `null`.
-    #[schema(required = false, minimum = 0)]
-    pub priority: i64,
-}
-
-impl CreateUserRequest {
-    /// Reads and checks the body; an expiry must lie after `now`.
-    ///
-    /// # Errors
-    /// 422 with every invalid field.
-    pub fn parse(body: JsonObject, now: DateTime<Utc>) -> Result<CreateUser, ApiError> {
-        let mut fields = body.fields();
-        let email = fields.required_as("email", |email: String| Email::parse(&email));
-        let name = name(&mut fields);
-        let password = fields.required_as("password", |password: String| Password::new(password));
-        let role = fields.required::<i64>("role").map(RoleId);
-        let organization = fields.nullable::<i64>("organization").map(OrganizationId);
-        let budget = fields.nullable_as("budget", Budget::new);
-        let expires = expires(&mut fields, now);
-        let priority = fields.optional_as("priority", Priority::new);
-        fields.finish(|| {
-            Some(CreateUser {
-                email: email?,
-                name: name.apply(None),
-                password: password?,
-                role: role?,
-                organization: organization.apply(None),
-                budget: budget.apply(None),
-                expires: expires.apply(None),
-                priority: priority.unwrap_or_default(),
-            })
-        })
+request_body! {
+    /// What creates a user.
+    pub struct CreateUserRequest(DateTime<Utc>) -> CreateUser {
+        /// Its address, unique without regard to case.
+        email: Required<EmailText>,
+        /// Its display name, or `null` for none.
+        name: Nullable<NameText>,
+        /// Its password.
+        password: Required<PasswordText>,
+        /// An existing role id.
+        role: Required<Id<RoleId>>,
+        /// An existing organization id, or `null` for none.
+        organization: Nullable<Id<OrganizationId>>,
+        /// A number >= 0; `null` for no limit.
+        budget: Nullable<Money<Budget>>,
+        /// When the account stops working; `null` for never.
+        expires: Nullable<ExpiryTime>,
+        /// An integer >= 0, default 0; not `null`.
+        priority: Optional<PriorityLevel>,
     }
 }
 
-/// A merge patch of a user: absent fields stay as they are, `null` clears a nullable field.
-#[derive(Debug, ToSchema)]
-pub struct UpdateUserRequest {
-    /// A new address, unique without regard to case; not `null`.
-    #[schema(required = false)]
-    pub email: EmailText,
-    /// A new display name, or `null` for none.
-    pub name: Option<NameText>,
-    /// A new password; no current password is needed. Ends the user's login sessions. Not `null`.
-    #[schema(required = false)]
-    pub password: PasswordText,
-    /// A new role id; not `null`.
-    #[schema(required = false)]
-    pub role: i64,
-    /// A new organization id, or `null` for none.
-    pub organization: Option<i64>,
-    /// A new budget >= 0, or `null` for no limit.
-    pub budget: Option<Amount>,
-    /// A new expiry, or `null` for never.
-    pub expires: Option<ExpiryTime>,
-    /// A new priority >= 0; not `null`.
-    #[schema(required = false, minimum = 0)]
-    pub priority: i64,
-}
-
-impl UpdateUserRequest {
-    /// Reads and checks the body; an expiry must lie after `now`.
-    ///
-    /// # Errors
-    /// 422 with every invalid field.
-    pub fn parse(body: JsonObject, now: DateTime<Utc>) -> Result<UpdateUser, ApiError> {
-        let mut fields = body.fields();
-        let email = fields.optional_as("email", |email: String| Email::parse(&email));
-        let name = name(&mut fields);
-        let password = fields.optional_as("password", |password: String| Password::new(password));
-        let role = fields.optional::<i64>("role").map(RoleId);
-        let organization = fields.nullable::<i64>("organization").map(OrganizationId);
-        let budget = fields.nullable_as("budget", Budget::new);
-        let expires = expires(&mut fields, now);
-        let priority = fields.optional_as("priority", Priority::new);
-        fields.finish(|| {
-            Some(UpdateUser {
-                email,
-                name,
-                password,
-                role,
-                organization,
-                budget,
-                expires,
-                priority,
-            })
-        })
+impl From<CreateUserRequest> for CreateUser {
+    fn from(body: CreateUserRequest) -> Self {
+        Self {
+            email: body.email,
+            name: body.name.apply(None),
+            password: body.password,
+            role: body.role,
+            organization: body.organization.apply(None),
+            budget: body.budget.apply(None),
+            expires: body.expires.apply(None),
+            priority: body.priority.unwrap_or_default(),
+        }
     }
 }
 
-fn name(fields: &mut Fields) -> Patch<Name> {
-    fields.nullable_as("name", |name: String| Name::parse(&name))
+request_body! {
+    /// A merge patch of a user: absent fields stay as they are, `null` clears a nullable field.
+    pub struct UpdateUserRequest(DateTime<Utc>) -> UpdateUser {
+        /// A new address, unique without regard to case; not `null`.
+        email: Optional<EmailText>,
+        /// A new display name, or `null` for none.
+        name: Nullable<NameText>,
+        /// A new password; no current password is needed. Ends the user's login sessions. Not
+        /// `null`.
+        password: Optional<PasswordText>,
+        /// A new role id; not `null`.
+        role: Optional<Id<RoleId>>,
+        /// A new organization id, or `null` for none.
+        organization: Nullable<Id<OrganizationId>>,
+        /// A new budget >= 0, or `null` for no limit.
+        budget: Nullable<Money<Budget>>,
+        /// A new expiry, or `null` for never.
+        expires: Nullable<ExpiryTime>,
+        /// A new priority >= 0; not `null`.
+        priority: Optional<PriorityLevel>,
+    }
 }
 
-fn expires(fields: &mut Fields, now: DateTime<Utc>) -> Patch<DateTime<Utc>> {
-    fields.nullable_as("expires", |seconds: i64| future_unix(seconds, now))
+impl From<UpdateUserRequest> for UpdateUser {
+    fn from(body: UpdateUserRequest) -> Self {
+        Self {
+            email: body.email,
+            name: body.name,
+            password: body.password,
+            role: body.role,
+            organization: body.organization,
+            budget: body.budget,
+            expires: body.expires,
+            priority: body.priority,
+        }
+    }
 }

@@ -1,8 +1,9 @@
 //! Field-by-field conversion of a JSON object, collecting every error.
 
-use gatehouse_domain::{Patch, ValueError};
+use gatehouse_domain::ValueError;
 use serde_json::{Map, Value};
 
+use super::presence::Presence;
 use crate::error::{ApiError, FieldError, Loc, LocPart};
 
 /// A type a JSON value converts to, with FastAPI's words for a value of the wrong type.
@@ -140,83 +141,53 @@ impl Fields {
         self.object.contains_key(name)
     }
 
-    /// A field that must be present and not `null`.
-    pub fn required<T: FromJson>(&mut self, name: &str) -> Option<T> {
-        match self.object.remove(name) {
-            None => {
-                let loc = self.loc(name);
-                self.push(loc, ValueError::new("missing", "Field required"));
-                None
-            }
-            Some(value) => self.convert(name, value),
+    /// Takes field `name` out of the object, if present (`null` included).
+    pub fn take(&mut self, name: &str) -> Option<Value> {
+        self.object.remove(name)
+    }
+
+    /// The name to read a field under: `name` if present or if none of its `aliases` is, else the
+    /// first alias present (an older client's name for the same field).
+    pub fn pick(&self, name: &'static str, aliases: &[&'static str]) -> &'static str {
+        if self.has(name) {
+            return name;
+        }
+        aliases
+            .iter()
+            .copied()
+            .find(|alias| self.has(alias))
+            .unwrap_or(name)
+    }
+
+    /// Refuses field `name` whatever its value, if present: a field the client may not send.
+    pub fn forbid(&mut self, name: &str, message: &'static str) {
+        if self.has(name) {
+            let loc = self.loc(name);
+            self.push(loc, ValueError::new("extra_forbidden", message));
         }
     }
 
-    /// A field that may be absent but not `null`.
-    pub fn optional<T: FromJson>(&mut self, name: &str) -> Option<T> {
-        let value = self.object.remove(name)?;
-        self.convert(name, value)
+    /// Reads field `name` as `P` says (required, optional or nullable, and of which kind).
+    pub fn read<P: Presence<C>, C>(&mut self, name: &str, context: &C) -> Option<P::Output> {
+        P::read(self, name, context)
     }
 
-    /// A field that may be absent (keep), `null` (clear) or a value (set). A wrong value is
-    /// recorded and read as "keep".
-    pub fn nullable<T: FromJson>(&mut self, name: &str) -> Patch<T> {
-        match self.object.remove(name) {
-            None => Patch::Keep,
-            Some(Value::Null) => Patch::Clear,
-            Some(value) => self.convert(name, value).map_or(Patch::Keep, Patch::Set),
-        }
-    }
-
-    /// Parses a value of field `name` into a domain type, recording the refusal.
-    pub fn parse<T, U>(
+    /// Converts `value`, found in field `name`, to JSON type `J` then parses it, recording the
+    /// refusal of either on the field. `null` for a field that is not nullable is refused as a
+    /// value of the wrong type, as FastAPI words it.
+    pub fn convert<J: FromJson, U>(
         &mut self,
         name: &str,
-        value: Option<T>,
-        parse: impl FnOnce(T) -> Result<U, ValueError>,
+        value: Value,
+        parse: impl FnOnce(J) -> Result<U, ValueError>,
     ) -> Option<U> {
-        match parse(value?) {
+        match J::from_json(value).and_then(parse) {
             Ok(parsed) => Some(parsed),
             Err(error) => {
                 let loc = self.loc(name);
                 self.push(loc, error);
                 None
             }
-        }
-    }
-
-    /// A required field parsed into a domain type.
-    pub fn required_as<T: FromJson, U>(
-        &mut self,
-        name: &str,
-        parse: impl FnOnce(T) -> Result<U, ValueError>,
-    ) -> Option<U> {
-        let value = self.required(name);
-        self.parse(name, value, parse)
-    }
-
-    /// An optional, non-nullable field parsed into a domain type.
-    pub fn optional_as<T: FromJson, U>(
-        &mut self,
-        name: &str,
-        parse: impl FnOnce(T) -> Result<U, ValueError>,
-    ) -> Option<U> {
-        let value = self.optional(name);
-        self.parse(name, value, parse)
-    }
-
-    /// A nullable field parsed into a domain type.
-    pub fn nullable_as<T: FromJson, U>(
-        &mut self,
-        name: &str,
-        parse: impl FnOnce(T) -> Result<U, ValueError>,
-    ) -> Patch<U> {
-        match self.nullable(name) {
-            Patch::Keep => Patch::Keep,
-            Patch::Clear => Patch::Clear,
-            Patch::Set(value) => self
-                .parse(name, Some(value), parse)
-                .map_or(Patch::Keep, Patch::Set),
         }
     }
 
@@ -240,25 +211,15 @@ impl Fields {
             ))
         })
     }
-
-    /// Converts a present value; `null` for a field that is not nullable is a type error, as
-    /// FastAPI words it.
-    fn convert<T: FromJson>(&mut self, name: &str, value: Value) -> Option<T> {
-        match T::from_json(value) {
-            Ok(converted) => Some(converted),
-            Err(error) => {
-                let loc = self.loc(name);
-                self.push(loc, error);
-                None
-            }
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gatehouse_domain::Name;
+    use crate::dto::money::Money;
+    use crate::dto::schema::NameText;
+    use crate::input::{AtLeast, Id, Nullable, Optional, Required, Text};
+    use gatehouse_domain::{Budget, Patch, RoleId};
     use serde_json::json;
 
     fn fields(value: Value) -> Fields {
@@ -278,10 +239,13 @@ mod tests {
     #[test]
     fn every_bad_field_is_reported_not_only_the_first() {
         let mut f = fields(json!({"name": 3, "priority": "high", "budget": null}));
-        let _: Option<String> = f.required("email");
-        let _ = f.required_as("name", |s: String| Name::parse(&s));
-        let _: Option<i64> = f.optional("priority");
-        let _: Option<f64> = f.optional("budget");
+        assert!(f.read::<Required<Text>, _>("email", &()).is_none());
+        assert!(f.read::<Required<NameText>, _>("name", &()).is_none());
+        assert!(f.read::<Optional<AtLeast<0>>, _>("priority", &()).is_none());
+        assert!(
+            f.read::<Optional<Money<Budget>>, _>("budget", &())
+                .is_none()
+        );
         let found = errors(f.finish(|| Some(())));
         let kinds: Vec<_> = found
             .iter()
@@ -301,10 +265,27 @@ mod tests {
     #[test]
     fn nullable_fields_tell_absent_from_null() {
         let mut f = fields(json!({"name": null, "budget": 2.5}));
-        assert_eq!(f.nullable::<String>("name"), Patch::Clear);
-        assert_eq!(f.nullable::<f64>("budget"), Patch::Set(2.5));
-        assert_eq!(f.nullable::<i64>("expires"), Patch::Keep);
+        assert_eq!(f.read::<Nullable<Text>, _>("name", &()), Some(Patch::Clear));
+        assert_eq!(
+            f.read::<Nullable<Money<Budget>>, _>("budget", &()),
+            Some(Patch::Set(Budget::new(2.5).unwrap()))
+        );
+        assert_eq!(
+            f.read::<Nullable<Id<RoleId>>, _>("expires", &()),
+            Some(Patch::Keep)
+        );
         assert!(!f.has_errors());
+    }
+
+    #[test]
+    fn optional_fields_read_absent_as_none_and_refuse_null() {
+        let mut f = fields(json!({"name": null}));
+        assert_eq!(f.read::<Optional<Text>, _>("email", &()), Some(None));
+        assert_eq!(f.read::<Optional<Text>, _>("name", &()), None);
+        assert_eq!(
+            errors(f.finish(|| Some(()))),
+            [(f_loc("name"), "string_type".to_owned())]
+        );
     }
 
     #[test]
@@ -319,7 +300,7 @@ mod tests {
             (json!(true), "int_type"),
         ] {
             let mut f = fields(json!({ "role": value }));
-            let _: Option<i64> = f.required("role");
+            assert!(f.read::<Required<Id<i64>>, _>("role", &()).is_none());
             assert_eq!(
                 errors(f.finish(|| Some(()))),
                 [(f_loc("role"), kind.to_owned())]
@@ -340,7 +321,11 @@ mod tests {
             ("4241094118564898.0", 4_241_094_118_564_898),
         ] {
             let mut f = fields(json!({ "role": serde_json::from_str::<Value>(raw).unwrap() }));
-            assert_eq!(f.required::<i64>("role"), Some(expected), "{raw}");
+            assert_eq!(
+                f.read::<Required<Id<i64>>, _>("role", &()),
+                Some(expected),
+                "{raw}"
+            );
             assert!(!f.has_errors(), "{raw}");
         }
     }
@@ -352,10 +337,31 @@ mod tests {
     #[test]
     fn domain_refusals_are_located_on_their_field() {
         let mut f = fields(json!({"name": "   "}));
-        assert!(f.required_as("name", |s: String| Name::parse(&s)).is_none());
+        assert!(f.read::<Required<NameText>, _>("name", &()).is_none());
         assert_eq!(
             errors(f.finish(|| Some(()))),
             [(f_loc("name"), "string_too_short".to_owned())]
+        );
+    }
+
+    #[test]
+    fn an_alias_is_read_only_when_the_name_is_absent() {
+        let both = fields(json!({"router_id": 1, "router": 2}));
+        assert_eq!(both.pick("router_id", &["router"]), "router_id");
+        let old = fields(json!({"router": 2}));
+        assert_eq!(old.pick("router_id", &["router"]), "router");
+        let neither = fields(json!({}));
+        assert_eq!(neither.pick("router_id", &["router"]), "router_id");
+    }
+
+    #[test]
+    fn a_forbidden_field_is_refused_whatever_its_value() {
+        let mut f = fields(json!({"organization": null}));
+        f.forbid("organization", "No.");
+        f.forbid("absent", "No.");
+        assert_eq!(
+            errors(f.finish(|| Some(()))),
+            [(f_loc("organization"), "extra_forbidden".to_owned())]
         );
     }
 }
