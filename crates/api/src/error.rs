@@ -163,7 +163,11 @@ pub(crate) fn domain_answer(error: &DomainError) -> (StatusCode, Cow<'static, st
             "Invalid email or password.".into(),
         ),
         E::InvalidCurrentPassword => (StatusCode::UNAUTHORIZED, "Invalid current password.".into()),
-        E::Unavailable(_) => (
+        E::LoginThrottled { .. } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed login attempts. Try again later.".into(),
+        ),
+        E::Unavailable(_) | E::Overloaded { .. } => (
             StatusCode::SERVICE_UNAVAILABLE,
             "Service unavailable.".into(),
         ),
@@ -211,6 +215,12 @@ impl ResponseError for ApiError {
         let mut answer = HttpResponse::build(status);
         if status == StatusCode::UNAUTHORIZED {
             answer.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if let Self::Domain(
+            DomainError::LoginThrottled { retry_after } | DomainError::Overloaded { retry_after },
+        ) = self
+        {
+            answer.insert_header((header::RETRY_AFTER, retry_after.to_string()));
         }
         if status == StatusCode::REQUEST_TIMEOUT {
             // The rest of the request may never come: the connection cannot serve another one.
@@ -325,6 +335,34 @@ mod tests {
             assert_eq!(status, StatusCode::UNAUTHORIZED);
             assert_eq!(body["detail"], detail);
             assert_eq!(challenge.as_deref(), Some("Bearer"));
+        }
+    }
+
+    #[actix_web::test]
+    async fn throttled_logins_and_an_overloaded_hasher_say_when_to_retry() {
+        for (error, status, detail, retry_after) in [
+            (
+                DomainError::LoginThrottled { retry_after: 600 },
+                429,
+                "Too many failed login attempts. Try again later.",
+                "600",
+            ),
+            (
+                DomainError::Overloaded { retry_after: 3 },
+                503,
+                "Service unavailable.",
+                "3",
+            ),
+        ] {
+            let response = ApiError::Domain(error).error_response();
+            assert_eq!(response.status().as_u16(), status);
+            assert_eq!(
+                response.headers().get(header::RETRY_AFTER).unwrap(),
+                retry_after
+            );
+            let body = to_bytes(response.into_body()).await.unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body, serde_json::json!({ "detail": detail }));
         }
     }
 

@@ -4,6 +4,7 @@
 //! adds the middleware (request logs, metrics) and the state.
 
 pub mod auth;
+pub mod client_address;
 pub mod dto;
 pub mod error;
 pub mod input;
@@ -14,6 +15,7 @@ pub mod state;
 
 use actix_web::web;
 
+pub use client_address::TrustedProxies;
 pub use error::ApiError;
 pub use metrics::{HttpMetrics, http_metrics};
 pub use openapi::ApiDoc;

@@ -9,6 +9,8 @@ use gatehouse_application::{
 };
 use gatehouse_domain::{Clock, DomainError};
 
+use crate::client_address::TrustedProxies;
+
 /// Tells whether the storage answers, for `/health`.
 #[async_trait]
 pub trait StorageProbe: Send + Sync {
@@ -47,4 +49,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The storage, for `/health`.
     pub storage: Arc<dyn StorageProbe>,
+    /// The proxies whose `X-Forwarded-For` tells the client address that failed logins are
+    /// counted under.
+    pub trusted_proxies: TrustedProxies,
 }

@@ -1,17 +1,20 @@
 //! Logging in with email and password, for a session key (how OpenGateLLM's playground signs
 //! users in).
 
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use gatehouse_domain::chrono::TimeDelta;
 use gatehouse_domain::{
-    ApiKeyId, ApiKeyRepository, Clock, DateTime, DomainError, Email, Expiry, KeyGenerator, Name,
-    NewApiKey, PasswordHasher, Secret, UserRepository, Utc,
+    ApiKeyId, ApiKeyRepository, Clock, DateTime, DomainError, Email, Expiry, KeyGenerator,
+    LoginFailures, Name, NewApiKey, PasswordHasher, Secret, ThrottleKey, UserId, UserRepository,
+    Utc,
 };
 
 use crate::AuthService;
 use crate::account::MASTER_EMAIL;
+use crate::login_throttle::{FAILURE_WINDOW, LoginLimits};
 
 /// The name of the key a login hands out; each login replaces the previous one.
 pub const SESSION_KEY_NAME: &str = "playground";
@@ -27,7 +30,18 @@ pub struct Session {
     pub expires: Option<DateTime<Utc>>,
 }
 
-/// Exchanges an email and a password for a session key.
+/// Who a right password proved the caller to be.
+enum Verified {
+    /// The master user, whose key is its password.
+    Master(Secret),
+    /// A stored user, and when their account expires.
+    User {
+        id: UserId,
+        expires: Option<DateTime<Utc>>,
+    },
+}
+
+/// Exchanges an email and a password for a session key, throttling failed attempts.
 #[derive(Clone)]
 pub struct LoginService {
     users: Arc<dyn UserRepository>,
@@ -37,11 +51,18 @@ pub struct LoginService {
     clock: Arc<dyn Clock>,
     auth: AuthService,
     session: TimeDelta,
+    failures: Arc<dyn LoginFailures>,
+    limits: LoginLimits,
 }
 
 impl LoginService {
     /// A service checking passwords of `users` with `hasher`, storing session keys in `keys` for
-    /// `session_seconds`, and recognising the master key through `auth`.
+    /// `session_seconds`, recognising the master key through `auth`, and counting failed logins
+    /// in `failures` to refuse logins beyond `limits`.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one port or setting each, all required: a struct would only rename them"
+    )]
     pub fn new(
         users: Arc<dyn UserRepository>,
         keys: Arc<dyn ApiKeyRepository>,
@@ -50,6 +71,8 @@ impl LoginService {
         clock: Arc<dyn Clock>,
         auth: AuthService,
         session_seconds: NonZeroU32,
+        failures: Arc<dyn LoginFailures>,
+        limits: LoginLimits,
     ) -> Self {
         Self {
             users,
@@ -59,11 +82,21 @@ impl LoginService {
             clock,
             auth,
             session: TimeDelta::seconds(i64::from(session_seconds.get())),
+            failures,
+            limits,
         }
     }
 
-    /// Checks `email` and `password` and hands out a fresh session key, which replaces the
-    /// previous one: that one stops working at once.
+    /// Checks `email` and `password`, coming from `client` (when its address is known), and hands
+    /// out a fresh session key, which replaces the previous one: that one stops working at once.
+    ///
+    /// Failed logins are throttled: once the email (in any letter case, known or not, `master`
+    /// included) or the client address has as many failures as `limits` allow within
+    /// [`FAILURE_WINDOW`], every login of either is refused until that window ends, even with the
+    /// right password, and before any password is verified: a flood of wrong passwords must not
+    /// queue every other login behind the hasher. A wrong password counts one failure for the
+    /// email and one for the address; a right one (even for an expired account) clears the
+    /// email's failures, not the address's.
     ///
     /// An unknown email, a wrong password and an account without a password fail alike, after the
     /// same work (one lookup, one password verification, against a dummy hash when there is no
@@ -74,10 +107,44 @@ impl LoginService {
     /// the master key back.
     ///
     /// # Errors
-    /// `InvalidCredentials`; `AccountExpired`; `Unavailable` when the storage cannot be reached.
-    pub async fn login(&self, email: &str, password: Secret) -> Result<Session, DomainError> {
+    /// `LoginThrottled`; `InvalidCredentials`; `AccountExpired`; `Overloaded` when the hasher has
+    /// too much waiting; `Unavailable` when the storage cannot be reached.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: Secret,
+        client: Option<IpAddr>,
+    ) -> Result<Session, DomainError> {
+        let now = self.clock.now();
+        let since = now - FAILURE_WINDOW;
+        let email_key = ThrottleKey::email(email);
+        let keys: Vec<ThrottleKey> = std::iter::once(email_key.clone())
+            .chain(client.map(ThrottleKey::address))
+            .collect();
+        let windows = self.failures.open_windows(keys.clone(), since).await?;
+        if let Some(retry_after) = self.limits.wait(&windows, now) {
+            return Err(DomainError::LoginThrottled { retry_after });
+        }
+        let Some(verified) = self.verify(email, password).await? else {
+            self.failures.record(keys, now, since).await?;
+            return Err(DomainError::InvalidCredentials);
+        };
+        self.failures.clear(email_key).await?;
+        match verified {
+            Verified::Master(key) => Ok(Session {
+                id: ApiKeyId(0),
+                key,
+                expires: None,
+            }),
+            Verified::User { id, expires } => self.open_session(id, expires, now).await,
+        }
+    }
+
+    /// Who `password` proves the caller of `email` to be; `None` for an unknown email, a wrong
+    /// password or an account without a password, after one verification each.
+    async fn verify(&self, email: &str, password: Secret) -> Result<Option<Verified>, DomainError> {
         if email == MASTER_EMAIL {
-            return self.login_master(password).await;
+            return self.verify_master(password).await;
         }
         // Text no address can equal is looked up by no one, but verified all the same.
         let credentials = if Email::could_match(email) {
@@ -94,11 +161,28 @@ impl LoginService {
             None => (None, None, None),
         };
         let verified = self.hasher.verify(password, hash).await?;
-        let user = match user {
-            Some(user) if verified => user,
-            _ => return Err(DomainError::InvalidCredentials),
-        };
-        let now = self.clock.now();
+        Ok(user
+            .filter(|_| verified)
+            .map(|id| Verified::User { id, expires }))
+    }
+
+    /// The master key is checked in constant time; a wrong one costs a password verification all
+    /// the same, so that guessing it is as slow as guessing a password.
+    async fn verify_master(&self, password: Secret) -> Result<Option<Verified>, DomainError> {
+        if self.auth.is_master_key(password.expose()) {
+            return Ok(Some(Verified::Master(password)));
+        }
+        self.hasher.verify(password, None).await?;
+        Ok(None)
+    }
+
+    /// A fresh session key for `user`, unless their account expired by `now`.
+    async fn open_session(
+        &self,
+        user: UserId,
+        expires: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Session, DomainError> {
         if expires.is_some_and(|expires| expires <= now) {
             return Err(DomainError::AccountExpired);
         }
@@ -122,20 +206,6 @@ impl LoginService {
             expires: key.expires,
         })
     }
-
-    /// The master key is checked in constant time; a wrong one costs a password verification all
-    /// the same, so that guessing it is as slow as guessing a password.
-    async fn login_master(&self, password: Secret) -> Result<Session, DomainError> {
-        if self.auth.is_master_key(password.expose()) {
-            return Ok(Session {
-                id: ApiKeyId(0),
-                key: password,
-                expires: None,
-            });
-        }
-        self.hasher.verify(password, None).await?;
-        Err(DomainError::InvalidCredentials)
-    }
 }
 
 #[cfg(test)]
@@ -143,10 +213,12 @@ mod tests {
     use super::*;
     use crate::fixtures::{clock, now};
     use gatehouse_domain::{
-        ApiKey, Credentials, GeneratedKey, KeyHash, MockApiKeyRepository, MockKeyGenerator,
-        MockPasswordHasher, MockUserRepository, PasswordHash, UserId,
+        ApiKey, Credentials, FailureWindow, GeneratedKey, KeyHash, MockApiKeyRepository,
+        MockKeyGenerator, MockLoginFailures, MockPasswordHasher, MockUserRepository, PasswordHash,
     };
+    use mockall::Sequence;
     use mockall::predicate::{always, eq, function};
+    use std::net::Ipv4Addr;
 
     const MASTER: &str = "the-master-key-for-tests";
     const SESSION_SECONDS: u32 = 600;
@@ -166,10 +238,40 @@ mod tests {
         generator
     }
 
+    /// The address every test login comes from.
+    fn client() -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7))
+    }
+
+    fn limits() -> LoginLimits {
+        LoginLimits {
+            per_email: NonZeroU32::new(5).unwrap(),
+            per_address: NonZeroU32::new(50).unwrap(),
+        }
+    }
+
+    /// A store of failures that has none, and takes any record or clearing.
+    fn no_failures() -> MockLoginFailures {
+        let mut failures = MockLoginFailures::new();
+        failures.expect_open_windows().returning(|_, _| Ok(vec![]));
+        failures.expect_record().returning(|_, _, _| Ok(()));
+        failures.expect_clear().returning(|_| Ok(()));
+        failures
+    }
+
     fn service(
         users: MockUserRepository,
         keys: MockApiKeyRepository,
         hasher: MockPasswordHasher,
+    ) -> LoginService {
+        throttled_service(users, keys, hasher, no_failures())
+    }
+
+    fn throttled_service(
+        users: MockUserRepository,
+        keys: MockApiKeyRepository,
+        hasher: MockPasswordHasher,
+        failures: MockLoginFailures,
     ) -> LoginService {
         let generator = Arc::new(generator());
         let auth = AuthService::new(
@@ -186,6 +288,8 @@ mod tests {
             clock(),
             auth,
             NonZeroU32::new(SESSION_SECONDS).unwrap(),
+            Arc::new(failures),
+            limits(),
         )
     }
 
@@ -230,7 +334,11 @@ mod tests {
         let mut users = MockUserRepository::new();
         users.expect_find_credentials_by_email().never();
         let error = service(users, no_key_is_stored(), hasher())
-            .login("ada@example.com\0", Secret::new("right-password"))
+            .login(
+                "ada@example.com\0",
+                Secret::new("right-password"),
+                Some(client()),
+            )
             .await
             .unwrap_err();
         assert!(
@@ -264,7 +372,11 @@ mod tests {
                 })
             });
         let session = service(users(None), keys, hasher())
-            .login("ADA@example.com", Secret::new("right-password"))
+            .login(
+                "ADA@example.com",
+                Secret::new("right-password"),
+                Some(client()),
+            )
             .await
             .unwrap();
         assert_eq!(session.id, ApiKeyId(31));
@@ -294,7 +406,7 @@ mod tests {
         ];
         for (users, email, password) in cases {
             let result = service(users, no_key_is_stored(), hasher())
-                .login(email, Secret::new(password))
+                .login(email, Secret::new(password), Some(client()))
                 .await;
             assert!(
                 matches!(result, Err(DomainError::InvalidCredentials)),
@@ -312,7 +424,11 @@ mod tests {
             .times(1)
             .returning(|_, _| Ok(false));
         let result = service(users(None), no_key_is_stored(), hasher)
-            .login("nobody@example.com", Secret::new("whatever"))
+            .login(
+                "nobody@example.com",
+                Secret::new("whatever"),
+                Some(client()),
+            )
             .await;
         assert!(matches!(result, Err(DomainError::InvalidCredentials)));
     }
@@ -321,11 +437,19 @@ mod tests {
     async fn an_expired_account_is_told_only_with_the_right_password() {
         let expired = Some(now() - TimeDelta::seconds(1));
         let result = service(users(expired), no_key_is_stored(), hasher())
-            .login("ada@example.com", Secret::new("right-password"))
+            .login(
+                "ada@example.com",
+                Secret::new("right-password"),
+                Some(client()),
+            )
             .await;
         assert!(matches!(result, Err(DomainError::AccountExpired)));
         let result = service(users(expired), no_key_is_stored(), hasher())
-            .login("ada@example.com", Secret::new("wrong-password"))
+            .login(
+                "ada@example.com",
+                Secret::new("wrong-password"),
+                Some(client()),
+            )
             .await;
         assert!(matches!(result, Err(DomainError::InvalidCredentials)));
     }
@@ -337,7 +461,7 @@ mod tests {
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_verify().never();
         let session = service(users, no_key_is_stored(), hasher)
-            .login(MASTER_EMAIL, Secret::new(MASTER))
+            .login(MASTER_EMAIL, Secret::new(MASTER), Some(client()))
             .await
             .unwrap();
         assert_eq!(session.id, ApiKeyId(0));
@@ -356,7 +480,11 @@ mod tests {
             .times(1)
             .returning(|_, _| Ok(false));
         let result = service(users, no_key_is_stored(), hasher)
-            .login(MASTER_EMAIL, Secret::new("not-the-master-key"))
+            .login(
+                MASTER_EMAIL,
+                Secret::new("not-the-master-key"),
+                Some(client()),
+            )
             .await;
         assert!(matches!(result, Err(DomainError::InvalidCredentials)));
     }
@@ -370,8 +498,330 @@ mod tests {
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_verify().never();
         let result = service(users, no_key_is_stored(), hasher)
-            .login("ada@example.com", Secret::new("right-password"))
+            .login(
+                "ada@example.com",
+                Secret::new("right-password"),
+                Some(client()),
+            )
             .await;
         assert!(matches!(result, Err(DomainError::Unavailable(_))));
+    }
+
+    /// The keys of a login of `email` from [`client`].
+    fn keys_of(email: &str) -> Vec<ThrottleKey> {
+        vec![ThrottleKey::email(email), ThrottleKey::address(client())]
+    }
+
+    /// A full window for `key`, started five minutes ago.
+    fn full(key: ThrottleKey, failures: u32) -> FailureWindow {
+        FailureWindow {
+            key,
+            start: now() - TimeDelta::minutes(5),
+            failures,
+        }
+    }
+
+    /// A store where `windows` are open, and nothing may be recorded or cleared.
+    fn failures_with(windows: Vec<FailureWindow>) -> MockLoginFailures {
+        let mut failures = MockLoginFailures::new();
+        failures
+            .expect_open_windows()
+            .times(1)
+            .returning(move |_, _| Ok(windows.clone()));
+        failures.expect_record().never();
+        failures.expect_clear().never();
+        failures
+    }
+
+    fn nothing_is_verified() -> (MockUserRepository, MockPasswordHasher) {
+        let mut users = MockUserRepository::new();
+        users.expect_find_credentials_by_email().never();
+        let mut hasher = MockPasswordHasher::new();
+        hasher.expect_verify().never();
+        (users, hasher)
+    }
+
+    #[tokio::test]
+    async fn the_failures_are_read_before_anything_is_verified() {
+        let mut order = Sequence::new();
+        let mut failures = MockLoginFailures::new();
+        failures
+            .expect_open_windows()
+            .with(eq(keys_of("ada@example.com")), eq(now() - FAILURE_WINDOW))
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(|_, _| Ok(vec![]));
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_credentials_by_email()
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(|_| Ok(None));
+        let mut hasher = MockPasswordHasher::new();
+        hasher
+            .expect_verify()
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(|_, _| Ok(false));
+        failures
+            .expect_record()
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(|_, _, _| Ok(()));
+        let result = throttled_service(users, no_key_is_stored(), hasher, failures)
+            .login(
+                "Ada@Example.com",
+                Secret::new("wrong-password"),
+                Some(client()),
+            )
+            .await;
+        assert!(matches!(result, Err(DomainError::InvalidCredentials)));
+    }
+
+    #[tokio::test]
+    async fn a_full_email_window_refuses_even_the_right_password_without_verifying_it() {
+        let (users, hasher) = nothing_is_verified();
+        let failures = failures_with(vec![full(ThrottleKey::email("ada@example.com"), 5)]);
+        let result = throttled_service(users, no_key_is_stored(), hasher, failures)
+            .login(
+                "ada@example.com",
+                Secret::new("right-password"),
+                Some(client()),
+            )
+            .await;
+        // The window started 5 minutes ago: 10 minutes are left.
+        assert!(
+            matches!(
+                result,
+                Err(DomainError::LoginThrottled { retry_after: 600 })
+            ),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_master_is_throttled_like_anyone_even_with_the_master_key() {
+        let (users, hasher) = nothing_is_verified();
+        let failures = failures_with(vec![full(ThrottleKey::email(MASTER_EMAIL), 5)]);
+        let result = throttled_service(users, no_key_is_stored(), hasher, failures)
+            .login(MASTER_EMAIL, Secret::new(MASTER), Some(client()))
+            .await;
+        assert!(
+            matches!(result, Err(DomainError::LoginThrottled { .. })),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_address_window_refuses_every_email_from_that_address() {
+        let (users, hasher) = nothing_is_verified();
+        let failures = failures_with(vec![
+            full(ThrottleKey::email("ada@example.com"), 1),
+            full(ThrottleKey::address(client()), 50),
+        ]);
+        let result = throttled_service(users, no_key_is_stored(), hasher, failures)
+            .login(
+                "ada@example.com",
+                Secret::new("right-password"),
+                Some(client()),
+            )
+            .await;
+        assert!(
+            matches!(result, Err(DomainError::LoginThrottled { .. })),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn windows_below_their_limits_let_the_right_password_in() {
+        let mut failures = MockLoginFailures::new();
+        failures.expect_open_windows().returning(|_, _| {
+            Ok(vec![
+                full(ThrottleKey::email("ada@example.com"), 4),
+                full(ThrottleKey::address(client()), 49),
+            ])
+        });
+        failures.expect_record().never();
+        failures.expect_clear().times(1).returning(|_| Ok(()));
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_replace_named().times(1).returning(|new| {
+            Ok(ApiKey {
+                id: ApiKeyId(31),
+                name: new.name,
+                user: new.user,
+                masked: new.masked,
+                project: new.project,
+                expires: new.expires.map(Expiry::at),
+                created: now(),
+            })
+        });
+        let session = throttled_service(users(None), keys, hasher(), failures)
+            .login(
+                "ada@example.com",
+                Secret::new("right-password"),
+                Some(client()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(session.id, ApiKeyId(31));
+    }
+
+    #[tokio::test]
+    async fn a_failure_counts_for_the_email_in_lower_case_and_for_the_address() {
+        let mut failures = MockLoginFailures::new();
+        failures.expect_open_windows().returning(|_, _| Ok(vec![]));
+        failures
+            .expect_record()
+            .with(
+                eq(keys_of("ada@example.com")),
+                eq(now()),
+                eq(now() - FAILURE_WINDOW),
+            )
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        failures.expect_clear().never();
+        let result = throttled_service(users(None), no_key_is_stored(), hasher(), failures)
+            .login(
+                "ADA@example.com",
+                Secret::new("wrong-password"),
+                Some(client()),
+            )
+            .await;
+        assert!(matches!(result, Err(DomainError::InvalidCredentials)));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_email_and_a_wrong_master_key_count_as_failures_too() {
+        for (email, password) in [
+            ("nobody@example.com", "right-password"),
+            (MASTER_EMAIL, "not-the-master-key"),
+        ] {
+            let mut failures = MockLoginFailures::new();
+            failures.expect_open_windows().returning(|_, _| Ok(vec![]));
+            failures
+                .expect_record()
+                .with(eq(keys_of(email)), always(), always())
+                .times(1)
+                .returning(|_, _, _| Ok(()));
+            failures.expect_clear().never();
+            let result = throttled_service(users(None), no_key_is_stored(), hasher(), failures)
+                .login(email, Secret::new(password), Some(client()))
+                .await;
+            assert!(
+                matches!(result, Err(DomainError::InvalidCredentials)),
+                "{email}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn without_a_known_address_only_the_email_counts() {
+        let mut failures = MockLoginFailures::new();
+        failures
+            .expect_open_windows()
+            .with(eq(vec![ThrottleKey::email("ada@example.com")]), always())
+            .returning(|_, _| Ok(vec![]));
+        failures
+            .expect_record()
+            .with(
+                eq(vec![ThrottleKey::email("ada@example.com")]),
+                always(),
+                always(),
+            )
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let result = throttled_service(users(None), no_key_is_stored(), hasher(), failures)
+            .login("ada@example.com", Secret::new("wrong-password"), None)
+            .await;
+        assert!(matches!(result, Err(DomainError::InvalidCredentials)));
+    }
+
+    #[tokio::test]
+    async fn the_right_password_clears_the_emails_failures_only() {
+        let mut failures = MockLoginFailures::new();
+        failures.expect_open_windows().returning(|_, _| Ok(vec![]));
+        failures.expect_record().never();
+        failures
+            .expect_clear()
+            .with(eq(ThrottleKey::email("ada@example.com")))
+            .times(1)
+            .returning(|_| Ok(()));
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_replace_named().times(1).returning(|new| {
+            Ok(ApiKey {
+                id: ApiKeyId(31),
+                name: new.name,
+                user: new.user,
+                masked: new.masked,
+                project: new.project,
+                expires: new.expires.map(Expiry::at),
+                created: now(),
+            })
+        });
+        throttled_service(users(None), keys, hasher(), failures)
+            .login(
+                "Ada@Example.com",
+                Secret::new("right-password"),
+                Some(client()),
+            )
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_master_key_clears_the_master_emails_failures() {
+        let mut failures = MockLoginFailures::new();
+        failures.expect_open_windows().returning(|_, _| Ok(vec![]));
+        failures
+            .expect_clear()
+            .with(eq(ThrottleKey::email(MASTER_EMAIL)))
+            .times(1)
+            .returning(|_| Ok(()));
+        let (users, hasher) = nothing_is_verified();
+        let session = throttled_service(users, no_key_is_stored(), hasher, failures)
+            .login(MASTER_EMAIL, Secret::new(MASTER), Some(client()))
+            .await
+            .unwrap();
+        assert_eq!(session.id, ApiKeyId(0));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_store_of_failures_is_unavailable_and_verifies_nothing() {
+        let (users, hasher) = nothing_is_verified();
+        let mut failures = MockLoginFailures::new();
+        failures
+            .expect_open_windows()
+            .returning(|_, _| Err(DomainError::Unavailable("down".into())));
+        let result = throttled_service(users, no_key_is_stored(), hasher, failures)
+            .login(
+                "ada@example.com",
+                Secret::new("right-password"),
+                Some(client()),
+            )
+            .await;
+        assert!(matches!(result, Err(DomainError::Unavailable(_))));
+    }
+
+    #[tokio::test]
+    async fn an_overloaded_hasher_counts_no_failure() {
+        let mut hasher = MockPasswordHasher::new();
+        hasher
+            .expect_verify()
+            .returning(|_, _| Err(DomainError::Overloaded { retry_after: 2 }));
+        let mut failures = MockLoginFailures::new();
+        failures.expect_open_windows().returning(|_, _| Ok(vec![]));
+        failures.expect_record().never();
+        failures.expect_clear().never();
+        let result = throttled_service(users(None), no_key_is_stored(), hasher, failures)
+            .login(
+                "ada@example.com",
+                Secret::new("wrong-password"),
+                Some(client()),
+            )
+            .await;
+        assert!(matches!(
+            result,
+            Err(DomainError::Overloaded { retry_after: 2 })
+        ));
     }
 }

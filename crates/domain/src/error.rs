@@ -156,6 +156,20 @@ pub enum DomainError {
     /// A password change without the right current password.
     #[error("invalid current password")]
     InvalidCurrentPassword,
+    /// Too many failed logins for the email or from the client address: every login of either is
+    /// refused, without checking the password, until the window of failures ends.
+    #[error("too many failed login attempts")]
+    LoginThrottled {
+        /// Whole seconds until the window ends, at least 1.
+        retry_after: u64,
+    },
+    /// More password hashes wait than can be computed within a few seconds: refused at once rather
+    /// than queued, so that a flood of logins cannot make every caller wait.
+    #[error("password hashing is overloaded")]
+    Overloaded {
+        /// Whole seconds after which the waiting hashes should be done, at least 1.
+        retry_after: u64,
+    },
     /// The storage cannot be reached right now; retrying later may work.
     #[error("storage unavailable")]
     Unavailable(#[source] BoxError),

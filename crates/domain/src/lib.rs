@@ -13,6 +13,7 @@ pub mod email;
 pub mod error;
 pub mod gateway;
 pub mod ids;
+pub mod login_throttle;
 pub mod name;
 pub mod organization;
 pub mod page;
@@ -41,6 +42,7 @@ pub use gateway::{
     UsageRepository, UsageTotal,
 };
 pub use ids::{ApiKeyId, Holder, OrganizationId, ProjectId, RoleId, UsageId, UserId};
+pub use login_throttle::{FailureWindow, LoginFailures, ThrottleKey};
 pub use name::Name;
 pub use organization::{
     NewOrganization, Organization, OrganizationOrder, OrganizationPatch, OrganizationRepository,
@@ -72,6 +74,8 @@ pub use budget::MockBudgetLedger;
 pub use clock::MockClock;
 #[cfg(feature = "mocks")]
 pub use gateway::{MockAccessLedger, MockUsageRepository};
+#[cfg(feature = "mocks")]
+pub use login_throttle::MockLoginFailures;
 #[cfg(feature = "mocks")]
 pub use organization::MockOrganizationRepository;
 #[cfg(feature = "mocks")]

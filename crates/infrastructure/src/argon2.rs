@@ -1,7 +1,10 @@
 //! Password hashing with Argon2id, off the async workers.
 
 use std::fmt;
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{self, Output, ParamsString, SaltString};
@@ -12,6 +15,16 @@ use tokio::sync::Semaphore;
 
 use crate::blocking::spawn_blocking_in_span;
 
+/// The longest a computation may wait for its turn: more waiting than the permits can work off
+/// in this time is refused at once ([`DomainError::Overloaded`]) rather than queued.
+pub const MAX_QUEUE_WAIT: Duration = Duration::from_secs(5);
+
+/// What the dummy hash is the hash of.
+const DUMMY_PASSWORD: &str = "gatehouse dummy password";
+
+/// How many computations are timed at start-up to judge how long one takes.
+const TIMED_RUNS: usize = 2;
+
 /// Argon2id with one of OWASP's recommended parameter sets (12 MiB of memory, 3 passes, 1 lane), a
 /// random salt per password, and hashes stored as PHC strings (`$argon2id$v=19$m=12288,t=3,p=1$...`),
 /// which carry their own parameters: hashes made with other parameters (such as OWASP's 19 MiB,
@@ -19,7 +32,9 @@ use crate::blocking::spawn_blocking_in_span;
 ///
 /// Hashing is CPU- and memory-bound, so it runs on the blocking pool, one computation per permit,
 /// in memory allocated once per permit and reused: a flood of logins can neither take every core
-/// from the requests that only read, nor make the process grow.
+/// from the requests that only read, nor make the process grow. Nor can it make every login wait:
+/// at most as many computations wait for a permit as can be done within [`MAX_QUEUE_WAIT`], and
+/// any more are refused at once.
 #[derive(Clone)]
 pub struct Argon2PasswordHasher {
     argon2: Argon2<'static>,
@@ -27,8 +42,26 @@ pub struct Argon2PasswordHasher {
     dummy: Arc<str>,
     /// How many computations may run at once: one core is left to everything else.
     permits: Arc<Semaphore>,
+    /// The number of [`Self::permits`], for estimating how long the waiting ones take.
+    running: NonZeroUsize,
+    /// How many computations are admitted now: running, or waiting for a permit.
+    admitted: Arc<AtomicUsize>,
+    /// The most computations admitted at once: the permits and those that may wait.
+    capacity: usize,
+    /// How long one computation took at start-up.
+    took: Duration,
     /// The memory of the computations, one buffer per permit, reused.
     memory: Arc<Mutex<Vec<Vec<Block>>>>,
+}
+
+/// A computation's place among the admitted ones, given back however it ends (finished, failed,
+/// or dropped while it waited for a permit).
+struct Admission(Arc<AtomicUsize>);
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Argon2PasswordHasher {
@@ -39,40 +72,99 @@ impl Argon2PasswordHasher {
     /// Degree of parallelism (OWASP: 1).
     pub const PARALLELISM: u32 = 1;
 
-    /// A hasher with OWASP's parameters, running one computation at a time per core but one.
+    /// A hasher with OWASP's parameters, running one computation at a time per core but one, and
+    /// letting wait as many as those can do within [`MAX_QUEUE_WAIT`], judged by how long the
+    /// dummy hash took.
     ///
-    /// Computes the dummy hash at once, which takes a few tens of milliseconds: build it at
-    /// start-up, not on an async worker.
+    /// Computes the dummy hash and times verifications of it at once, which takes a tenth of a
+    /// second or so: build it at start-up, not on an async worker.
     pub fn new() -> Result<Self, DomainError> {
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let permits = NonZeroUsize::new(cores.saturating_sub(1)).unwrap_or(NonZeroUsize::MIN);
+        Self::build(permits, |took| may_wait(permits, took))
+    }
+
+    /// A hasher running `permits` computations at once and letting at most `waiting` more wait
+    /// for their turn, whatever one takes: for tests, which need a small bound.
+    pub fn bounded(permits: NonZeroUsize, waiting: usize) -> Result<Self, DomainError> {
+        Self::build(permits, |_| waiting)
+    }
+
+    /// A hasher with `permits`, and `waiting(took)` computations let wait when one takes `took`.
+    fn build(
+        permits: NonZeroUsize,
+        waiting: impl FnOnce(Duration) -> usize,
+    ) -> Result<Self, DomainError> {
         let params = Params::new(Self::MEMORY_KIB, Self::ITERATIONS, Self::PARALLELISM, None)
             .map_err(DomainError::unexpected)?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let mut memory = Vec::new();
-        let dummy = hash_password(&argon2, "gatehouse dummy password", &mut memory)?;
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        let permits = cores.saturating_sub(1).max(1);
+        let dummy = hash_password(&argon2, DUMMY_PASSWORD, &mut memory)?;
+        // The dummy hash paid for the first touch of the memory: verifications of it time the
+        // work itself, and the quickest is the least disturbed by whatever else runs at start-up.
+        let mut took = Duration::MAX;
+        for _ in 0..TIMED_RUNS {
+            let started = Instant::now();
+            verify_password(DUMMY_PASSWORD, &dummy, &mut memory)?;
+            took = took.min(started.elapsed());
+        }
         Ok(Self {
             argon2,
             dummy: dummy.into(),
-            permits: Arc::new(Semaphore::new(permits)),
+            permits: Arc::new(Semaphore::new(permits.get())),
+            running: permits,
+            admitted: Arc::new(AtomicUsize::new(0)),
+            capacity: permits.get().saturating_add(waiting(took)),
+            took,
             memory: Arc::new(Mutex::new(vec![memory])),
         })
     }
 
-    /// Runs `work` on the blocking pool with a permit and a reused memory buffer.
+    /// A place for one more computation, or [`DomainError::Overloaded`] when every place is
+    /// taken.
+    fn admit(&self) -> Result<Admission, DomainError> {
+        match self
+            .admitted
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |admitted| {
+                (admitted < self.capacity).then_some(admitted + 1)
+            }) {
+            Ok(_) => Ok(Admission(Arc::clone(&self.admitted))),
+            Err(admitted) => Err(DomainError::Overloaded {
+                retry_after: self.drain_seconds(admitted),
+            }),
+        }
+    }
+
+    /// Whole seconds the permits take to work off `admitted` computations, at least 1.
+    fn drain_seconds(&self, admitted: usize) -> u64 {
+        let nanos = self
+            .took
+            .as_nanos()
+            .saturating_mul(u128::try_from(admitted).unwrap_or(u128::MAX))
+            / u128::try_from(self.running.get()).unwrap_or(1);
+        u64::try_from(nanos.div_ceil(1_000_000_000))
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+
+    /// Runs `work` on the blocking pool with a permit and a reused memory buffer, unless too many
+    /// computations wait already.
     async fn compute<T, F>(&self, work: F) -> Result<T, DomainError>
     where
         F: FnOnce(&Argon2<'static>, &mut Vec<Block>) -> Result<T, DomainError> + Send + 'static,
         T: Send + 'static,
     {
-        let _permit = self
-            .permits
-            .acquire()
+        let admission = self.admit()?;
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
             .await
             .map_err(DomainError::unexpected)?;
         let argon2 = self.argon2.clone();
         let pool = Arc::clone(&self.memory);
         spawn_blocking_in_span(move || {
+            // Held until the computation ends, even if its caller has gone meanwhile: the permits
+            // bound the computations running, not the callers waiting.
+            let _held = (admission, permit);
             let mut memory = pool
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -94,10 +186,23 @@ impl Argon2PasswordHasher {
     }
 }
 
+/// How many computations may wait for `permits` when one takes `took`: as many as they do within
+/// [`MAX_QUEUE_WAIT`], and at least one per permit, however slow.
+fn may_wait(permits: NonZeroUsize, took: Duration) -> usize {
+    let per_permit = MAX_QUEUE_WAIT.as_nanos() / took.as_nanos().max(1);
+    permits
+        .get()
+        .saturating_mul(usize::try_from(per_permit).unwrap_or(usize::MAX))
+        .max(permits.get())
+}
+
 impl fmt::Debug for Argon2PasswordHasher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Argon2PasswordHasher")
             .field("params", self.argon2.params())
+            .field("permits", &self.running)
+            .field("capacity", &self.capacity)
+            .field("took", &self.took)
             .finish_non_exhaustive()
     }
 }
@@ -209,6 +314,7 @@ fn verify_password(
 mod tests {
     use super::*;
     use argon2::PasswordVerifier as _;
+    use std::task::Poll;
 
     fn password(raw: &str) -> Password {
         Password::new(raw).unwrap()
@@ -304,5 +410,99 @@ mod tests {
         let debug = format!("{hasher:?}");
         assert!(debug.contains("12288"), "{debug}");
         assert!(!debug.contains("$argon2id$"), "{debug}");
+    }
+
+    #[test]
+    fn as_many_may_wait_as_the_permits_do_in_five_seconds_and_one_per_permit_at_least() {
+        let one = NonZeroUsize::new(1).unwrap();
+        let three = NonZeroUsize::new(3).unwrap();
+        assert_eq!(may_wait(one, Duration::from_millis(50)), 100);
+        assert_eq!(may_wait(three, Duration::from_secs(2)), 6);
+        assert_eq!(may_wait(three, Duration::from_millis(2_600)), 3);
+        assert_eq!(may_wait(three, Duration::from_mins(1)), 3);
+        assert!(may_wait(one, Duration::ZERO) > 1_000_000);
+    }
+
+    #[tokio::test]
+    async fn beyond_its_bound_a_computation_is_refused_at_once_and_the_others_succeed() {
+        let hasher = Argon2PasswordHasher::bounded(NonZeroUsize::MIN, 2).unwrap();
+        let hash = hasher.hash(password("correct horse")).await.unwrap();
+        // With the one permit taken, nothing runs: the admitted computations all wait.
+        let busy = Arc::clone(&hasher.permits).acquire_owned().await.unwrap();
+        let mut calls = tokio::task::JoinSet::new();
+        for _ in 0..10 {
+            let hasher = hasher.clone();
+            let hash = hash.clone();
+            calls.spawn(async move {
+                hasher
+                    .verify(Secret::new("correct horse"), Some(hash))
+                    .await
+            });
+        }
+        // The permit and the 2 places to wait are taken by 3 of them: the other 7 are answered
+        // while those still wait.
+        for _ in 0..7 {
+            let refused = calls.join_next().await.unwrap().unwrap();
+            assert!(
+                matches!(refused, Err(DomainError::Overloaded { retry_after }) if retry_after >= 1),
+                "{refused:?}"
+            );
+        }
+        assert_eq!(calls.len(), 3);
+        drop(busy);
+        while let Some(admitted) = calls.join_next().await {
+            assert!(admitted.unwrap().unwrap());
+        }
+        // Every place is given back.
+        assert_eq!(hasher.admitted.load(Ordering::SeqCst), 0);
+        assert!(hasher.hash(password("battery staple")).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn many_concurrent_computations_are_either_refused_or_done() {
+        let hasher = Argon2PasswordHasher::bounded(NonZeroUsize::MIN, 1).unwrap();
+        let mut calls = tokio::task::JoinSet::new();
+        for _ in 0..12 {
+            let hasher = hasher.clone();
+            calls.spawn(async move { hasher.hash(password("correct horse")).await });
+        }
+        let (mut done, mut refused) = (0, 0);
+        while let Some(result) = calls.join_next().await {
+            match result.unwrap() {
+                Ok(_) => done += 1,
+                Err(DomainError::Overloaded { .. }) => refused += 1,
+                Err(error) => panic!("{error:?}"),
+            }
+        }
+        assert!(done >= 2, "{done} done");
+        assert!(refused >= 1, "{refused} refused");
+        assert_eq!(done + refused, 12);
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_goes_away_while_waiting_gives_its_place_back() {
+        let hasher = Argon2PasswordHasher::bounded(NonZeroUsize::MIN, 1).unwrap();
+        let busy = Arc::clone(&hasher.permits).acquire_owned().await.unwrap();
+        let mut call = hasher.hash(password("correct horse"));
+        let first = std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await;
+        assert!(
+            first.is_pending(),
+            "the computation should wait for the permit"
+        );
+        assert_eq!(hasher.admitted.load(Ordering::SeqCst), 1);
+        drop(call);
+        assert_eq!(hasher.admitted.load(Ordering::SeqCst), 0);
+        drop(busy);
+    }
+
+    #[tokio::test]
+    async fn the_time_to_retry_is_the_time_the_permits_take_to_work_off_the_queue() {
+        let mut hasher = Argon2PasswordHasher::bounded(NonZeroUsize::MIN, 0).unwrap();
+        hasher.took = Duration::from_millis(300);
+        assert_eq!(hasher.drain_seconds(10), 3);
+        assert_eq!(hasher.drain_seconds(11), 4);
+        assert_eq!(hasher.drain_seconds(0), 1);
+        hasher.running = NonZeroUsize::new(3).unwrap();
+        assert_eq!(hasher.drain_seconds(10), 1);
     }
 }

@@ -24,6 +24,6 @@ pub use db::{
 };
 pub use keys::Sha256KeyGenerator;
 pub use repositories::{
-    PgAccessLedger, PgApiKeyRepository, PgBudgetLedger, PgOrganizationRepository,
+    PgAccessLedger, PgApiKeyRepository, PgBudgetLedger, PgLoginFailures, PgOrganizationRepository,
     PgProjectRepository, PgRoleRepository, PgUsageRepository, PgUserRepository,
 };

@@ -41,6 +41,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    login_failures (key) {
+        key -> Bytea,
+        window_start -> Timestamptz,
+        failures -> Int4,
+    }
+}
+
+diesel::table! {
     organizations (id) {
         id -> Int8,
         name -> Text,
@@ -171,6 +179,7 @@ diesel::joinable!(users -> roles (role_id));
 diesel::allow_tables_to_appear_in_same_query!(
     access_decisions,
     api_keys,
+    login_failures,
     organizations,
     project_limits,
     project_members,

@@ -24,9 +24,10 @@ use gatehouse_infrastructure::{
     ping, run_migrations,
 };
 
-const TABLES: [&str; 12] = [
+const TABLES: [&str; 13] = [
     "access_decisions",
     "api_keys",
+    "login_failures",
     "organizations",
     "project_limits",
     "project_members",
@@ -40,7 +41,7 @@ const TABLES: [&str; 12] = [
 ];
 
 /// The migrations after the user counters, newest first.
-const AFTER_USER_COUNTERS: [&str; 2] = ["20261203090000", "20261203080000"];
+const AFTER_USER_COUNTERS: [&str; 3] = ["20261205080000", "20261203090000", "20261203080000"];
 
 /// Reverts the migrations after the user counters, checking they go newest first.
 fn revert_after_user_counters(pool: &PgPool) {
@@ -115,7 +116,7 @@ async fn the_migrations_can_be_reverted_all_the_way_down_and_applied_again() {
     {
         let mut conn = db.pool().get().unwrap();
         let reverted = conn.revert_all_migrations(MIGRATIONS).unwrap();
-        assert_eq!(reverted.len(), 10);
+        assert_eq!(reverted.len(), 11);
     }
     assert!(tables(&db.pool()).is_empty(), "{:?}", tables(&db.pool()));
     assert!(
@@ -125,7 +126,7 @@ async fn the_migrations_can_be_reverted_all_the_way_down_and_applied_again() {
     );
 
     let applied = run_migrations(&db.pool()).unwrap();
-    assert_eq!(applied.len(), 10);
+    assert_eq!(applied.len(), 11);
     assert_eq!(tables(&db.pool()), TABLES);
     // The schema works again, from scratch.
     let organizations = PgOrganizationRepository::new(db.pool());
@@ -198,7 +199,7 @@ async fn the_projects_migration_reverts_alone_and_drops_the_keys_bound_to_projec
         0
     );
 
-    assert_eq!(run_migrations(&pool).unwrap().len(), 5);
+    assert_eq!(run_migrations(&pool).unwrap().len(), 6);
     assert_eq!(tables(&pool), TABLES);
     let project = create_project(&pool, "Apollo", acme).await.id;
     add_member(&pool, project, ada).await;
@@ -298,7 +299,7 @@ async fn the_user_counters_migration_counts_the_users_already_there_and_reverts_
     let organizations_before = stamped(&pool, "organizations");
     let roles_before = stamped(&pool, "roles");
 
-    assert_eq!(run_migrations(&pool).unwrap().len(), 3);
+    assert_eq!(run_migrations(&pool).unwrap().len(), 4);
     assert_eq!(triggers(&pool), with_counters);
     let organizations = PgOrganizationRepository::new(pool.clone());
     let roles = PgRoleRepository::new(pool.clone());
@@ -483,7 +484,7 @@ async fn budgets_stored_as_doubles_become_exact_millionths_as_they_were_written(
         )
         .unwrap();
     }
-    assert_eq!(run_migrations(&pool).unwrap().len(), 2);
+    assert_eq!(run_migrations(&pool).unwrap().len(), 3);
     let expected = [
         Some(300_000),
         Some(12_500_000),

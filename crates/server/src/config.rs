@@ -9,6 +9,8 @@ use std::net::SocketAddr;
 use std::num::{NonZeroU32, NonZeroUsize};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use gatehouse_api::TrustedProxies;
+use gatehouse_application::LoginLimits;
 use gatehouse_domain::Secret;
 
 /// Gatehouse: organizations, users, roles and API keys for OpenGateLLM.
@@ -77,6 +79,18 @@ pub struct ServeSettings {
     /// HTTP worker threads. Unset: half the cores, at least one.
     #[arg(long, env = "HTTP_WORKERS")]
     pub http_workers: Option<NonZeroUsize>,
+    /// Failed logins allowed for one email (known or not, any letter case) within 15 minutes;
+    /// then its logins are refused (429) until the 15 minutes are over. At least 1.
+    #[arg(long, env = "LOGIN_MAX_FAILURES", default_value_t = LoginLimits::DEFAULT_PER_EMAIL, value_parser = clap::value_parser!(u32).range(1..))]
+    pub login_max_failures: u32,
+    /// Failed logins allowed from one client address within 15 minutes; then its logins are
+    /// refused (429) until the 15 minutes are over. At least 1.
+    #[arg(long, env = "LOGIN_MAX_FAILURES_PER_ADDRESS", default_value_t = LoginLimits::DEFAULT_PER_ADDRESS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub login_max_failures_per_address: u32,
+    /// Proxies whose X-Forwarded-For header tells the client address: IP addresses or CIDR
+    /// networks, separated by commas. Empty: the TCP peer is the client.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "", value_parser = TrustedProxies::parse)]
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl ServeSettings {
@@ -92,6 +106,25 @@ impl ServeSettings {
             },
             NonZeroUsize::get,
         )
+    }
+}
+
+impl ServeSettings {
+    /// The failed logins allowed.
+    ///
+    /// # Errors
+    /// When a limit is zero, which the command line refuses already.
+    pub fn login_limits(&self) -> Result<LoginLimits, String> {
+        let at_least_one = |value: u32, name: &str| {
+            NonZeroU32::new(value).ok_or_else(|| format!("{name} must be at least 1"))
+        };
+        Ok(LoginLimits {
+            per_email: at_least_one(self.login_max_failures, "LOGIN_MAX_FAILURES")?,
+            per_address: at_least_one(
+                self.login_max_failures_per_address,
+                "LOGIN_MAX_FAILURES_PER_ADDRESS",
+            )?,
+        })
     }
 }
 
@@ -203,6 +236,82 @@ mod tests {
         assert!(with(&["--database-pool-size", "0"]).is_err());
         assert!(with(&["--http-workers", "0"]).is_err());
         assert!(with(&["--key-max-expiration-days", "30"]).is_ok());
+    }
+
+    #[test]
+    fn login_limits_default_to_5_and_50_and_must_be_at_least_1() {
+        let serve = |extra: &[&str]| {
+            let mut args = vec![
+                "serve",
+                "--database-url",
+                "postgres://x/y",
+                "--master-key",
+                "0123456789abcdef",
+            ];
+            args.extend_from_slice(extra);
+            parse(&args).map(|cli| match cli.command {
+                Command::Serve(settings) => settings,
+                _ => panic!("not serve"),
+            })
+        };
+        let limits = serve(&[]).unwrap().login_limits().unwrap();
+        assert_eq!(limits.per_email.get(), 5);
+        assert_eq!(limits.per_address.get(), 50);
+        let limits = serve(&[
+            "--login-max-failures",
+            "3",
+            "--login-max-failures-per-address",
+            "1",
+        ])
+        .unwrap()
+        .login_limits()
+        .unwrap();
+        assert_eq!((limits.per_email.get(), limits.per_address.get()), (3, 1));
+        for flag in ["--login-max-failures", "--login-max-failures-per-address"] {
+            for value in ["0", "-1", "five"] {
+                let error = serve(&[&format!("{flag}={value}")])
+                    .unwrap_err()
+                    .to_string();
+                assert!(error.contains(flag), "{error}");
+            }
+        }
+        let mut settings = serve(&[]).unwrap();
+        settings.login_max_failures_per_address = 0;
+        let error = settings.login_limits().unwrap_err();
+        assert!(error.contains("LOGIN_MAX_FAILURES_PER_ADDRESS"), "{error}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks_and_none_by_default() {
+        let serve = |extra: &[&str]| {
+            let mut args = vec![
+                "serve",
+                "--database-url",
+                "postgres://x/y",
+                "--master-key",
+                "0123456789abcdef",
+            ];
+            args.extend_from_slice(extra);
+            parse(&args).map(|cli| match cli.command {
+                Command::Serve(settings) => settings,
+                _ => panic!("not serve"),
+            })
+        };
+        assert_eq!(
+            serve(&[]).unwrap().trusted_proxies,
+            TrustedProxies::default()
+        );
+        assert_eq!(
+            serve(&["--trusted-proxies", "127.0.0.1, 10.0.0.0/8"])
+                .unwrap()
+                .trusted_proxies,
+            TrustedProxies::parse("127.0.0.1,10.0.0.0/8").unwrap()
+        );
+        let error = serve(&["--trusted-proxies", "127.0.0.1,proxy.local"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("trusted-proxies"), "{error}");
+        assert!(error.contains("proxy.local"), "{error}");
     }
 
     #[test]

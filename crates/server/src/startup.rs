@@ -20,9 +20,9 @@ use gatehouse_application::{
 };
 use gatehouse_domain::{Clock, DomainError, SystemClock};
 use gatehouse_infrastructure::{
-    Argon2PasswordHasher, PgAccessLedger, PgApiKeyRepository, PgOrganizationRepository, PgPool,
-    PgProjectRepository, PgRoleRepository, PgUsageRepository, PgUserRepository, Sha256KeyGenerator,
-    ping,
+    Argon2PasswordHasher, PgAccessLedger, PgApiKeyRepository, PgLoginFailures,
+    PgOrganizationRepository, PgPool, PgProjectRepository, PgRoleRepository, PgUsageRepository,
+    PgUserRepository, Sha256KeyGenerator, ping,
 };
 use prometheus::Registry;
 use tracing_actix_web::TracingLogger;
@@ -108,6 +108,8 @@ pub fn services(
             clock.clone(),
             auth.clone(),
             settings.session_duration,
+            Arc::new(PgLoginFailures::new(pool.clone())),
+            settings.login_limits()?,
         ),
         api_keys: ApiKeyService::new(
             keys,
@@ -128,6 +130,7 @@ pub fn services(
         auth,
         clock,
         storage: Arc::new(PgProbe(pool.clone())),
+        trusted_proxies: settings.trusted_proxies.clone(),
     })
 }
 

@@ -382,7 +382,8 @@ async fn the_master_logs_in_with_the_master_key_and_gets_it_back() {
 
 #[tokio::test]
 async fn the_master_with_a_wrong_key_is_401_invalid_email_or_password() {
-    let app = TestApp::spawn().await;
+    // Six failures: more than throttling allows by default (see throttling.rs).
+    let app = TestApp::spawn_with(|settings| settings.login_max_failures = 10).await;
     let (_, key) = app.user_with_key("ada@example.com", &["admin"]).await;
     for password in [
         "not-the-master-key",

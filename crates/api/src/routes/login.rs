@@ -1,6 +1,6 @@
 //! `/v1/auth/login`: email and password for a session key.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::dto::login::{LoginRequest, LoginResponse};
 use crate::error::{ApiError, ErrorBody, ValidationErrorBody};
@@ -28,11 +28,18 @@ pub fn configure(config: &mut web::ServiceConfig) {
         (status = 401, description = "`Invalid email or password.`, the same for an unknown email, a wrong password and an account without a password.", body = ErrorBody),
         (status = 403, description = "`Account expired.`", body = ErrorBody),
         (status = 422, description = "Invalid body.", body = ValidationErrorBody),
+        (status = 429, description = "`Too many failed login attempts. Try again later.`: too many failures for the email or from the client address within 15 minutes, whatever the password; `Retry-After` tells when the window ends.", body = ErrorBody),
+        (status = 503, description = "`Service unavailable.`: too many password checks waiting (`Retry-After`), or the database is unreachable.", body = ErrorBody),
     ),
 )]
-pub async fn login(state: web::Data<AppState>, body: JsonObject) -> Result<HttpResponse, ApiError> {
+pub async fn login(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
     let (email, password) = LoginRequest::parse(body)?;
-    let session = state.login.login(&email, password).await?;
+    let client = state.trusted_proxies.client_of(&request);
+    let session = state.login.login(&email, password, client).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(LoginResponse::from(session)))

@@ -18,6 +18,7 @@
 mod api_keys;
 mod budgets;
 mod gateway;
+mod login_failures;
 mod organizations;
 mod owned;
 mod projects;
@@ -28,6 +29,7 @@ mod users;
 pub use api_keys::PgApiKeyRepository;
 pub use budgets::PgBudgetLedger;
 pub use gateway::PgAccessLedger;
+pub use login_failures::PgLoginFailures;
 pub use organizations::PgOrganizationRepository;
 pub use projects::PgProjectRepository;
 pub use roles::PgRoleRepository;

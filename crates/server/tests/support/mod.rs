@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use gatehouse::Application;
 use gatehouse::config::{DatabaseSettings, ServeSettings};
+use gatehouse_api::TrustedProxies;
+use gatehouse_application::LoginLimits;
 use gatehouse_domain::chrono::{DateTime, TimeDelta, Utc};
 use gatehouse_domain::{Clock, Secret};
 use gatehouse_infrastructure::testing::TestDatabase;
@@ -271,6 +273,9 @@ pub fn settings(db: &TestDatabase) -> ServeSettings {
         key_max_expiration_days: None,
         session_duration: std::num::NonZeroU32::new(3600).unwrap(),
         http_workers: None,
+        login_max_failures: LoginLimits::DEFAULT_PER_EMAIL,
+        login_max_failures_per_address: LoginLimits::DEFAULT_PER_ADDRESS,
+        trusted_proxies: TrustedProxies::default(),
     }
 }
 
