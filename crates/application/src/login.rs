@@ -8,8 +8,8 @@ use std::sync::Arc;
 use gatehouse_domain::chrono::TimeDelta;
 use gatehouse_domain::{
     ApiKeyId, ApiKeyRepository, Clock, DateTime, DomainError, Email, Expiry, KeyGenerator,
-    LoginFailures, Name, NewApiKey, PasswordHasher, Secret, ThrottleKey, UserId, UserRepository,
-    Utc,
+    LoginFailures, Name, NewApiKey, PasswordHash, PasswordHasher, Secret, ThrottleKey, UserId,
+    UserRepository, Utc,
 };
 
 use crate::AuthService;
@@ -34,10 +34,12 @@ pub struct Session {
 enum Verified {
     /// The master user, whose key is its password.
     Master(Secret),
-    /// A stored user, and when their account expires.
+    /// A stored user, when their account expires, and the hash the password was verified
+    /// against (the session is opened only while it is still theirs).
     User {
         id: UserId,
         expires: Option<DateTime<Utc>>,
+        password: PasswordHash,
     },
 }
 
@@ -136,7 +138,11 @@ impl LoginService {
                 key,
                 expires: None,
             }),
-            Verified::User { id, expires } => self.open_session(id, expires, now).await,
+            Verified::User {
+                id,
+                expires,
+                password,
+            } => self.open_session(id, expires, password, now).await,
         }
     }
 
@@ -160,10 +166,15 @@ impl LoginService {
             ),
             None => (None, None, None),
         };
-        let verified = self.hasher.verify(password, hash).await?;
-        Ok(user
-            .filter(|_| verified)
-            .map(|id| Verified::User { id, expires }))
+        let verified = self.hasher.verify(password, hash.clone()).await?;
+        Ok(match (user, hash) {
+            (Some(id), Some(password)) if verified => Some(Verified::User {
+                id,
+                expires,
+                password,
+            }),
+            _ => None,
+        })
     }
 
     /// The master key is checked in constant time; a wrong one costs a password verification all
@@ -181,6 +192,7 @@ impl LoginService {
         &self,
         user: UserId,
         expires: Option<DateTime<Utc>>,
+        password: PasswordHash,
         now: DateTime<Utc>,
     ) -> Result<Session, DomainError> {
         if expires.is_some_and(|expires| expires <= now) {
@@ -191,14 +203,17 @@ impl LoginService {
         let generated = self.generator.generate()?;
         let key = self
             .keys
-            .replace_named(NewApiKey {
-                name,
-                user,
-                hash: generated.hash,
-                masked: generated.masked,
-                project: None,
-                expires: Some(expires),
-            })
+            .replace_named(
+                NewApiKey {
+                    name,
+                    user,
+                    hash: generated.hash,
+                    masked: generated.masked,
+                    project: None,
+                    expires: Some(expires),
+                },
+                Some(password),
+            )
             .await?;
         Ok(Session {
             id: key.id,
@@ -351,16 +366,19 @@ mod tests {
     async fn the_right_password_replaces_the_session_key_with_a_fresh_one() {
         let mut keys = MockApiKeyRepository::new();
         keys.expect_replace_named()
-            .with(function(|new: &NewApiKey| {
-                new.user == UserId(7)
-                    && new.project.is_none()
-                    && new.name.as_str() == SESSION_KEY_NAME
-                    && new.hash == KeyHash::new(b"sk-session".to_vec())
-                    && new.expires.map(Expiry::at)
-                        == Some(now() + TimeDelta::seconds(SESSION_SECONDS.into()))
-            }))
+            .with(
+                function(|new: &NewApiKey| {
+                    new.user == UserId(7)
+                        && new.project.is_none()
+                        && new.name.as_str() == SESSION_KEY_NAME
+                        && new.hash == KeyHash::new(b"sk-session".to_vec())
+                        && new.expires.map(Expiry::at)
+                            == Some(now() + TimeDelta::seconds(SESSION_SECONDS.into()))
+                }),
+                eq(Some(PasswordHash::new("$argon2id$ada"))),
+            )
             .times(1)
-            .returning(|new| {
+            .returning(|new, _| {
                 Ok(ApiKey {
                     id: ApiKeyId(31),
                     name: new.name,
@@ -644,7 +662,7 @@ mod tests {
         failures.expect_record().never();
         failures.expect_clear().times(1).returning(|_| Ok(()));
         let mut keys = MockApiKeyRepository::new();
-        keys.expect_replace_named().times(1).returning(|new| {
+        keys.expect_replace_named().times(1).returning(|new, _| {
             Ok(ApiKey {
                 id: ApiKeyId(31),
                 name: new.name,
@@ -747,7 +765,7 @@ mod tests {
             .times(1)
             .returning(|_| Ok(()));
         let mut keys = MockApiKeyRepository::new();
-        keys.expect_replace_named().times(1).returning(|new| {
+        keys.expect_replace_named().times(1).returning(|new, _| {
             Ok(ApiKey {
                 id: ApiKeyId(31),
                 name: new.name,

@@ -11,6 +11,7 @@ use crate::error::DomainError;
 use crate::ids::{ApiKeyId, OrganizationId, ProjectId, RoleId, UserId};
 use crate::name::Name;
 use crate::page::{Page, PageRequest, order_fields};
+use crate::password::PasswordHash;
 use crate::role::{Limits, Permissions};
 use crate::secret::Secret;
 
@@ -174,9 +175,18 @@ pub trait ApiKeyRepository: Send + Sync {
     /// serialised per owner: a login's session key replaces the previous one, which stops working
     /// at once, and concurrent logins leave one key.
     ///
+    /// With `password`, the hash a login verified, the key is stored only while it is still the
+    /// owner's: a password change that commits between the verification and this call (and ends
+    /// the owner's sessions) must not be outlived by a session opened with the old password.
+    ///
     /// # Errors
-    /// As [`ApiKeyRepository::create`].
-    async fn replace_named(&self, new: NewApiKey) -> Result<ApiKey, DomainError>;
+    /// As [`ApiKeyRepository::create`]; [`DomainError::InvalidCredentials`] when the owner's
+    /// password is no longer `password`.
+    async fn replace_named(
+        &self,
+        new: NewApiKey,
+        password: Option<PasswordHash>,
+    ) -> Result<ApiKey, DomainError>;
 
     /// The key with this id, if any.
     ///

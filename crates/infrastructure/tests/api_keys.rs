@@ -16,8 +16,9 @@ use diesel::result::DatabaseErrorKind;
 use gatehouse_domain::{
     ApiKey, ApiKeyFilter, ApiKeyId, ApiKeyOrder, ApiKeyRepository, Budget, Direction, DomainError,
     Entity, Expiry, KeyGenerator, KeyGrant, KeyHash, LimitType, Limits, NewApiKey, NewProject,
-    NewRole, OrganizationId, Patch, Permission, ProjectGrant, ProjectId, ProjectPatch,
-    ProjectRepository, RoleId, RolePatch, RoleRepository, UserId, UserPatch, UserRepository,
+    NewRole, OrganizationId, PasswordHash, Patch, Permission, ProjectGrant, ProjectId,
+    ProjectPatch, ProjectRepository, RoleId, RolePatch, RoleRepository, UserId, UserPatch,
+    UserRepository,
 };
 use gatehouse_infrastructure::testing::TestDatabase;
 use gatehouse_infrastructure::{
@@ -300,7 +301,7 @@ async fn replacing_a_named_key_deletes_the_owners_keys_of_that_name_only() {
     let (mut new, new_secret) = new_key("session", world.ada);
     new.expires = Some(Expiry::future(expires, Utc::now()).unwrap());
     let masked = new.masked.clone();
-    let replaced = keys.replace_named(new).await.unwrap();
+    let replaced = keys.replace_named(new, None).await.unwrap();
 
     assert!(replaced.id.get() > old.id.get());
     assert_eq!(replaced.name.as_str(), "session");
@@ -325,16 +326,63 @@ async fn replacing_a_named_key_that_does_not_exist_yet_creates_it() {
     let world = world().await;
     let keys = repository(&world.db);
     let (new, secret) = new_key("session", world.ada);
-    let created = keys.replace_named(new).await.unwrap();
+    let created = keys.replace_named(new, None).await.unwrap();
     assert_eq!(grant(&keys, &secret).await.unwrap().key, created.id);
     assert_eq!(keys_of(&keys, world.ada).await, [created]);
+}
+
+#[tokio::test]
+async fn a_session_is_opened_only_while_the_password_it_verified_is_still_the_owners() {
+    let world = world().await;
+    let keys = repository(&world.db);
+    let users = PgUserRepository::new(world.db.pool());
+    let set_password = |phc: &'static str| UserPatch {
+        password: Some(PasswordHash::new(phc)),
+        ..UserPatch::default()
+    };
+    users
+        .update(world.ada, set_password("$argon2id$old"))
+        .await
+        .unwrap();
+    let (current, current_secret) = new_key("session", world.ada);
+    let current = keys
+        .replace_named(current, Some(PasswordHash::new("$argon2id$old")))
+        .await
+        .unwrap();
+
+    // A password change commits between a login's verification and its session.
+    users
+        .update(world.ada, set_password("$argon2id$new"))
+        .await
+        .unwrap();
+    let (stale, stale_secret) = new_key("session", world.ada);
+    let error = keys
+        .replace_named(stale, Some(PasswordHash::new("$argon2id$old")))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(error, DomainError::InvalidCredentials),
+        "{error:?}"
+    );
+    assert!(grant(&keys, &stale_secret).await.is_none());
+    assert_eq!(grant(&keys, &current_secret).await.unwrap().key, current.id);
+    let (fresh, fresh_secret) = new_key("session", world.ada);
+    let fresh = keys
+        .replace_named(fresh, Some(PasswordHash::new("$argon2id$new")))
+        .await
+        .unwrap();
+    assert_eq!(grant(&keys, &fresh_secret).await.unwrap().key, fresh.id);
 }
 
 #[tokio::test]
 async fn replacing_a_named_key_of_a_missing_user_is_user_not_found() {
     let world = world().await;
     let (new, _) = new_key("session", UserId(4242));
-    let error = repository(&world.db).replace_named(new).await.unwrap_err();
+    let error = repository(&world.db)
+        .replace_named(new, None)
+        .await
+        .unwrap_err();
     assert!(matches!(error, DomainError::NotFound(Entity::User)));
 }
 
@@ -346,11 +394,14 @@ async fn replacing_a_named_key_with_the_hash_of_another_is_already_exists_and_ch
     keys.create(bobs.clone()).await.unwrap();
     let previous = keys.create(new_key("session", world.ada).0).await.unwrap();
     let error = keys
-        .replace_named(NewApiKey {
-            name: name("session"),
-            user: world.ada,
-            ..bobs
-        })
+        .replace_named(
+            NewApiKey {
+                name: name("session"),
+                user: world.ada,
+                ..bobs
+            },
+            None,
+        )
         .await
         .unwrap_err();
     assert!(matches!(error, DomainError::AlreadyExists(Entity::ApiKey)));
@@ -376,7 +427,7 @@ async fn concurrent_replacements_of_one_named_key_leave_exactly_one() {
         .map(|_| {
             let keys = keys.clone();
             let (new, secret) = new_key("session", world.ada);
-            tokio::spawn(async move { (keys.replace_named(new).await, secret) })
+            tokio::spawn(async move { (keys.replace_named(new, None).await, secret) })
         })
         .collect();
     let mut replaced = Vec::new();
@@ -678,7 +729,7 @@ async fn a_key_bound_to_a_project_is_stored_and_read_with_it() {
     let unbound = keys.create(new_key("own", world.ada).0).await.unwrap();
     assert_eq!(unbound.project, None);
     let session = keys
-        .replace_named(new_key_in("session", world.ada, Some(project)).0)
+        .replace_named(new_key_in("session", world.ada, Some(project)).0, None)
         .await
         .unwrap();
     assert_eq!(session.project, Some(project));
@@ -705,7 +756,7 @@ async fn a_key_in_a_project_its_owner_is_not_a_member_of_is_project_not_found() 
             "{error:?}"
         );
         let error = keys
-            .replace_named(new_key_in("session", user, Some(project)).0)
+            .replace_named(new_key_in("session", user, Some(project)).0, None)
             .await
             .unwrap_err();
         assert!(
@@ -721,7 +772,7 @@ async fn replacing_a_named_key_of_a_missing_user_in_a_project_is_user_not_found(
     let world = world().await;
     let project = apollo(&world).await;
     let error = repository(&world.db)
-        .replace_named(new_key_in("session", UserId(4242), Some(project)).0)
+        .replace_named(new_key_in("session", UserId(4242), Some(project)).0, None)
         .await
         .unwrap_err();
     assert!(matches!(error, DomainError::NotFound(Entity::User)));

@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use diesel::prelude::*;
 use gatehouse_domain::{
     ApiKey, ApiKeyFilter, ApiKeyId, ApiKeyOrder, ApiKeyRepository, DomainError, Entity, KeyGrant,
-    KeyHash, NewApiKey, OrganizationId, Page, PageRequest, ProjectGrant, ProjectId, RoleId, UserId,
+    KeyHash, NewApiKey, OrganizationId, Page, PageRequest, PasswordHash, ProjectGrant, ProjectId,
+    RoleId, UserId,
 };
 
 use crate::db::{PgPool, run_blocking, transaction};
@@ -55,21 +56,31 @@ impl ApiKeyRepository for PgApiKeyRepository {
         run_blocking(&self.pool, move |conn| insert(conn, new)).await
     }
 
-    async fn replace_named(&self, new: NewApiKey) -> Result<ApiKey, DomainError> {
+    async fn replace_named(
+        &self,
+        new: NewApiKey,
+        password: Option<PasswordHash>,
+    ) -> Result<ApiKey, DomainError> {
         run_blocking(&self.pool, move |conn| {
             transaction(conn, |conn| {
                 let owner = new.user.get();
                 // Locking the owner's row serialises concurrent logins of one user: each waits
                 // until the previous one commits, then deletes the key that one inserted, so
-                // exactly one key of the name remains. It also tells whether the owner exists.
-                users::table
+                // exactly one key of the name remains. It also tells whether the owner exists,
+                // and, a password change locking the same row, which password is theirs now.
+                let stored = users::table
                     .find(owner)
-                    .select(users::id)
+                    .select(users::password_hash)
                     .for_no_key_update()
-                    .get_result::<i64>(conn)
+                    .get_result::<Option<String>>(conn)
                     .optional()
                     .map_err(on_query)?
                     .ok_or(DomainError::NotFound(Entity::User))?;
+                if let Some(verified) = password
+                    && stored.as_deref() != Some(verified.as_str())
+                {
+                    return Err(DomainError::InvalidCredentials);
+                }
                 diesel::delete(
                     api_keys::table
                         .filter(api_keys::user_id.eq(owner))
