@@ -79,8 +79,7 @@ pub async fn own_usage(
 ) -> Result<HttpResponse, ApiError> {
     let mut query = QueryFields::new(query);
     let filter = filter(&mut query, false);
-    let page = query.page(&["order_by"], &["order_direction"]);
-    let page = query.finish(|| page)?;
+    let page = query.finish_page()?;
     let usage = state.usage.list_own(&actor, filter, page).await?;
     Ok(HttpResponse::Ok().json(ListResponse::new(usage, &page, UsageResponse::from)))
 }
@@ -112,8 +111,7 @@ pub async fn usage(
 ) -> Result<HttpResponse, ApiError> {
     let mut query = QueryFields::new(query);
     let filter = filter(&mut query, true);
-    let page = query.page(&["order_by"], &["order_direction"]);
-    let page = query.finish(|| page)?;
+    let page = query.finish_page()?;
     let usage = state.usage.list(&actor, filter, page).await?;
     Ok(HttpResponse::Ok().json(ListResponse::new(usage, &page, UsageResponse::from)))
 }
