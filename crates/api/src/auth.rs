@@ -16,15 +16,6 @@ use crate::state::AppState;
 /// What the extractors' futures resolve to.
 type Extraction<T> = Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>;
 
-/// The caller, authenticated by a bearer key, then `T`: what the handler reads from the rest of
-/// the request (path id, query, body).
-///
-/// `T` is extracted only once the caller is authenticated. actix-web polls a handler's extractors
-/// together, so a separate body extractor could answer 422 before the key lookup answers 401.
-/// An expired account still gets here: the use cases refuse it, except reading one's own info.
-#[derive(Debug)]
-pub struct Authenticated<T = ()>(pub Principal, pub T);
-
 /// The credentials of an `Authorization: Bearer <key>` header; anything else is "not
 /// authenticated".
 fn bearer(request: &HttpRequest) -> Result<String, ApiError> {
@@ -79,28 +70,17 @@ where
     })
 }
 
-impl<T> FromRequest for Authenticated<T>
-where
-    T: FromRequest + 'static,
-    T::Error: Into<actix_web::Error>,
-{
-    type Error = actix_web::Error;
-    type Future = Extraction<Self>;
-
-    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let extracted = extract_after::<T>(request, payload, |_, _| Ok(()));
-        Box::pin(async move {
-            let (principal, rest) = extracted.await?;
-            Ok(Self(principal, rest))
-        })
-    }
-}
-
-/// Declares an extractor of an authenticated caller who holds `$permission` with an active
-/// account, then `T`. The permission is checked before `T` is extracted, so that a caller without
-/// rights learns nothing from validation errors.
-macro_rules! permitted {
+/// Declares an extractor of an authenticated caller who passes `$check`, a
+/// `fn(&Principal, &AppState) -> Result<(), DomainError>`, then `T`; `$name => $permission`
+/// checks that the caller holds `$permission` with an active account. The check runs before `T`
+/// is extracted, so that a caller without rights learns nothing from validation errors.
+macro_rules! extractor {
     ($(#[$doc:meta])* $name:ident => $permission:expr) => {
+        extractor!($(#[$doc])* $name, |principal, state| {
+            principal.require($permission, state.clock.now())
+        });
+    };
+    ($(#[$doc:meta])* $name:ident, $check:expr) => {
         $(#[$doc])*
         #[derive(Debug)]
         pub struct $name<T = ()>(pub Principal, pub T);
@@ -114,9 +94,7 @@ macro_rules! permitted {
             type Future = Extraction<Self>;
 
             fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
-                let extracted = extract_after::<T>(request, payload, |principal, state| {
-                    principal.require($permission, state.clock.now())
-                });
+                let extracted = extract_after::<T>(request, payload, $check);
                 Box::pin(async move {
                     let (principal, rest) = extracted.await?;
                     Ok(Self(principal, rest))
@@ -126,12 +104,23 @@ macro_rules! permitted {
     };
 }
 
-permitted!(
+extractor!(
+    /// The caller, authenticated by a bearer key, then `T`: what the handler reads from the rest
+    /// of the request (path id, query, body).
+    ///
+    /// `T` is extracted only once the caller is authenticated. actix-web polls a handler's
+    /// extractors together, so a separate body extractor could answer 422 before the key lookup
+    /// answers 401. An expired account still gets here: the use cases refuse it, except reading
+    /// one's own info.
+    Authenticated, |_, _| Ok(())
+);
+
+extractor!(
     /// A caller with the `admin` permission (never under a project-bound key), then `T`.
     Admin => Permission::Admin
 );
 
-permitted!(
+extractor!(
     /// A caller with the `gateway` permission (never under a project-bound key): a gateway asking
     /// about its own clients' keys, then `T`.
     Gateway => Permission::Gateway

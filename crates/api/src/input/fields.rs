@@ -202,15 +202,26 @@ impl Fields {
     /// # Errors
     /// [`ApiError::Invalid`] with every recorded error.
     pub fn finish<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, ApiError> {
-        if !self.errors.is_empty() {
-            return Err(ApiError::Invalid(self.errors));
-        }
-        build().ok_or_else(|| {
-            ApiError::Domain(gatehouse_domain::DomainError::unexpected(
-                "a required field was read as absent without an error",
-            ))
-        })
+        finish(self.errors, "a required field", build)
     }
+}
+
+/// Every error in `errors`, or what `build` makes of the values read: the end of reading a body or
+/// a query, which record their errors alike. `build` sees `None` from a required value (`read`
+/// says which kind) only if an error was recorded, so its `None` is a bug, not the client's.
+pub(super) fn finish<T>(
+    errors: Vec<FieldError>,
+    read: &str,
+    build: impl FnOnce() -> Option<T>,
+) -> Result<T, ApiError> {
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    build().ok_or_else(|| {
+        ApiError::Domain(gatehouse_domain::DomainError::unexpected(format!(
+            "{read} was read as absent without an error"
+        )))
+    })
 }
 
 #[cfg(test)]

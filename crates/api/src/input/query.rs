@@ -7,6 +7,7 @@ use std::str::FromStr;
 use actix_web::{FromRequest, HttpRequest, dev::Payload};
 use gatehouse_domain::{Direction, PageRequest, ValueError};
 
+use super::fields::finish;
 use crate::error::{ApiError, FieldError, LocPart};
 
 /// The query string as decoded pairs; a parameter given twice keeps its last value. Unknown
@@ -121,14 +122,19 @@ impl QueryFields {
     /// # Errors
     /// [`ApiError::Invalid`] with every recorded error.
     pub fn finish<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, ApiError> {
-        if !self.errors.is_empty() {
-            return Err(ApiError::Invalid(self.errors));
-        }
-        build().ok_or_else(|| {
-            ApiError::Domain(gatehouse_domain::DomainError::unexpected(
-                "a query parameter was read as absent without an error",
-            ))
-        })
+        finish(self.errors, "a query parameter", build)
+    }
+
+    /// The end of reading a list's query: its [`page`](Self::page) under the usual names,
+    /// `order_by` and `order_direction`, or every recorded error, the page's own included.
+    ///
+    /// # Errors
+    /// [`ApiError::Invalid`] with every recorded error.
+    pub fn finish_page<O: FromStr<Err = ValueError> + Default>(
+        mut self,
+    ) -> Result<PageRequest<O>, ApiError> {
+        let page = self.page(&["order_by"], &["order_direction"]);
+        self.finish(|| page)
     }
 }
 

@@ -7,6 +7,7 @@ pub mod login;
 pub mod operations;
 pub mod organizations;
 pub mod projects;
+mod resource;
 pub mod roles;
 pub mod usage;
 pub mod users;

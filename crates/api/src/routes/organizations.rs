@@ -11,25 +11,24 @@ use crate::dto::organizations::{
 };
 use crate::error::{ApiError, ErrorBody, ValidationErrorBody};
 use crate::input::{JsonObject, PathId, QueryFields, RawQuery};
-use crate::routes::{created, method_not_allowed, patched};
+use crate::routes::resource::Crud;
+use crate::routes::{created, patched};
 use crate::state::AppState;
 
 /// Mounts the organization endpoints.
 pub fn configure(config: &mut web::ServiceConfig) {
-    config
-        .service(
-            web::resource("/v1/admin/organizations")
-                .get(list)
-                .post(create)
-                .default_service(method_not_allowed("GET, POST")),
-        )
-        .service(
-            web::resource("/v1/admin/organizations/{organization}")
-                .get(get)
-                .patch(update)
-                .delete(delete)
-                .default_service(method_not_allowed("GET, PATCH, DELETE")),
-        );
+    Crud {
+        list,
+        create,
+        get,
+        update,
+        delete,
+    }
+    .mount(
+        config,
+        "/v1/admin/organizations",
+        "/v1/admin/organizations/{organization}",
+    );
 }
 
 /// Creates an organization.
@@ -74,9 +73,7 @@ pub async fn list(
     state: web::Data<AppState>,
     Admin(actor, query): Admin<RawQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut query = QueryFields::new(query);
-    let page = query.page(&["order_by"], &["order_direction"]);
-    let page = query.finish(|| page)?;
+    let page = QueryFields::new(query).finish_page()?;
     let organizations = state.organizations.list(&actor, page).await?;
     Ok(HttpResponse::Ok().json(ListResponse::new(
         organizations,

@@ -11,25 +11,21 @@ use crate::dto::projects::{
 };
 use crate::error::{ApiError, ErrorBody, ValidationErrorBody};
 use crate::input::{JsonObject, PathId, PathIds, QueryFields, RawQuery};
+use crate::routes::resource::Crud;
 use crate::routes::{created, method_not_allowed, patched};
 use crate::state::AppState;
 
 /// Mounts the project endpoints.
 pub fn configure(config: &mut web::ServiceConfig) {
+    Crud {
+        list,
+        create,
+        get,
+        update,
+        delete,
+    }
+    .mount(config, "/v1/admin/projects", "/v1/admin/projects/{project}");
     config
-        .service(
-            web::resource("/v1/admin/projects")
-                .get(list)
-                .post(create)
-                .default_service(method_not_allowed("GET, POST")),
-        )
-        .service(
-            web::resource("/v1/admin/projects/{project}")
-                .get(get)
-                .patch(update)
-                .delete(delete)
-                .default_service(method_not_allowed("GET, PATCH, DELETE")),
-        )
         .service(
             web::resource("/v1/admin/projects/{project}/members")
                 .get(members)
@@ -91,8 +87,7 @@ pub async fn list(
     let filter = ProjectFilter {
         organization: query.get::<i64>("organization").map(OrganizationId),
     };
-    let page = query.page(&["order_by"], &["order_direction"]);
-    let page = query.finish(|| page)?;
+    let page = query.finish_page()?;
     let projects = state.projects.list(&actor, filter, page).await?;
     Ok(HttpResponse::Ok().json(ListResponse::new(projects, &page, ProjectResponse::from)))
 }
@@ -182,9 +177,7 @@ pub async fn members(
     state: web::Data<AppState>,
     Admin(actor, (PathId(id), query)): Admin<(PathId, RawQuery)>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut query = QueryFields::new(query);
-    let page = query.page(&["order_by"], &["order_direction"]);
-    let page = query.finish(|| page)?;
+    let page = QueryFields::new(query).finish_page()?;
     let members = state.projects.members(&actor, ProjectId(id), page).await?;
     Ok(HttpResponse::Ok().json(ListResponse::new(
         members,

@@ -9,25 +9,20 @@ use crate::dto::list::{OrderDirection, RoleOrderBy};
 use crate::dto::roles::{CreateRoleRequest, RoleResponse, UpdateRoleRequest};
 use crate::error::{ApiError, ErrorBody, ValidationErrorBody};
 use crate::input::{JsonObject, PathId, QueryFields, RawQuery};
-use crate::routes::{created, method_not_allowed};
+use crate::routes::created;
+use crate::routes::resource::Crud;
 use crate::state::AppState;
 
 /// Mounts the role endpoints.
 pub fn configure(config: &mut web::ServiceConfig) {
-    config
-        .service(
-            web::resource("/v1/admin/roles")
-                .get(list)
-                .post(create)
-                .default_service(method_not_allowed("GET, POST")),
-        )
-        .service(
-            web::resource("/v1/admin/roles/{role}")
-                .get(get)
-                .patch(update)
-                .delete(delete)
-                .default_service(method_not_allowed("GET, PATCH, DELETE")),
-        );
+    Crud {
+        list,
+        create,
+        get,
+        update,
+        delete,
+    }
+    .mount(config, "/v1/admin/roles", "/v1/admin/roles/{role}");
 }
 
 /// Creates a role with its permissions and limits.

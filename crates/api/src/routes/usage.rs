@@ -1,7 +1,9 @@
 //! `/v1/me/usage` (one's own usage) and `/v1/admin/usage` (everyone's, with a summary).
 
 use actix_web::{HttpResponse, web};
-use gatehouse_domain::{OrganizationId, ProjectId, UsageFilter, UsageGroupBy, UserId};
+use gatehouse_domain::{
+    OrganizationId, PageRequest, ProjectId, UsageFilter, UsageGroupBy, UsageOrder, UserId,
+};
 
 use crate::auth::{Admin, Authenticated};
 use crate::dto::gateway::{UsageResponse, UsageSummaryResponse};
@@ -54,6 +56,17 @@ fn filter(query: &mut QueryFields, everyones: bool) -> UsageFilter {
     }
 }
 
+/// A usage list's query: its filters (`user` and `organization` too for `everyones`) and its page,
+/// every invalid parameter reported at once.
+fn list_query(
+    query: RawQuery,
+    everyones: bool,
+) -> Result<(UsageFilter, PageRequest<UsageOrder>), ApiError> {
+    let mut query = QueryFields::new(query);
+    let filter = filter(&mut query, everyones);
+    Ok((filter, query.finish_page()?))
+}
+
 /// The caller's usage; under a project-bound key, the project's (all its members').
 #[utoipa::path(
     get, path = "/v1/me/usage", tag = "me",
@@ -77,10 +90,7 @@ pub async fn own_usage(
     state: web::Data<AppState>,
     Authenticated(actor, query): Authenticated<RawQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut query = QueryFields::new(query);
-    let filter = filter(&mut query, false);
-    let page = query.page(&["order_by"], &["order_direction"]);
-    let page = query.finish(|| page)?;
+    let (filter, page) = list_query(query, false)?;
     let usage = state.usage.list_own(&actor, filter, page).await?;
     Ok(HttpResponse::Ok().json(ListResponse::new(usage, &page, UsageResponse::from)))
 }
@@ -110,10 +120,7 @@ pub async fn usage(
     state: web::Data<AppState>,
     Admin(actor, query): Admin<RawQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut query = QueryFields::new(query);
-    let filter = filter(&mut query, true);
-    let page = query.page(&["order_by"], &["order_direction"]);
-    let page = query.finish(|| page)?;
+    let (filter, page) = list_query(query, true)?;
     let usage = state.usage.list(&actor, filter, page).await?;
     Ok(HttpResponse::Ok().json(ListResponse::new(usage, &page, UsageResponse::from)))
 }

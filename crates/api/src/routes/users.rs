@@ -9,25 +9,20 @@ use crate::dto::list::{OrderDirection, UserOrderBy};
 use crate::dto::users::{CreateUserRequest, UpdateUserRequest, UserResponse};
 use crate::error::{ApiError, ErrorBody, ValidationErrorBody};
 use crate::input::{JsonObject, PathId, QueryFields, RawQuery};
-use crate::routes::{created, method_not_allowed, patched};
+use crate::routes::resource::Crud;
+use crate::routes::{created, patched};
 use crate::state::AppState;
 
 /// Mounts the user endpoints.
 pub fn configure(config: &mut web::ServiceConfig) {
-    config
-        .service(
-            web::resource("/v1/admin/users")
-                .get(list)
-                .post(create)
-                .default_service(method_not_allowed("GET, POST")),
-        )
-        .service(
-            web::resource("/v1/admin/users/{user}")
-                .get(get)
-                .patch(update)
-                .delete(delete)
-                .default_service(method_not_allowed("GET, PATCH, DELETE")),
-        );
+    Crud {
+        list,
+        create,
+        get,
+        update,
+        delete,
+    }
+    .mount(config, "/v1/admin/users", "/v1/admin/users/{user}");
 }
 
 /// Creates a user.
@@ -83,8 +78,7 @@ pub async fn list(
         organization: query.get::<i64>("organization").map(OrganizationId),
         email: query.get::<String>("email"),
     };
-    let page = query.page(&["order_by"], &["order_direction"]);
-    let page = query.finish(|| page)?;
+    let page = query.finish_page()?;
     let users = state.users.list(&actor, filter, page).await?;
     Ok(HttpResponse::Ok().json(ListResponse::new(users, &page, UserResponse::from)))
 }

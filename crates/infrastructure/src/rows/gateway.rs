@@ -234,63 +234,25 @@ impl UsageRow {
     }
 }
 
-/// What `gatehouse_settle` returns: a status, and the record (all `NULL` without one).
+/// What `gatehouse_settle` returns: a status, and the record (its columns all `NULL` without one).
+/// The record's columns are a usage record's, read as [`UsageRow`] reads them.
 #[derive(Debug, QueryableByName)]
 pub(crate) struct SettleRow {
     #[diesel(sql_type = Text)]
     pub status: String,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub id: Option<i64>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub request_id: Option<String>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub user_id: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub organization_id: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub project_id: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub key_id: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub router_id: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub prompt_tokens: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub completion_tokens: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub cost_micros: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub charged_micros: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub overrun_micros: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub budget_micros: Option<i64>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    pub created: Option<DateTime<Utc>>,
+    /// `None` when a column the record cannot be without is `NULL`.
+    #[diesel(embed)]
+    pub record: Option<UsageRow>,
 }
 
 impl SettleRow {
     /// The record, when the settlement returned one.
     pub fn record(self) -> Result<UsageRecord, DomainError> {
-        let missing =
-            || DomainError::unexpected("gatehouse_settle returned a record without its columns");
-        UsageRow {
-            id: self.id.ok_or_else(missing)?,
-            request_id: self.request_id.ok_or_else(missing)?,
-            user_id: self.user_id.ok_or_else(missing)?,
-            organization_id: self.organization_id,
-            project_id: self.project_id,
-            key_id: self.key_id,
-            router_id: self.router_id.ok_or_else(missing)?,
-            prompt_tokens: self.prompt_tokens.ok_or_else(missing)?,
-            completion_tokens: self.completion_tokens.ok_or_else(missing)?,
-            cost_micros: self.cost_micros.ok_or_else(missing)?,
-            charged_micros: self.charged_micros.ok_or_else(missing)?,
-            overrun_micros: self.overrun_micros.ok_or_else(missing)?,
-            budget_micros: self.budget_micros,
-            created: self.created.ok_or_else(missing)?,
-        }
-        .into_domain()
+        self.record
+            .ok_or_else(|| {
+                DomainError::unexpected("gatehouse_settle returned a record without its columns")
+            })?
+            .into_domain()
     }
 }
 
