@@ -58,7 +58,7 @@ pub use role::{
     Limit, LimitType, Limits, NewRole, Permission, Permissions, Role, RoleOrder, RolePatch,
     RoleRepository, router,
 };
-pub use secret::Secret;
+pub use secret::{Redacted, Secret};
 pub use user::{
     Credentials, NewUser, Priority, User, UserFilter, UserOrder, UserPatch, UserRepository,
 };

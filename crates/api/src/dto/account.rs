@@ -74,7 +74,8 @@ impl From<AccountInfo> for UserInfoResponse {
 
 /// A merge patch of one's own account. Other fields (role, organization, budget, expires,
 /// priority...) are ignored: they are an admin's to change.
-#[derive(Debug, ToSchema)]
+// No `Debug`: it would hold the passwords in clear.
+#[derive(ToSchema)]
 pub struct UpdateAccountRequest {
     /// A new display name, or `null` for none.
     pub name: Option<NameText>,

@@ -9,7 +9,8 @@ use crate::error::ApiError;
 use crate::input::JsonObject;
 
 /// An email and a password to exchange for a session key.
-#[derive(Debug, ToSchema)]
+// No `Debug`: it would hold the password in clear.
+#[derive(ToSchema)]
 pub struct LoginRequest {
     /// The account's address (any letter case), or `master` for the master user. Any string: a
     /// malformed address is simply wrong (401).

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use crate::dto::login::{LoginRequest, LoginResponse};
 use crate::error::{ApiError, ErrorBody, ValidationErrorBody};
 use crate::input::JsonObject;
-use crate::routes::method_not_allowed;
+use crate::routes::{carrying_secret, method_not_allowed};
 use crate::state::AppState;
 
 /// Mounts the login endpoint.
@@ -33,7 +33,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
 pub async fn login(state: web::Data<AppState>, body: JsonObject) -> Result<HttpResponse, ApiError> {
     let (email, password) = LoginRequest::parse(body)?;
     let session = state.login.login(&email, password).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(LoginResponse::from(session)))
+    Ok(carrying_secret(
+        HttpResponse::Ok().json(LoginResponse::from(session)),
+    ))
 }
