@@ -10,6 +10,7 @@ pub mod error;
 pub mod input;
 pub mod metrics;
 pub mod openapi;
+pub mod request_id;
 pub mod routes;
 pub mod state;
 
@@ -19,6 +20,7 @@ pub use client_address::TrustedProxies;
 pub use error::ApiError;
 pub use metrics::{HttpMetrics, http_metrics};
 pub use openapi::ApiDoc;
+pub use request_id::XRequestId;
 pub use state::{AppState, StorageProbe};
 
 /// Mounts every endpoint, the body size limit, and JSON answers for unknown routes.

@@ -1,5 +1,6 @@
 //! Use cases of API keys: admins manage everyone's, users manage their own.
 
+use std::fmt;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -7,7 +8,7 @@ use gatehouse_domain::chrono::TimeDelta;
 use gatehouse_domain::{
     ApiKey, ApiKeyFilter, ApiKeyId, ApiKeyOrder, ApiKeyRepository, Clock, DateTime, DomainError,
     Entity, Expiry, KeyGenerator, Name, NewApiKey, Page, PageRequest, Patch, Permission, ProjectId,
-    ProjectRepository, Secret, UserId, Utc,
+    ProjectRepository, Redacted, Secret, UserId, Utc,
 };
 
 use crate::{Principal, future_expiry};
@@ -27,12 +28,23 @@ pub struct CreateApiKey {
 }
 
 /// A key just created: the only time its secret is known.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` is written by hand, not derived, so that it shows the key as stored (masked) only.
+#[derive(Clone, PartialEq, Eq)]
 pub struct CreatedApiKey {
     /// The key as stored.
     pub key: ApiKey,
     /// The key itself, to show once.
     pub secret: Secret,
+}
+
+impl fmt::Debug for CreatedApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreatedApiKey")
+            .field("key", &self.key)
+            .field("secret", &Redacted)
+            .finish()
+    }
 }
 
 /// Creates, lists and deletes API keys.
@@ -221,14 +233,20 @@ impl ApiKeyService {
 
     /// The expiry a new key gets: the requested one if it is in the future and within the
     /// maximum lifetime, or the maximum lifetime when none is requested.
+    ///
+    /// A maximum so far away that its end is no representable date (the configuration caps it
+    /// long before) limits nothing, and a key without `expires` then gets none: checked
+    /// arithmetic, so that no setting can make key creation panic.
     fn expiry(
         &self,
         requested: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<Option<Expiry>, DomainError> {
-        let latest = self
-            .max_lifetime_days
-            .map(|days| (days, now + TimeDelta::days(i64::from(days.get()))));
+        let latest = self.max_lifetime_days.and_then(|days| {
+            TimeDelta::try_days(i64::from(days.get()))
+                .and_then(|lifetime| now.checked_add_signed(lifetime))
+                .map(|latest| (days, latest))
+        });
         match (requested, latest) {
             (Some(at), Some((days, latest))) if at > latest => Err(DomainError::ExpiryTooFar {
                 max_days: days.get(),
@@ -484,6 +502,33 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(created.key.expires, Some(now() + TimeDelta::days(7)));
+    }
+
+    /// `u32::MAX` days lie far past the last date chrono represents (year 262143): the maximum
+    /// limits nothing, and key creation still answers rather than panics.
+    #[tokio::test]
+    async fn a_maximum_lifetime_beyond_any_representable_date_limits_nothing_and_panics_nowhere() {
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_create()
+            .withf(|new| new.expires.is_none())
+            .times(1)
+            .returning(|new| Ok(stored(&new, 1)));
+        keys.expect_create()
+            .withf(|new| new.expires.map(Expiry::at) == Some(now() + TimeDelta::days(365_000)))
+            .times(1)
+            .returning(|new| Ok(stored(&new, 2)));
+        let service = service(keys, Some(u32::MAX));
+        let created = service
+            .create_own(&caller(&[], None), laptop(None))
+            .await
+            .unwrap();
+        assert_eq!(created.key.expires, None);
+        let far = now() + TimeDelta::days(365_000);
+        let created = service
+            .create_for(&admin(), UserId(5), laptop(Some(far)))
+            .await
+            .unwrap();
+        assert_eq!(created.key.expires, Some(far));
     }
 
     #[tokio::test]

@@ -27,6 +27,8 @@ pub mod users;
 
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod secrets_in_debug;
 
 pub use account::{AccountInfo, AccountService, MASTER_EMAIL, UpdateAccount};
 pub use api_keys::{ApiKeyService, CreateApiKey, CreatedApiKey};

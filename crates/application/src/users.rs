@@ -1,18 +1,21 @@
 //! Use cases of users: admin-only management of accounts.
 
+use std::fmt;
 use std::sync::Arc;
 
 use gatehouse_domain::{
     Budget, Clock, DateTime, DomainError, Email, Entity, Name, NewUser, OrganizationId,
     OrganizationRepository, Page, PageRequest, Password, PasswordHasher, Patch, Permission,
-    Priority, RoleId, RoleRepository, User, UserFilter, UserId, UserOrder, UserPatch,
+    Priority, Redacted, RoleId, RoleRepository, User, UserFilter, UserId, UserOrder, UserPatch,
     UserRepository, Utc,
 };
 
 use crate::{Principal, future_expiry, sessions};
 
 /// What an admin gives to create a user; the password is hashed before it is stored.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `Debug` is written by hand, not derived, so that it shows no password whatever holds it.
+#[derive(Clone, PartialEq)]
 pub struct CreateUser {
     /// Email address, unique without regard to case.
     pub email: Email,
@@ -33,7 +36,10 @@ pub struct CreateUser {
 }
 
 /// A merge patch of a user as an admin sends it: `None` and [`Patch::Keep`] keep the stored value.
-#[derive(Debug, Clone, PartialEq, Default)]
+///
+/// `Debug` is written by hand, not derived, so that it shows whether the password changes, never
+/// the password.
+#[derive(Clone, PartialEq, Default)]
 pub struct UpdateUser {
     /// New email address.
     pub email: Option<Email>,
@@ -51,6 +57,57 @@ pub struct UpdateUser {
     pub expires: Patch<DateTime<Utc>>,
     /// New priority.
     pub priority: Option<Priority>,
+}
+
+impl fmt::Debug for CreateUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Every field named, so that a new one cannot be left out unseen.
+        let Self {
+            email,
+            name,
+            password: _,
+            role,
+            organization,
+            budget,
+            expires,
+            priority,
+        } = self;
+        f.debug_struct("CreateUser")
+            .field("email", email)
+            .field("name", name)
+            .field("password", &Redacted)
+            .field("role", role)
+            .field("organization", organization)
+            .field("budget", budget)
+            .field("expires", expires)
+            .field("priority", priority)
+            .finish()
+    }
+}
+
+impl fmt::Debug for UpdateUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self {
+            email,
+            name,
+            password,
+            role,
+            organization,
+            budget,
+            expires,
+            priority,
+        } = self;
+        f.debug_struct("UpdateUser")
+            .field("email", email)
+            .field("name", name)
+            .field("password", &password.as_ref().map(|_| Redacted))
+            .field("role", role)
+            .field("organization", organization)
+            .field("budget", budget)
+            .field("expires", expires)
+            .field("priority", priority)
+            .finish()
+    }
 }
 
 /// Creates, reads, changes and deletes users on behalf of an admin.

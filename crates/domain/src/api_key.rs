@@ -13,7 +13,7 @@ use crate::name::Name;
 use crate::page::{Page, PageRequest, order_fields};
 use crate::password::PasswordHash;
 use crate::role::{Limits, Permissions};
-use crate::secret::Secret;
+use crate::secret::{Redacted, Secret};
 
 /// What every API key starts with, so that a key is recognisable (and a bearer that is not one can
 /// be refused without a lookup).
@@ -37,12 +37,14 @@ impl KeyHash {
 
 impl fmt::Debug for KeyHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("KeyHash([REDACTED])")
+        f.debug_tuple("KeyHash").field(&Redacted).finish()
     }
 }
 
 /// A freshly generated key: the secret to show once, its hash to store, and its masked form.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` is written by hand, not derived, so that it shows the masked form only.
+#[derive(Clone, PartialEq, Eq)]
 pub struct GeneratedKey {
     /// The key itself (`sk-...`), shown only in the answer that creates it.
     pub secret: Secret,
@@ -50,6 +52,16 @@ pub struct GeneratedKey {
     pub hash: KeyHash,
     /// What is shown everywhere else (`sk-ab12...9xyz`).
     pub masked: String,
+}
+
+impl fmt::Debug for GeneratedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GeneratedKey")
+            .field("secret", &Redacted)
+            .field("hash", &Redacted)
+            .field("masked", &self.masked)
+            .finish()
+    }
 }
 
 /// Makes new keys and hashes presented ones the same way.

@@ -60,7 +60,7 @@ pub use role::{
     Limit, LimitType, Limits, NewRole, Permission, Permissions, Role, RoleOrder, RolePatch,
     RoleRepository, router,
 };
-pub use secret::Secret;
+pub use secret::{Redacted, Secret};
 pub use user::{
     Credentials, KeysToEnd, NewUser, Priority, User, UserFilter, UserOrder, UserPatch,
     UserRepository,

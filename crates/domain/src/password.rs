@@ -5,10 +5,12 @@ use std::fmt;
 use async_trait::async_trait;
 
 use crate::error::{DomainError, ValueError};
-use crate::secret::Secret;
+use crate::secret::{Redacted, Secret};
 
 /// A new password that meets the policy: 8 to 128 characters.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` is written by hand, not derived, so that it shows no password whatever this holds.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Password(Secret);
 
 impl Password {
@@ -48,6 +50,12 @@ impl Password {
     }
 }
 
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Password").field(&Redacted).finish()
+    }
+}
+
 /// A password hash in PHC string format (`$argon2id$...`), the only form a password is stored in.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PasswordHash(String);
@@ -66,7 +74,7 @@ impl PasswordHash {
 
 impl fmt::Debug for PasswordHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("PasswordHash([REDACTED])")
+        f.debug_tuple("PasswordHash").field(&Redacted).finish()
     }
 }
 

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use uuid::Uuid;
+
 use crate::error::ValueError;
 
 /// 1 to 128 characters of `[A-Za-z0-9._:-]`: safe in a header, a log line and a URL as they are.
@@ -45,6 +47,13 @@ impl RequestId {
         Ok(Self(raw.to_owned()))
     }
 
+    /// A new id, for a request that came without a usable one: a random UUID (v4), whose text (36
+    /// hex digits and `-`) is a valid id, and unique enough that a log search finds that request
+    /// alone.
+    pub fn generate() -> Self {
+        Self(Uuid::new_v4().hyphenated().to_string())
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -77,5 +86,14 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn generated_ids_are_valid_and_differ() {
+        let first = RequestId::generate();
+        let second = RequestId::generate();
+        assert_eq!(RequestId::parse(first.as_str()), Ok(first.clone()));
+        assert_eq!(first.as_str().len(), 36);
+        assert_ne!(first, second);
     }
 }

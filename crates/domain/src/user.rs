@@ -1,5 +1,7 @@
 //! Users: the accounts that hold roles, budgets and API keys.
 
+use std::fmt;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -12,6 +14,7 @@ use crate::name::Name;
 use crate::page::{Page, PageRequest, order_fields};
 use crate::password::PasswordHash;
 use crate::patch::Patch;
+use crate::secret::Redacted;
 
 /// A scheduling priority: an integer >= 0, higher served first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
@@ -144,7 +147,10 @@ pub struct KeysToEnd {
 
 /// What a login or a password change checks, read apart from [`User`] so that the hash is read
 /// only where it is needed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` is written by hand, not derived, so that it shows whether there is a password, never
+/// its hash.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
     /// The account.
     pub user: UserId,
@@ -152,6 +158,16 @@ pub struct Credentials {
     pub password: Option<PasswordHash>,
     /// When the account stops working; `None` for never.
     pub expires: Option<DateTime<Utc>>,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| Redacted))
+            .field("expires", &self.expires)
+            .finish()
+    }
 }
 
 /// Filters of a user list; every filter given must match.

@@ -41,7 +41,15 @@ const TABLES: [&str; 13] = [
 ];
 
 /// The migrations after the user counters, newest first.
-const AFTER_USER_COUNTERS: [&str; 3] = ["20261205080000", "20261203090000", "20261203080000"];
+const AFTER_USER_COUNTERS: [&str; 4] = [
+    "20261210080000",
+    "20261205080000",
+    "20261203090000",
+    "20261203080000",
+];
+
+/// The migration that stores `created` and `updated` at whole seconds.
+const WHOLE_SECONDS: &str = "20261210080000";
 
 /// Reverts the migrations after the user counters, checking they go newest first.
 fn revert_after_user_counters(pool: &PgPool) {
@@ -275,15 +283,18 @@ async fn the_user_counters_migration_counts_the_users_already_there_and_reverts_
         0
     );
 
-    // Users written before the counters exist.
+    // Users written before the counters exist, in organizations and roles last written long ago:
+    // a backfill that touched them would show in `updated`, to the second.
     execute(
         &pool,
-        "INSERT INTO organizations (name) VALUES ('Acme'), ('Globex'), ('Initech')",
+        "INSERT INTO organizations (name, updated) VALUES ('Acme', '2026-01-01 10:00:00.25+00'), \
+         ('Globex', '2026-01-01 10:00:01.5+00'), ('Initech', '2026-01-01 10:00:02.75+00')",
     )
     .unwrap();
     execute(
         &pool,
-        "INSERT INTO roles (name) VALUES ('member'), ('admin')",
+        "INSERT INTO roles (name, updated) VALUES ('member', '2026-01-01 10:00:03.25+00'), \
+         ('admin', '2026-01-01 10:00:04.5+00')",
     )
     .unwrap();
     execute(
@@ -346,12 +357,12 @@ struct Stamped {
     updated: String,
 }
 
-/// The name and `updated` (as text, to the microsecond) of every row of `table`, read without the
-/// repositories, which need the user counts.
+/// The name and `updated` (as text, to the second a client sees) of every row of `table`, read
+/// without the repositories, which need the user counts.
 fn stamped(pool: &PgPool, table: &str) -> Vec<(String, String)> {
     let mut conn = pool.get().unwrap();
     diesel::sql_query(format!(
-        "SELECT name, updated::text AS updated FROM {table} ORDER BY id"
+        "SELECT name, date_trunc('second', updated)::text AS updated FROM {table} ORDER BY id"
     ))
     .load::<Stamped>(&mut conn)
     .unwrap()
@@ -499,6 +510,129 @@ async fn budgets_stored_as_doubles_become_exact_millionths_as_they_were_written(
     revert_after_user_counters(&pool);
     assert_eq!(
         count_rows(&pool, "users WHERE budget = 0.3::float8 OR budget = 12.5"),
+        2
+    );
+}
+
+/// Counts the rows of every table with a `created` or `updated` that has a fraction of a second.
+fn with_fractions(pool: &PgPool) -> i64 {
+    let both: &[&str] = &["created", "updated"];
+    let created: &[&str] = &["created"];
+    [
+        ("organizations", both),
+        ("roles", both),
+        ("users", both),
+        ("projects", both),
+        ("api_keys", created),
+        ("project_members", created),
+        ("usage_records", created),
+    ]
+    .iter()
+    .map(|(table, columns)| {
+        let condition = columns
+            .iter()
+            .map(|column| format!("{column} <> date_trunc('second', {column})"))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        count_rows(pool, &format!("{table} WHERE {condition}"))
+    })
+    .sum()
+}
+
+#[tokio::test]
+async fn the_whole_seconds_migration_truncates_the_stamps_there_and_every_new_one_is_whole() {
+    let db = TestDatabase::new();
+    let pool = db.pool();
+    {
+        let mut conn = pool.get().unwrap();
+        let reverted = conn.revert_last_migration(MIGRATIONS).unwrap();
+        assert_eq!(reverted.to_string(), WHOLE_SECONDS);
+    }
+    // Rows written before it, each stamp with a fraction; `updated` set apart from `created`
+    // (the triggers off, as the migration turns them off) to see that it keeps each.
+    let acme = create_organization(&pool, "Acme").await.id;
+    let role = create_role(&pool, "member").await.id;
+    let ada = create_user(&pool, "ada@example.org", role, Some(acme))
+        .await
+        .id;
+    let project = create_project(&pool, "Apollo", acme).await.id;
+    add_member(&pool, project, ada).await;
+    PgApiKeyRepository::new(pool.clone())
+        .create(new_key_in("laptop", ada, Some(project)).0)
+        .await
+        .unwrap();
+    execute(
+        &pool,
+        "INSERT INTO usage_records (request_id, key_hash, user_id, router_id, prompt_tokens, \
+         completion_tokens, cost_micros, charged_micros, overrun_micros, created) \
+         VALUES ('r1', '\\x00', 1, 1, 1, 1, 0, 0, 0, '2030-06-15 12:00:00.999999+00')",
+    )
+    .unwrap();
+    for table in ["organizations", "roles", "users", "projects"] {
+        for sql in [
+            format!("ALTER TABLE {table} DISABLE TRIGGER {table}_set_updated"),
+            format!(
+                "UPDATE {table} SET created = '2030-06-15 12:00:00.75+00', \
+                 updated = '2030-06-15 12:00:01.25+00'"
+            ),
+            format!("ALTER TABLE {table} ENABLE TRIGGER {table}_set_updated"),
+        ] {
+            execute(&pool, &sql).unwrap();
+        }
+    }
+    for table in ["api_keys", "project_members"] {
+        execute(
+            &pool,
+            &format!("UPDATE {table} SET created = '2030-06-15 12:00:00.75+00'"),
+        )
+        .unwrap();
+    }
+    assert_eq!(with_fractions(&pool), 7);
+
+    assert_eq!(run_migrations(&pool).unwrap(), [WHOLE_SECONDS]);
+    assert_eq!(with_fractions(&pool), 0);
+    for table in ["organizations", "roles", "users", "projects"] {
+        assert_eq!(
+            count_rows(
+                &pool,
+                &format!(
+                    "{table} WHERE created = '2030-06-15 12:00:00+00' \
+                     AND updated = '2030-06-15 12:00:01+00'"
+                )
+            ),
+            1,
+            "{table}"
+        );
+    }
+    assert_eq!(
+        count_rows(
+            &pool,
+            "usage_records WHERE created = '2030-06-15 12:00:00+00'"
+        ),
+        1
+    );
+
+    // From now on, whoever writes: defaults and the `updated` trigger stamp whole seconds.
+    let globex = create_organization(&pool, "Globex").await.id;
+    let bob = create_user(&pool, "bob@example.org", role, Some(globex))
+        .await
+        .id;
+    let gemini = create_project(&pool, "Gemini", globex).await.id;
+    add_member(&pool, gemini, bob).await;
+    PgApiKeyRepository::new(pool.clone())
+        .create(new_key_in("desktop", bob, None).0)
+        .await
+        .unwrap();
+    for table in ["organizations", "roles", "users", "projects"] {
+        execute(&pool, &format!("UPDATE {table} SET created = created")).unwrap();
+    }
+    assert_eq!(with_fractions(&pool), 0);
+    // The trigger did stamp them, now.
+    assert_eq!(
+        count_rows(
+            &pool,
+            "organizations WHERE updated <> '2030-06-15 12:00:01+00'"
+        ),
         2
     );
 }

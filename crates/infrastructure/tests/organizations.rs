@@ -210,6 +210,8 @@ async fn updating_an_organization_renames_it_and_the_database_bumps_updated() {
     let db = TestDatabase::new();
     let organizations = repository(&db);
     let acme = organizations.create(new("Acme")).await.unwrap();
+    backdate(&db.pool(), "organizations", acme.id.get());
+    let acme = organizations.find_by_id(acme.id).await.unwrap().unwrap();
     let updated = organizations
         .update(acme.id, rename("Acme Corp"))
         .await
@@ -377,6 +379,8 @@ async fn the_database_refuses_two_organizations_of_the_same_name() {
 async fn the_database_sets_updated_on_every_write_of_an_organization() {
     let db = TestDatabase::new();
     let acme = create_organization(&db.pool(), "Acme").await;
+    backdate(&db.pool(), "organizations", acme.id.get());
+    let acme = repository(&db).find_by_id(acme.id).await.unwrap().unwrap();
     // Even a write that tries to set `updated` itself gets the database's time.
     execute(
         &db.pool(),
@@ -481,6 +485,8 @@ async fn users_joining_and_leaving_an_organization_leave_its_updated_alone() {
     let organizations = repository(&db);
     let users = PgUserRepository::new(pool.clone());
     let acme = organizations.create(new("Acme")).await.unwrap();
+    backdate(&pool, "organizations", acme.id.get());
+    let acme = organizations.find_by_id(acme.id).await.unwrap().unwrap();
     let globex = organizations.create(new("Globex")).await.unwrap();
     let role = create_role(&pool, "member").await.id;
     let ada = create_user(&pool, "ada@example.org", role, Some(acme.id))

@@ -426,6 +426,8 @@ async fn updating_a_project_renames_it_sets_its_budget_replaces_its_limits_and_b
         .create(full_project("Apollo", world.acme))
         .await
         .unwrap();
+    backdate(&world.db.pool(), "projects", project.id.get());
+    let project = projects.find_by_id(project.id).await.unwrap().unwrap();
     let patch = ProjectPatch {
         name: Some(name("Artemis")),
         budget: Patch::Set(budget(0.0)),
@@ -498,6 +500,8 @@ async fn updating_only_the_limits_of_a_project_keeps_the_rest_and_bumps_updated(
         .create(full_project("Apollo", world.acme))
         .await
         .unwrap();
+    backdate(&world.db.pool(), "projects", project.id.get());
+    let project = projects.find_by_id(project.id).await.unwrap().unwrap();
     let updated = projects
         .update(
             project.id,
@@ -1366,6 +1370,8 @@ async fn the_database_sets_updated_on_every_write_of_a_project() {
     let world = world().await;
     let projects = repository(&world.db);
     let project = create_project(&world.db.pool(), "Apollo", world.acme).await;
+    backdate(&world.db.pool(), "projects", project.id.get());
+    let project = projects.find_by_id(project.id).await.unwrap().unwrap();
     execute(
         &world.db.pool(),
         &format!(

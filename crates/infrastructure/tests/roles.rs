@@ -317,6 +317,8 @@ async fn updating_a_role_replaces_its_whole_lists_and_renames_it() {
     let db = TestDatabase::new();
     let roles = repository(&db);
     let role = roles.create(new_role("admin")).await.unwrap();
+    backdate(&db.pool(), "roles", role.id.get());
+    let role = roles.find_by_id(role.id).await.unwrap().unwrap();
     let patch = RolePatch {
         name: Some(name("operator")),
         permissions: Some(permissions(&[Permission::ProvideModels])),
@@ -364,6 +366,8 @@ async fn updating_only_the_permissions_of_a_role_keeps_the_rest_and_bumps_update
     let db = TestDatabase::new();
     let roles = repository(&db);
     let role = roles.create(new_role("admin")).await.unwrap();
+    backdate(&db.pool(), "roles", role.id.get());
+    let role = roles.find_by_id(role.id).await.unwrap().unwrap();
     let updated = roles
         .update(
             role.id,
@@ -386,6 +390,8 @@ async fn updating_only_the_limits_of_a_role_keeps_the_rest_and_bumps_updated() {
     let db = TestDatabase::new();
     let roles = repository(&db);
     let role = roles.create(new_role("admin")).await.unwrap();
+    backdate(&db.pool(), "roles", role.id.get());
+    let role = roles.find_by_id(role.id).await.unwrap().unwrap();
     let new_limits = limits(&[limit(9, LimitType::Tpm, None)]);
     let updated = roles
         .update(
@@ -640,6 +646,8 @@ async fn the_database_sets_updated_on_every_write_of_a_role() {
     let db = TestDatabase::new();
     let roles = repository(&db);
     let role = roles.create(new_role("admin")).await.unwrap();
+    backdate(&db.pool(), "roles", role.id.get());
+    let role = roles.find_by_id(role.id).await.unwrap().unwrap();
     execute(
         &db.pool(),
         &format!(
@@ -711,6 +719,8 @@ async fn users_taking_and_leaving_a_role_leave_its_updated_alone() {
     let roles = repository(&db);
     let users = PgUserRepository::new(pool.clone());
     let member = roles.create(new_role("member")).await.unwrap();
+    backdate(&pool, "roles", member.id.get());
+    let member = roles.find_by_id(member.id).await.unwrap().unwrap();
     let admin = roles.create(new_role("admin")).await.unwrap();
     let ada = create_user(&pool, "ada@example.org", member.id, None)
         .await

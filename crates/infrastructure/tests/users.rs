@@ -669,6 +669,8 @@ async fn updating_a_user_sets_every_field_given_and_the_database_bumps_updated()
         .create(new_user("ada@example.org", world.role, None))
         .await
         .unwrap();
+    backdate(&world.db.pool(), "users", user.id.get());
+    let user = users.find_by_id(user.id).await.unwrap().unwrap();
     let expires = expiry(10);
     let updated = users
         .update(
@@ -1021,6 +1023,8 @@ async fn the_database_sets_updated_on_every_write_of_a_user() {
         .create(new_user("ada@example.org", world.role, None))
         .await
         .unwrap();
+    backdate(&world.db.pool(), "users", user.id.get());
+    let user = users.find_by_id(user.id).await.unwrap().unwrap();
     execute(
         &world.db.pool(),
         &format!(

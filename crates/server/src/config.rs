@@ -43,8 +43,8 @@ pub struct DatabaseSettings {
     /// PostgreSQL URL, e.g. postgres://user:password@localhost:5432/gatehouse.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
-    /// Most connections the pool opens.
-    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Most connections the pool opens, 1 to 1000.
+    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_POOL_SIZE)))]
     pub database_pool_size: u32,
 }
 
@@ -70,14 +70,15 @@ pub struct ServeSettings {
     /// Address and port to listen on.
     #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8000")]
     pub listen_addr: SocketAddr,
-    /// Longest lifetime of an API key, in days; keys without expiry get it. Unset: no limit.
-    #[arg(long, env = "KEY_MAX_EXPIRATION_DAYS")]
+    /// Longest lifetime of an API key, in days (1 to 36500); keys without expiry get it. Unset: no
+    /// limit.
+    #[arg(long, env = "KEY_MAX_EXPIRATION_DAYS", value_parser = non_zero_u32(MAX_KEY_EXPIRATION_DAYS))]
     pub key_max_expiration_days: Option<NonZeroU32>,
-    /// Lifetime of a login session key, in seconds.
-    #[arg(long, env = "SESSION_DURATION", default_value = "3600")]
+    /// Lifetime of a login session key, in seconds (1 to 31536000, a year).
+    #[arg(long, env = "SESSION_DURATION", default_value = "3600", value_parser = non_zero_u32(MAX_SESSION_DURATION_SECS))]
     pub session_duration: NonZeroU32,
-    /// HTTP worker threads. Unset: half the cores, at least one.
-    #[arg(long, env = "HTTP_WORKERS")]
+    /// HTTP worker threads, 1 to 1024. Unset: half the cores, at least one.
+    #[arg(long, env = "HTTP_WORKERS", value_parser = non_zero_usize(MAX_HTTP_WORKERS))]
     pub http_workers: Option<NonZeroUsize>,
     /// Failed logins allowed for one email (known or not, any letter case) within 15 minutes;
     /// then its logins are refused (429) until the 15 minutes are over. At least 1.
@@ -164,6 +165,40 @@ pub enum LogFormat {
 
 /// Shortest master key accepted.
 pub const MASTER_KEY_MIN_CHARS: usize = 16;
+
+/// Most connections `DATABASE_POOL_SIZE` may ask for. The pool runs a thread per connection, and
+/// PostgreSQL serves a few hundred connections at most: beyond this, a value is a typo.
+pub const MAX_POOL_SIZE: u32 = 1000;
+
+/// Longest `KEY_MAX_EXPIRATION_DAYS`: a century. Nothing needs more, and it keeps the expiry of
+/// any key created now far inside the dates chrono and PostgreSQL represent (chrono's end at year
+/// 262143 is some 95 million days away).
+pub const MAX_KEY_EXPIRATION_DAYS: u32 = 36_500;
+
+/// Longest `SESSION_DURATION`: a year, in seconds. A login session is for a person at a
+/// keyboard; longer-lived keys are API keys, which can be deleted one by one.
+pub const MAX_SESSION_DURATION_SECS: u32 = 31_536_000;
+
+/// Most `HTTP_WORKERS`. Each worker is a thread with its own event loop and Argon2 threads; no
+/// machine needs more, and a larger number would exhaust memory before serving anything.
+pub const MAX_HTTP_WORKERS: u16 = 1024;
+
+/// A parser of a whole number from 1 to `max`; clap's error names the setting, its flag and
+/// variable, and the range.
+fn non_zero_u32(max: u32) -> impl clap::builder::TypedValueParser<Value = NonZeroU32> {
+    use clap::builder::TypedValueParser;
+    clap::value_parser!(u32)
+        .range(1..=i64::from(max))
+        .try_map(NonZeroU32::try_from)
+}
+
+/// As [`non_zero_u32`], for a count of threads.
+fn non_zero_usize(max: u16) -> impl clap::builder::TypedValueParser<Value = NonZeroUsize> {
+    use clap::builder::TypedValueParser;
+    clap::value_parser!(u16)
+        .range(1..=i64::from(max))
+        .try_map(|n| NonZeroUsize::try_from(usize::from(n)))
+}
 
 fn master_key(raw: &str) -> Result<Secret, String> {
     if raw.chars().count() < MASTER_KEY_MIN_CHARS {
@@ -312,6 +347,71 @@ mod tests {
             .to_string();
         assert!(error.contains("trusted-proxies"), "{error}");
         assert!(error.contains("proxy.local"), "{error}");
+    }
+
+    #[test]
+    fn every_bounded_setting_takes_its_maximum_and_names_itself_and_its_range_beyond() {
+        let base = [
+            "serve",
+            "--database-url",
+            "postgres://x/y",
+            "--master-key",
+            "0123456789abcdef",
+        ];
+        let with = |flag: &str, value: String| {
+            let mut args = base.to_vec();
+            args.extend_from_slice(&[flag, &value]);
+            parse(&args).map(|cli| match cli.command {
+                Command::Serve(settings) => settings,
+                _ => panic!("not serve"),
+            })
+        };
+        let bounded = [
+            (
+                "--database-pool-size",
+                "DATABASE_POOL_SIZE",
+                u64::from(MAX_POOL_SIZE),
+            ),
+            (
+                "--key-max-expiration-days",
+                "KEY_MAX_EXPIRATION_DAYS",
+                u64::from(MAX_KEY_EXPIRATION_DAYS),
+            ),
+            (
+                "--session-duration",
+                "SESSION_DURATION",
+                u64::from(MAX_SESSION_DURATION_SECS),
+            ),
+            (
+                "--http-workers",
+                "HTTP_WORKERS",
+                u64::from(MAX_HTTP_WORKERS),
+            ),
+        ];
+        for (flag, variable, max) in bounded {
+            assert!(with(flag, max.to_string()).is_ok(), "{flag} {max}");
+            let error = with(flag, (max + 1).to_string()).unwrap_err().to_string();
+            assert!(error.contains(&format!("1..={max}")), "{error}");
+            for beyond in [max + 1, u64::from(u32::MAX) + 1, u64::MAX] {
+                let error = with(flag, beyond.to_string()).unwrap_err().to_string();
+                assert!(error.contains(flag), "{error}");
+                assert!(error.contains(variable), "{error}");
+            }
+            for wrong in ["0", "-1", "many"] {
+                assert!(with(flag, wrong.to_owned()).is_err(), "{flag} {wrong}");
+            }
+        }
+        let settings = with(
+            "--key-max-expiration-days",
+            MAX_KEY_EXPIRATION_DAYS.to_string(),
+        )
+        .unwrap();
+        assert_eq!(
+            settings.key_max_expiration_days.map(NonZeroU32::get),
+            Some(MAX_KEY_EXPIRATION_DAYS)
+        );
+        let settings = with("--http-workers", MAX_HTTP_WORKERS.to_string()).unwrap();
+        assert_eq!(settings.workers(), usize::from(MAX_HTTP_WORKERS));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Wiring: the adapters into the services, the services into the HTTP app, and the server.
 
+use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +31,7 @@ use tracing_actix_web::TracingLogger;
 use crate::config::ServeSettings;
 use crate::pool_metrics::PoolCollector;
 use crate::silence::{SILENCE_TIMEOUT, Watched};
-use crate::telemetry::access_log;
+use crate::telemetry::{RequestSpan, access_log};
 
 /// Seconds a graceful shutdown waits for requests in flight.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
@@ -134,6 +135,20 @@ pub fn services(
     })
 }
 
+/// Binds `address`. When it cannot, the error says which address, why in words, and which
+/// setting to change: the one thing a person starting the server for the first time needs.
+fn listen(address: SocketAddr) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(address).map_err(|error| {
+        let reason = match error.kind() {
+            ErrorKind::AddrInUse => "address already in use".to_owned(),
+            ErrorKind::AddrNotAvailable => "no such address on this machine".to_owned(),
+            ErrorKind::PermissionDenied => "permission denied".to_owned(),
+            _ => error.to_string(),
+        };
+        format!("cannot listen on {address}: {reason}; set LISTEN_ADDR to another address").into()
+    })
+}
+
 /// The database as seen by `/health`.
 struct PgProbe(PgPool);
 
@@ -178,7 +193,7 @@ impl Application {
         registry.register(Box::new(PoolCollector::new(pool)?))?;
         let metrics = http_metrics(&registry)?;
         let registry = web::Data::new(registry);
-        let listener = TcpListener::bind(settings.listen_addr)?;
+        let listener = listen(settings.listen_addr)?;
         let address = listener.local_addr()?;
         // What actix-web's `HttpServer` does, spelled out so that each connection can be
         // `Watched` (`HttpServer` takes no wrapper). `AppConfig::default()` only names the host
@@ -194,7 +209,8 @@ impl Application {
                 let app = App::new()
                     .wrap(from_fn(access_log))
                     .wrap(metrics.clone())
-                    .wrap(TracingLogger::default())
+                    .wrap(TracingLogger::<RequestSpan>::new())
+                    .wrap(from_fn(gatehouse_api::request_id::assign))
                     .app_data(state.clone())
                     .app_data(registry.clone())
                     .configure(gatehouse_api::configure);

@@ -209,3 +209,27 @@ async fn serve_logs_json_without_secrets_and_stops_gracefully_on_sigterm() {
         assert!(!line.contains(MASTER_KEY), "the master key leaked: {line}");
     }
 }
+
+#[test]
+fn serve_on_an_address_in_use_names_it_and_the_setting_to_change_and_fails() {
+    let db = TestDatabase::new();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let (output, stderr) = run(gatehouse()
+        .arg("serve")
+        .env("DATABASE_URL", db.url())
+        .env("MASTER_KEY", MASTER_KEY)
+        .env("LISTEN_ADDR", &address));
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let expected = format!(
+        "error: cannot listen on {address}: address already in use; set LISTEN_ADDR to another \
+         address"
+    );
+    assert!(
+        stderr.lines().any(|line| line == expected),
+        "{expected:?} not in:\n{stderr}"
+    );
+    assert!(!stderr.contains("gatehouse is serving"), "{stderr}");
+    // Not a terminal: no colour codes in the logs.
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+}

@@ -33,6 +33,11 @@ const FIRST_PASSWORD: &str = "first secret passphrase";
 const SECOND_PASSWORD: &str = "second secret passphrase";
 const ADMIN_SET_PASSWORD: &str = "password set by an admin";
 const WRONG_PASSWORD: &str = "a wrong guess at the password";
+/// An address that only ever travels in query strings (`?email=`): logs carry the path of a
+/// request, never its query string's values.
+const QUERIED_EMAIL: &str = "queried-7f3a91@example.com";
+/// The `X-Request-Id` the session gives its requests with a query string (then `-0`, `-1`...).
+const QUERY_REQUEST_ID: &str = "session-query";
 /// A key of the right shape that matches nothing: what an attacker would try.
 const UNKNOWN_KEY: &str = "sk-00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
@@ -333,6 +338,36 @@ async fn session(app: &TestApp) -> (Vec<Secret>, usize) {
     let user = created.body["id"].as_i64().unwrap();
     count(3);
 
+    // Lists filtered by email: the address is in the query string, with a request id.
+    secrets.push(Secret {
+        what: "an email in a query string".to_owned(),
+        forms: vec![QUERIED_EMAIL.to_owned(), QUERIED_EMAIL.replace('@', "%40")],
+    });
+    for (i, query) in [
+        format!("email={QUERIED_EMAIL}"),
+        format!(
+            "email={}&role={role}&order_by=created",
+            QUERIED_EMAIL.replace('@', "%40")
+        ),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let id = format!("{QUERY_REQUEST_ID}-{i}");
+        let answer = app
+            .send(
+                app.client
+                    .get(app.url(&format!("/v1/admin/users?{query}")))
+                    .bearer_auth(MASTER_KEY)
+                    .header("x-request-id", &id),
+            )
+            .await;
+        assert_status(&answer, StatusCode::OK);
+        assert_eq!(answer.body["total"], 0, "{}", answer.text);
+        assert_eq!(answer.header("x-request-id"), Some(id.as_str()));
+        count(1);
+    }
+
     // An admin key for the user.
     let answer = app
         .post(
@@ -542,17 +577,42 @@ async fn a_whole_session_leaves_no_secret_in_the_output(format: Format, level: &
             "no access log for {route}: {plain:#?}"
         );
     }
-    let request_events = access
+    let request_events: Vec<&&String> = access
         .iter()
         .filter(|line| match format {
             Format::Text => line.contains(" request "),
             Format::Json => line.contains(r#""message":"request""#),
         })
-        .count();
+        .collect();
     assert!(
-        request_events >= requests,
-        "{request_events} request events for {requests} requests: {plain:#?}"
+        request_events.len() >= requests,
+        "{} request events for {requests} requests: {plain:#?}",
+        request_events.len()
     );
+    // Each carries its request's id, and its path; the requests with a query string carry the
+    // id the client gave.
+    for line in &request_events {
+        assert!(line.contains("request_id"), "no request id: {line}");
+        assert!(line.contains("path"), "no path: {line}");
+    }
+    for i in 0..2 {
+        let (id, path) = match format {
+            Format::Text => (
+                format!("request_id={QUERY_REQUEST_ID}-{i} "),
+                "path=/v1/admin/users}".to_owned(),
+            ),
+            Format::Json => (
+                format!(r#""request_id":"{QUERY_REQUEST_ID}-{i}""#),
+                r#""path":"/v1/admin/users""#.to_owned(),
+            ),
+        };
+        let line = request_events
+            .iter()
+            .find(|line| line.contains(&id))
+            .unwrap_or_else(|| panic!("no request event with {id}: {plain:#?}"));
+        assert!(line.contains(&path), "{line}");
+        assert!(!line.contains('?'), "a query string in: {line}");
+    }
     let level = level.to_uppercase();
     assert!(
         plain.iter().any(|line| line.contains(&level)),

@@ -11,7 +11,8 @@ use crate::input::{Id, Nullable, Required, request_body};
 
 /// An API key in the admin view. `token` is masked, except in the answer that creates it, which
 /// also carries it under `key`.
-#[derive(Debug, Serialize, ToSchema)]
+// `Debug` by hand, below: on creation, `token` and `key` hold the whole key.
+#[derive(Serialize, ToSchema)]
 #[schema(as = Token)]
 pub struct TokenResponse {
     /// Always `token`.
@@ -34,6 +35,25 @@ pub struct TokenResponse {
     pub expires: Option<i64>,
     /// Creation time, Unix seconds.
     pub created: i64,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    /// The key is left out, masked or not: the id says which key it is.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("token", &gatehouse_domain::Redacted)
+            .field(
+                "key",
+                &self.key.as_ref().map(|_| gatehouse_domain::Redacted),
+            )
+            .field("user", &self.user)
+            .field("project", &self.project)
+            .field("expires", &self.expires)
+            .field("created", &self.created)
+            .finish_non_exhaustive()
+    }
 }
 
 impl From<ApiKey> for TokenResponse {
@@ -64,7 +84,8 @@ impl From<CreatedApiKey> for TokenResponse {
 }
 
 /// An API key in its owner's view: a token without `user`.
-#[derive(Debug, Serialize, ToSchema)]
+// `Debug` by hand, below: on creation, `token` and `key` hold the whole key.
+#[derive(Serialize, ToSchema)]
 #[schema(as = Key)]
 pub struct KeyResponse {
     /// Always `key`.
@@ -85,6 +106,24 @@ pub struct KeyResponse {
     pub expires: Option<i64>,
     /// Creation time, Unix seconds.
     pub created: i64,
+}
+
+impl std::fmt::Debug for KeyResponse {
+    /// The key is left out, masked or not: the id says which key it is.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyResponse")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("token", &gatehouse_domain::Redacted)
+            .field(
+                "key",
+                &self.key.as_ref().map(|_| gatehouse_domain::Redacted),
+            )
+            .field("project", &self.project)
+            .field("expires", &self.expires)
+            .field("created", &self.created)
+            .finish_non_exhaustive()
+    }
 }
 
 impl From<TokenResponse> for KeyResponse {

@@ -9,7 +9,7 @@ use crate::dto::api_keys::{CreateKeyRequest, CreateTokenRequest, KeyResponse, To
 use crate::dto::list::{ApiKeyOrderBy, OrderDirection};
 use crate::error::{ApiError, ErrorBody, ValidationErrorBody};
 use crate::input::{JsonObject, PathId, QueryFields, RawQuery};
-use crate::routes::{created, method_not_allowed};
+use crate::routes::{carrying_secret, created, method_not_allowed};
 use crate::state::AppState;
 
 /// Mounts the key endpoints.
@@ -59,10 +59,10 @@ pub async fn create_token(
 ) -> Result<HttpResponse, ApiError> {
     let (user, key) = CreateTokenRequest::parse(body, state.clock.now())?;
     let key = state.api_keys.create_for(&actor, user, key).await?;
-    Ok(created(
+    Ok(carrying_secret(created(
         format!("/v1/admin/tokens/{}", key.key.id),
         TokenResponse::from(key),
-    ))
+    )))
 }
 
 /// Lists keys, optionally only one user's.
@@ -150,10 +150,10 @@ pub async fn create_key(
 ) -> Result<HttpResponse, ApiError> {
     let key = CreateKeyRequest::parse(body, state.clock.now())?;
     let key = state.api_keys.create_own(&actor, key).await?;
-    Ok(created(
+    Ok(carrying_secret(created(
         format!("/v1/me/keys/{}", key.key.id),
         KeyResponse::from(TokenResponse::from(key)),
-    ))
+    )))
 }
 
 /// The caller's keys, masked.
@@ -220,4 +220,39 @@ pub async fn delete_key(
 ) -> Result<HttpResponse, ApiError> {
     state.api_keys.delete_own(&actor, ApiKeyId(id)).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatehouse_application::CreatedApiKey;
+    use gatehouse_domain::{ApiKey, Name, Secret, Utc};
+
+    #[test]
+    fn the_answers_that_create_a_key_show_no_key_in_debug_output() {
+        let whole = "sk-0123456789abcdef0123456789abcdef";
+        let created = CreatedApiKey {
+            key: ApiKey {
+                id: ApiKeyId(3),
+                name: Name::parse("laptop").unwrap(),
+                user: UserId(7),
+                masked: "sk-0123...cdef".to_owned(),
+                project: None,
+                expires: None,
+                created: Utc::now(),
+            },
+            secret: Secret::new(whole),
+        };
+        let token = TokenResponse::from(created);
+        assert_eq!(token.key.as_deref(), Some(whole));
+        let token_debug = format!("{token:?}");
+        let key_debug = format!("{:?}", KeyResponse::from(token));
+        for output in [token_debug, key_debug] {
+            assert!(output.contains("[REDACTED]"), "{output}");
+            assert!(output.contains("laptop"), "{output}");
+            for secret in [whole, "0123456789abcdef", "sk-0123...cdef"] {
+                assert!(!output.contains(secret), "{secret} in {output}");
+            }
+        }
+    }
 }

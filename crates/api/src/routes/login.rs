@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::dto::login::{LoginRequest, LoginResponse};
 use crate::error::{ApiError, ErrorBody, ValidationErrorBody};
 use crate::input::JsonObject;
-use crate::routes::method_not_allowed;
+use crate::routes::{carrying_secret, method_not_allowed};
 use crate::state::AppState;
 
 /// Mounts the login endpoint.
@@ -40,7 +40,7 @@ pub async fn login(
     let (email, password) = LoginRequest::parse(body)?;
     let client = state.trusted_proxies.client_of(&request);
     let session = state.login.login(&email, password, client).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(LoginResponse::from(session)))
+    Ok(carrying_secret(
+        HttpResponse::Ok().json(LoginResponse::from(session)),
+    ))
 }

@@ -26,6 +26,16 @@ pub(crate) fn created(location: String, body: impl Serialize) -> HttpResponse {
         .json(body)
 }
 
+/// Marks an answer that carries a secret (a new key, a session key) `Cache-Control: no-store`,
+/// so that no cache between the server and the client, nor the client's own, keeps a copy of it.
+/// Every such answer goes through here, so that none can forget it.
+pub(crate) fn carrying_secret(mut response: HttpResponse) -> HttpResponse {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 /// The answer to a `PATCH`: `204`, or `200` with the object when the client sent
 /// `Prefer: return=representation` (RFC 7240).
 pub(crate) fn patched(request: &HttpRequest, body: impl Serialize) -> HttpResponse {

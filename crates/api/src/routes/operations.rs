@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use actix_web::http::header::ContentType;
+use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpResponse, web};
 use prometheus::{Encoder, Registry, TextEncoder};
 use serde::Serialize;
@@ -38,7 +38,38 @@ pub fn configure(config: &mut web::ServiceConfig) {
             web::resource("/docs")
                 .get(docs)
                 .default_service(method_not_allowed("GET")),
+        )
+        .service(
+            web::resource("/")
+                .get(home)
+                .default_service(method_not_allowed("GET")),
+        )
+        .service(
+            web::resource(CONSOLE)
+                .get(console)
+                .default_service(method_not_allowed("GET")),
         );
+}
+
+/// Where the web console is served.
+pub const CONSOLE: &str = "/console/";
+
+/// A `302 Found` to `location`: temporary, so that neither a browser nor a cache keeps it (where
+/// `/` and `/console/` lead will change once the console exists).
+fn found(location: &'static str) -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// `/` leads people to the web console.
+pub async fn home() -> HttpResponse {
+    found(CONSOLE)
+}
+
+/// Until the web console exists, it leads to the API's Swagger UI.
+pub async fn console() -> HttpResponse {
+    found("/docs/")
 }
 
 /// The answer of `/health`.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
+use chrono::SubsecRound;
 use crossbeam_channel::{Receiver, Sender};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bytea, Integer, Nullable, Text, Timestamptz};
@@ -397,7 +398,9 @@ impl AccessLedger for PgAccessLedger {
             .bind::<BigInt, _>(report.prompt_tokens)
             .bind::<BigInt, _>(report.completion_tokens)
             .bind::<BigInt, _>(report.cost.micros())
-            .bind::<Timestamptz, _>(report.created)
+            // Stored at whole seconds, as the API shows it and as every `created` is (see the
+            // migration `whole_second_timestamps`): lists sort by the second they show.
+            .bind::<Timestamptz, _>(report.created.trunc_subsecs(0))
             .bind::<Timestamptz, _>(minute)
             .bind::<Timestamptz, _>(day)
             .bind::<Nullable<Bytea>, _>(call.map(|c| c.key_hash.as_bytes()))

@@ -213,6 +213,19 @@ pub fn scramble(pool: &PgPool, table: &str, condition: &str) {
     .unwrap();
 }
 
+/// Moves the `updated` of row `id` of `table` a day back, its `set_updated` trigger off so that
+/// the value stays. Stamps are whole seconds: without this, a write in the same second as the
+/// row's creation would leave `updated` as it was, and a test could not see it move.
+pub fn backdate(pool: &PgPool, table: &str, id: i64) {
+    for sql in [
+        format!("ALTER TABLE {table} DISABLE TRIGGER {table}_set_updated"),
+        format!("UPDATE {table} SET updated = updated - interval '1 day' WHERE id = {id}"),
+        format!("ALTER TABLE {table} ENABLE TRIGGER {table}_set_updated"),
+    ] {
+        execute(pool, &sql).unwrap();
+    }
+}
+
 /// How many rows `SELECT count(*) FROM {from}` counts (`from` may carry a `WHERE`).
 pub fn count_rows(pool: &PgPool, from: &str) -> i64 {
     use diesel::sql_types::BigInt;

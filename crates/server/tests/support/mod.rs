@@ -356,6 +356,23 @@ impl Answer {
     }
 }
 
+/// The ids of `list`'s items in the order the contract sorts them by `field`, a time shown in
+/// whole seconds, ascending: by the second shown, then by id. Rows written within one second (a
+/// test's are, mostly) share it, so a test cannot tell in advance which of them comes first.
+pub fn ids_by_shown(list: &Value, field: &str) -> Vec<i64> {
+    let mut items: Vec<(i64, i64)> = list["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|item| {
+            let shown = item[field].as_i64().expect("a time in Unix seconds");
+            (shown, item["id"].as_i64().expect("an id"))
+        })
+        .collect();
+    items.sort_unstable();
+    items.into_iter().map(|(_, id)| id).collect()
+}
+
 /// The ids of a list's items, in order.
 pub fn ids(list: &Value) -> Vec<i64> {
     list["data"]
