@@ -1,12 +1,13 @@
 //! Use cases of one's own account: reading who one is, and changing one's name, email and
 //! password.
 
+use std::fmt;
 use std::sync::Arc;
 
 use gatehouse_domain::{
     Budget, Clock, DateTime, DomainError, Email, Entity, Limits, Name, OrganizationId, Password,
-    PasswordHasher, Patch, Permissions, Priority, ProjectId, Secret, User, UserId, UserPatch,
-    UserRepository, Utc,
+    PasswordHasher, Patch, Permissions, Priority, ProjectId, Redacted, Secret, User, UserId,
+    UserPatch, UserRepository, Utc,
 };
 
 use crate::{Principal, sessions};
@@ -89,7 +90,7 @@ impl AccountInfo {
 
 /// What a user may change of their own account: a merge patch where absent fields stay as they
 /// are. Role, organization, budget, expiry and priority are an admin's to change.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct UpdateAccount {
     /// A new display name, or none.
     pub name: Patch<Name>,
@@ -100,6 +101,28 @@ pub struct UpdateAccount {
     /// The password the account has now, to prove that an email or password change comes from
     /// the account's owner, not from whoever holds one of its keys.
     pub current_password: Option<Secret>,
+}
+
+/// Written out rather than derived: the passwords it carries must never show in a `Debug` output,
+/// whatever the types of their fields become.
+impl fmt::Debug for UpdateAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self {
+            name,
+            email,
+            password,
+            current_password,
+        } = self;
+        f.debug_struct("UpdateAccount")
+            .field("name", name)
+            .field("email", email)
+            .field("password", &password.as_ref().map(|_| Redacted))
+            .field(
+                "current_password",
+                &current_password.as_ref().map(|_| Redacted),
+            )
+            .finish()
+    }
 }
 
 /// Reads and changes the caller's own account.

@@ -1,6 +1,7 @@
 //! Logging in with email and password, for a session key (how OpenGateLLM's playground signs
 //! users in).
 
+use std::fmt;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -8,8 +9,8 @@ use std::sync::Arc;
 use gatehouse_domain::chrono::TimeDelta;
 use gatehouse_domain::{
     ApiKeyId, ApiKeyRepository, Clock, DateTime, DomainError, Email, Expiry, KeyGenerator,
-    LoginFailures, Name, NewApiKey, PasswordHash, PasswordHasher, Secret, ThrottleKey, UserId,
-    UserRepository, Utc,
+    LoginFailures, Name, NewApiKey, PasswordHash, PasswordHasher, Redacted, Secret, ThrottleKey,
+    UserId, UserRepository, Utc,
 };
 
 use crate::AuthService;
@@ -20,7 +21,7 @@ use crate::login_throttle::{FAILURE_WINDOW, LoginLimits};
 pub const SESSION_KEY_NAME: &str = "playground";
 
 /// What a successful login gets.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Session {
     /// The id of the session key (0 for the master key).
     pub id: ApiKeyId,
@@ -28,6 +29,23 @@ pub struct Session {
     pub key: Secret,
     /// When the key stops working; `None` for the master key.
     pub expires: Option<DateTime<Utc>>,
+}
+
+/// Written out rather than derived: a session carries a key, which no `Debug` output may show,
+/// whatever the type of its field becomes.
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self {
+            id,
+            key: _,
+            expires,
+        } = self;
+        f.debug_struct("Session")
+            .field("id", id)
+            .field("key", &Redacted)
+            .field("expires", expires)
+            .finish()
+    }
 }
 
 /// Who a right password proved the caller to be.
