@@ -54,6 +54,7 @@ use crate::routes::{
         account::info, account::update, login::login,
         gateway::authorize, gateway::report_usage, usage::own_usage, usage::usage, usage::summary,
         operations::health, operations::metrics, operations::openapi_json, operations::docs,
+        operations::home, operations::console,
     ),
     components(schemas(
         OrganizationResponse, CreateOrganizationRequest, UpdateOrganizationRequest,
@@ -66,7 +67,7 @@ use crate::routes::{
         UsageTotalResponse, UsageSummaryResponse, Amount,
         ErrorBody, ValidationErrorBody, FieldError, LocPart, operations::Health,
     )),
-    modifiers(&BearerAuth, &SharedResponses),
+    modifiers(&BearerAuth, &SharedResponses, &RequestIdHeader),
     tags(
         (name = "organizations", description = "Groups of users."),
         (name = "users", description = "Accounts."),
@@ -245,6 +246,59 @@ impl Modify for SharedResponses {
     }
 }
 
+/// Names `X-Request-Id` on every answer of every operation, as the server sends it on each (see
+/// [`crate::request_id`]): added here once rather than to each handler's responses.
+struct RequestIdHeader;
+
+impl RequestIdHeader {
+    fn header() -> Header {
+        Header::builder()
+            .schema(String::schema())
+            .description(Some(
+                "The request's id: the client's `X-Request-Id` when it is 1 to 128 characters of \
+                 `[A-Za-z0-9._:-]`, a new UUID otherwise. Logs of the request carry it.",
+            ))
+            .build()
+    }
+
+    fn add(response: &mut RefOr<Response>) {
+        if let RefOr::T(response) = response {
+            response
+                .headers
+                .insert(X_REQUEST_ID.to_owned(), Self::header());
+        }
+    }
+}
+
+/// The header's name as the document writes it.
+const X_REQUEST_ID: &str = "X-Request-Id";
+
+impl Modify for RequestIdHeader {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.responses.values_mut().for_each(Self::add);
+        }
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                operation
+                    .responses
+                    .responses
+                    .values_mut()
+                    .for_each(Self::add);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,6 +363,35 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn every_answer_of_every_operation_names_its_request_id() {
+        let document = document();
+        let shared = &document["components"]["responses"];
+        let mut answers = 0;
+        for (path, method, operation) in operations(&document) {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                let response = match response["$ref"].as_str() {
+                    Some(reference) => {
+                        &shared[reference.trim_start_matches("#/components/responses/")]
+                    }
+                    None => response,
+                };
+                assert!(
+                    response["headers"][X_REQUEST_ID].is_object(),
+                    "{status} of {method} {path}"
+                );
+                answers += 1;
+            }
+        }
+        assert!(answers > 200, "{answers}");
+        for path in ["/", "/console/"] {
+            assert!(
+                document["paths"][path]["get"]["responses"]["302"].is_object(),
+                "{path}"
+            );
         }
     }
 

@@ -124,7 +124,7 @@ async fn the_migrations_can_be_reverted_all_the_way_down_and_applied_again() {
     {
         let mut conn = db.pool().get().unwrap();
         let reverted = conn.revert_all_migrations(MIGRATIONS).unwrap();
-        assert_eq!(reverted.len(), 11);
+        assert_eq!(reverted.len(), 12);
     }
     assert!(tables(&db.pool()).is_empty(), "{:?}", tables(&db.pool()));
     assert!(
@@ -134,7 +134,7 @@ async fn the_migrations_can_be_reverted_all_the_way_down_and_applied_again() {
     );
 
     let applied = run_migrations(&db.pool()).unwrap();
-    assert_eq!(applied.len(), 11);
+    assert_eq!(applied.len(), 12);
     assert_eq!(tables(&db.pool()), TABLES);
     // The schema works again, from scratch.
     let organizations = PgOrganizationRepository::new(db.pool());
@@ -207,7 +207,7 @@ async fn the_projects_migration_reverts_alone_and_drops_the_keys_bound_to_projec
         0
     );
 
-    assert_eq!(run_migrations(&pool).unwrap().len(), 6);
+    assert_eq!(run_migrations(&pool).unwrap().len(), 7);
     assert_eq!(tables(&pool), TABLES);
     let project = create_project(&pool, "Apollo", acme).await.id;
     add_member(&pool, project, ada).await;
@@ -310,7 +310,7 @@ async fn the_user_counters_migration_counts_the_users_already_there_and_reverts_
     let organizations_before = stamped(&pool, "organizations");
     let roles_before = stamped(&pool, "roles");
 
-    assert_eq!(run_migrations(&pool).unwrap().len(), 4);
+    assert_eq!(run_migrations(&pool).unwrap().len(), 5);
     assert_eq!(triggers(&pool), with_counters);
     let organizations = PgOrganizationRepository::new(pool.clone());
     let roles = PgRoleRepository::new(pool.clone());
@@ -495,7 +495,7 @@ async fn budgets_stored_as_doubles_become_exact_millionths_as_they_were_written(
         )
         .unwrap();
     }
-    assert_eq!(run_migrations(&pool).unwrap().len(), 3);
+    assert_eq!(run_migrations(&pool).unwrap().len(), 4);
     let expected = [
         Some(300_000),
         Some(12_500_000),

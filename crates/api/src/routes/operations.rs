@@ -1,5 +1,5 @@
-//! `/health`, `/metrics`, `/openapi.json` and `/docs`: for operators and client authors, without
-//! authentication.
+//! `/health`, `/metrics`, `/openapi.json`, `/docs` and the front door (`/`, `/console/`): for
+//! operators, client authors and people, without authentication.
 
 use std::sync::LazyLock;
 
@@ -63,11 +63,19 @@ fn found(location: &'static str) -> HttpResponse {
 }
 
 /// `/` leads people to the web console.
+#[utoipa::path(
+    get, path = "/", tag = "operations",
+    responses((status = 302, description = "Redirects to `/console/`, the web console.")),
+)]
 pub async fn home() -> HttpResponse {
     found(CONSOLE)
 }
 
 /// Until the web console exists, it leads to the API's Swagger UI.
+#[utoipa::path(
+    get, path = "/console/", tag = "operations",
+    responses((status = 302, description = "Redirects to `/docs/` until the web console exists.")),
+)]
 pub async fn console() -> HttpResponse {
     found("/docs/")
 }
