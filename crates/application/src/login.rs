@@ -253,6 +253,20 @@ mod tests {
     use mockall::predicate::{always, eq, function};
     use std::net::Ipv4Addr;
 
+    /// The session key as the repository stores it: id 31, created now.
+    #[allow(clippy::unnecessary_wraps)] // The shape of `replace_named`'s answer.
+    fn stored(new: NewApiKey, _: Option<PasswordHash>) -> Result<ApiKey, DomainError> {
+        Ok(ApiKey {
+            id: ApiKeyId(31),
+            name: new.name,
+            user: new.user,
+            masked: new.masked,
+            project: new.project,
+            expires: new.expires.map(Expiry::at),
+            created: now(),
+        })
+    }
+
     const MASTER: &str = "the-master-key-for-tests";
     const SESSION_SECONDS: u32 = 600;
 
@@ -396,17 +410,7 @@ mod tests {
                 eq(Some(PasswordHash::new("$argon2id$ada"))),
             )
             .times(1)
-            .returning(|new, _| {
-                Ok(ApiKey {
-                    id: ApiKeyId(31),
-                    name: new.name,
-                    user: new.user,
-                    masked: new.masked,
-                    project: new.project,
-                    expires: new.expires.map(Expiry::at),
-                    created: now(),
-                })
-            });
+            .returning(stored);
         let session = service(users(None), keys, hasher())
             .login(
                 "ADA@example.com",
@@ -680,17 +684,7 @@ mod tests {
         failures.expect_record().never();
         failures.expect_clear().times(1).returning(|_| Ok(()));
         let mut keys = MockApiKeyRepository::new();
-        keys.expect_replace_named().times(1).returning(|new, _| {
-            Ok(ApiKey {
-                id: ApiKeyId(31),
-                name: new.name,
-                user: new.user,
-                masked: new.masked,
-                project: new.project,
-                expires: new.expires.map(Expiry::at),
-                created: now(),
-            })
-        });
+        keys.expect_replace_named().times(1).returning(stored);
         let session = throttled_service(users(None), keys, hasher(), failures)
             .login(
                 "ada@example.com",
@@ -783,17 +777,7 @@ mod tests {
             .times(1)
             .returning(|_| Ok(()));
         let mut keys = MockApiKeyRepository::new();
-        keys.expect_replace_named().times(1).returning(|new, _| {
-            Ok(ApiKey {
-                id: ApiKeyId(31),
-                name: new.name,
-                user: new.user,
-                masked: new.masked,
-                project: new.project,
-                expires: new.expires.map(Expiry::at),
-                created: now(),
-            })
-        });
+        keys.expect_replace_named().times(1).returning(stored);
         throttled_service(users(None), keys, hasher(), failures)
             .login(
                 "Ada@Example.com",

@@ -217,6 +217,22 @@ mod tests {
         Cli::try_parse_from(std::iter::once("gatehouse").chain(args.iter().copied()))
     }
 
+    /// The settings of `serve` with the required ones and `extra`.
+    fn serve(extra: &[&str]) -> Result<ServeSettings, clap::Error> {
+        let mut args = vec![
+            "serve",
+            "--database-url",
+            "postgres://x/y",
+            "--master-key",
+            "0123456789abcdef",
+        ];
+        args.extend_from_slice(extra);
+        parse(&args).map(|cli| match cli.command {
+            Command::Serve(settings) => settings,
+            _ => panic!("not serve"),
+        })
+    }
+
     #[test]
     fn serve_has_working_defaults() {
         let cli = parse(&[
@@ -255,40 +271,14 @@ mod tests {
 
     #[test]
     fn a_zero_key_lifetime_or_pool_size_is_refused() {
-        let base = [
-            "serve",
-            "--database-url",
-            "postgres://x/y",
-            "--master-key",
-            "0123456789abcdef",
-        ];
-        let with = |extra: &[&str]| {
-            let mut args = base.to_vec();
-            args.extend_from_slice(extra);
-            parse(&args)
-        };
-        assert!(with(&["--key-max-expiration-days", "0"]).is_err());
-        assert!(with(&["--database-pool-size", "0"]).is_err());
-        assert!(with(&["--http-workers", "0"]).is_err());
-        assert!(with(&["--key-max-expiration-days", "30"]).is_ok());
+        assert!(serve(&["--key-max-expiration-days", "0"]).is_err());
+        assert!(serve(&["--database-pool-size", "0"]).is_err());
+        assert!(serve(&["--http-workers", "0"]).is_err());
+        assert!(serve(&["--key-max-expiration-days", "30"]).is_ok());
     }
 
     #[test]
     fn login_limits_default_to_5_and_50_and_must_be_at_least_1() {
-        let serve = |extra: &[&str]| {
-            let mut args = vec![
-                "serve",
-                "--database-url",
-                "postgres://x/y",
-                "--master-key",
-                "0123456789abcdef",
-            ];
-            args.extend_from_slice(extra);
-            parse(&args).map(|cli| match cli.command {
-                Command::Serve(settings) => settings,
-                _ => panic!("not serve"),
-            })
-        };
         let limits = serve(&[]).unwrap().login_limits().unwrap();
         assert_eq!(limits.per_email.get(), 5);
         assert_eq!(limits.per_address.get(), 50);
@@ -318,20 +308,6 @@ mod tests {
 
     #[test]
     fn trusted_proxies_are_addresses_or_networks_and_none_by_default() {
-        let serve = |extra: &[&str]| {
-            let mut args = vec![
-                "serve",
-                "--database-url",
-                "postgres://x/y",
-                "--master-key",
-                "0123456789abcdef",
-            ];
-            args.extend_from_slice(extra);
-            parse(&args).map(|cli| match cli.command {
-                Command::Serve(settings) => settings,
-                _ => panic!("not serve"),
-            })
-        };
         assert_eq!(
             serve(&[]).unwrap().trusted_proxies,
             TrustedProxies::default()
@@ -351,21 +327,7 @@ mod tests {
 
     #[test]
     fn every_bounded_setting_takes_its_maximum_and_names_itself_and_its_range_beyond() {
-        let base = [
-            "serve",
-            "--database-url",
-            "postgres://x/y",
-            "--master-key",
-            "0123456789abcdef",
-        ];
-        let with = |flag: &str, value: String| {
-            let mut args = base.to_vec();
-            args.extend_from_slice(&[flag, &value]);
-            parse(&args).map(|cli| match cli.command {
-                Command::Serve(settings) => settings,
-                _ => panic!("not serve"),
-            })
-        };
+        let with = |flag: &str, value: String| serve(&[flag, &value]);
         let bounded = [
             (
                 "--database-pool-size",
@@ -416,23 +378,9 @@ mod tests {
 
     #[test]
     fn http_workers_default_to_half_the_cores_and_can_be_set() {
-        let serve = |extra: &[&str]| {
-            let mut args = vec![
-                "serve",
-                "--database-url",
-                "postgres://x/y",
-                "--master-key",
-                "0123456789abcdef",
-            ];
-            args.extend_from_slice(extra);
-            match parse(&args).unwrap().command {
-                Command::Serve(settings) => settings,
-                _ => panic!("not serve"),
-            }
-        };
         let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-        assert_eq!(serve(&[]).workers(), (cores / 2).max(1));
-        assert_eq!(serve(&["--http-workers", "3"]).workers(), 3);
+        assert_eq!(serve(&[]).unwrap().workers(), (cores / 2).max(1));
+        assert_eq!(serve(&["--http-workers", "3"]).unwrap().workers(), 3);
     }
 
     #[test]
