@@ -7,6 +7,7 @@
 //! With the `mocks` feature, every port also has a mockall mock (`MockOrganizationRepository`...).
 
 pub mod api_key;
+pub mod audit;
 pub mod budget;
 pub mod clock;
 pub mod email;
@@ -31,6 +32,10 @@ pub use chrono::{self, DateTime, Utc};
 pub use api_key::{
     API_KEY_PREFIX, ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyRepository, GeneratedKey,
     KeyGenerator, KeyGrant, KeyHash, NewApiKey, ProjectGrant,
+};
+pub use audit::{
+    Actor, Audit, AuditAction, AuditEntity, AuditEvent, AuditFilter, AuditLog, AuditOrder,
+    NewAuditEvent, Origin, Snapshot, SnapshotView,
 };
 pub use budget::{Budget, BudgetLedger, Cost, MAX_AMOUNT_UNITS, MICROS_PER_UNIT};
 pub use clock::{Clock, Expiry, SystemClock};
@@ -68,6 +73,8 @@ pub use user::{
 
 #[cfg(feature = "mocks")]
 pub use api_key::{MockApiKeyRepository, MockKeyGenerator};
+#[cfg(feature = "mocks")]
+pub use audit::MockAuditLog;
 #[cfg(feature = "mocks")]
 pub use budget::MockBudgetLedger;
 #[cfg(feature = "mocks")]

@@ -6,6 +6,7 @@
 //! (`error.rs`), by constraint name.
 
 pub mod argon2;
+pub mod audit;
 mod blocking;
 pub mod db;
 mod error;
@@ -19,11 +20,12 @@ pub mod testing;
 mod workers;
 
 pub use argon2::Argon2PasswordHasher;
+pub use audit::AuditTrail;
 pub use db::{
     DEFAULT_CONNECTION_TIMEOUT, MIGRATIONS, PgPool, PoolConfigError, connect, ping, run_migrations,
 };
 pub use keys::Sha256KeyGenerator;
 pub use repositories::{
-    PgAccessLedger, PgApiKeyRepository, PgBudgetLedger, PgLoginFailures, PgOrganizationRepository,
+    PgAccessLedger, PgApiKeyRepository, PgAuditLog, PgBudgetLedger, PgLoginFailures, PgOrganizationRepository,
     PgProjectRepository, PgRoleRepository, PgUsageRepository, PgUserRepository,
 };

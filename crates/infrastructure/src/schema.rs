@@ -41,6 +41,30 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_events (id) {
+        id -> Int8,
+        created -> Timestamptz,
+        actor_user -> Nullable<Int8>,
+        actor_key -> Nullable<Int8>,
+        actor_address -> Nullable<Inet>,
+        request_id -> Nullable<Text>,
+        action -> Text,
+        entity_type -> Text,
+        entity_id -> Nullable<Int8>,
+        before -> Nullable<Json>,
+        after -> Nullable<Json>,
+    }
+}
+
+diesel::table! {
+    audit_purges (day) {
+        day -> Date,
+        deleted -> Int8,
+        ran -> Timestamptz,
+    }
+}
+
+diesel::table! {
     login_failures (key) {
         key -> Bytea,
         window_start -> Timestamptz,
@@ -179,6 +203,8 @@ diesel::joinable!(users -> roles (role_id));
 diesel::allow_tables_to_appear_in_same_query!(
     access_decisions,
     api_keys,
+    audit_events,
+    audit_purges,
     login_failures,
     organizations,
     project_limits,

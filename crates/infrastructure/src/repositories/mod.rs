@@ -16,6 +16,7 @@
 //! [`lock_with_holder!`] takes those locks for every such update.
 
 mod api_keys;
+mod audit;
 mod budgets;
 mod gateway;
 mod login_failures;
@@ -27,6 +28,7 @@ mod usage;
 mod users;
 
 pub use api_keys::PgApiKeyRepository;
+pub use audit::PgAuditLog;
 pub use budgets::PgBudgetLedger;
 pub use gateway::PgAccessLedger;
 pub use login_failures::PgLoginFailures;
