@@ -3,6 +3,7 @@
 //! [`configure`] mounts every endpoint of the contract on an actix-web `App`; the server crate
 //! adds the middleware (request logs, metrics) and the state.
 
+pub mod audit_view;
 pub mod auth;
 pub mod client_address;
 pub mod dto;
@@ -16,6 +17,7 @@ pub mod state;
 
 use actix_web::web;
 
+pub use audit_view::AuditView;
 pub use client_address::TrustedProxies;
 pub use error::ApiError;
 pub use metrics::{HttpMetrics, http_metrics};

@@ -288,6 +288,10 @@ mod tests {
         assert_eq!(AuditEntity::ALL.len(), 6);
         let error = "token".parse::<AuditAction>().unwrap_err();
         assert_eq!(error.code, "enum");
-        assert!(error.message.contains("'password_change'"), "{}", error.message);
+        assert!(
+            error.message.contains("'password_change'"),
+            "{}",
+            error.message
+        );
     }
 }

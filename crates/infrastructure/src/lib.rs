@@ -26,6 +26,7 @@ pub use db::{
 };
 pub use keys::Sha256KeyGenerator;
 pub use repositories::{
-    PgAccessLedger, PgApiKeyRepository, PgAuditLog, PgBudgetLedger, PgLoginFailures, PgOrganizationRepository,
-    PgProjectRepository, PgRoleRepository, PgUsageRepository, PgUserRepository,
+    PgAccessLedger, PgApiKeyRepository, PgAuditLog, PgBudgetLedger, PgLoginFailures,
+    PgOrganizationRepository, PgProjectRepository, PgRoleRepository, PgUsageRepository,
+    PgUserRepository,
 };

@@ -153,10 +153,10 @@ impl AuditLog for PgAuditLog {
     ) -> Result<Option<u64>, DomainError> {
         run_blocking(&self.pool, move |conn| {
             diesel::select(purge_audit_events(before, day))
-            .get_result::<Option<i64>>(conn)
-            .map_err(on_query)?
-            .map(|deleted| u64::try_from(deleted).map_err(DomainError::unexpected))
-            .transpose()
+                .get_result::<Option<i64>>(conn)
+                .map_err(on_query)?
+                .map(|deleted| u64::try_from(deleted).map_err(DomainError::unexpected))
+                .transpose()
         })
         .await
     }
