@@ -11,6 +11,7 @@ use gatehouse_application::Principal;
 use gatehouse_domain::{DomainError, Permission};
 
 use crate::error::ApiError;
+use crate::origin::origin_of;
 use crate::state::AppState;
 
 /// What the extractors' futures resolve to.
@@ -57,11 +58,12 @@ where
     Box::pin(async move {
         let key = bearer(&request)?;
         let state = state(&request)?;
-        let principal = state
+        let mut principal = state
             .auth
             .authenticate(&key)
             .await
             .map_err(ApiError::from)?;
+        principal.origin = origin_of(&request, &state.trusted_proxies);
         check(&principal, &state).map_err(ApiError::from)?;
         let rest = T::from_request(&request, &mut payload)
             .await
@@ -77,7 +79,7 @@ where
 macro_rules! extractor {
     ($(#[$doc:meta])* $name:ident => $permission:expr) => {
         extractor!($(#[$doc])* $name, |principal, state| {
-            principal.require($permission, state.clock.now())
+            principal.require($permission, state.clock.now()).map(drop)
         });
     };
     ($(#[$doc:meta])* $name:ident, $check:expr) => {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod input;
 pub mod metrics;
 pub mod openapi;
+pub mod origin;
 pub mod request_id;
 pub mod routes;
 pub mod state;

@@ -5,9 +5,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use gatehouse_domain::{
-    Budget, Clock, DateTime, DomainError, Email, Entity, Limits, Name, OrganizationId, Password,
-    PasswordHasher, Patch, Permissions, Priority, ProjectId, Redacted, Secret, User, UserId,
-    UserPatch, UserRepository, Utc,
+    Actor, Budget, Clock, DateTime, DomainError, Email, Entity, Limits, Name, OrganizationId,
+    Password, PasswordHasher, Patch, Permissions, Priority, ProjectId, Redacted, Secret, User,
+    UserId, UserPatch, UserRepository, Utc,
 };
 
 use crate::{Principal, sessions};
@@ -182,7 +182,7 @@ impl AccountService {
         actor: &Principal,
         update: UpdateAccount,
     ) -> Result<AccountInfo, DomainError> {
-        self.may_update(actor)?;
+        let by = self.may_update(actor)?;
         if update.email.is_some() || update.password.is_some() {
             self.check_current_password(actor.user, update.current_password)
                 .await?;
@@ -201,9 +201,10 @@ impl AccountService {
             end_keys,
             ..UserPatch::default()
         };
+        let action = sessions::action_of(&patch);
         let user = self
             .users
-            .update(actor.user, patch)
+            .update(actor.user, patch, by.audit(action))
             .await
             .map_err(|error| match error {
                 DomainError::NotFound(Entity::User) => DomainError::InvalidApiKey,
@@ -219,7 +220,7 @@ impl AccountService {
     /// `MasterNotAllowed` for the master key, which has no stored account; `Forbidden` for a
     /// project-bound key, which acts only inside its project (an email or password change needs
     /// an unbound key or a login); `AccountExpired`.
-    pub fn may_update(&self, actor: &Principal) -> Result<(), DomainError> {
+    pub fn may_update(&self, actor: &Principal) -> Result<Actor, DomainError> {
         if actor.is_master() {
             return Err(DomainError::MasterNotAllowed);
         }

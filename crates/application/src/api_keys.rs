@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use gatehouse_domain::chrono::TimeDelta;
 use gatehouse_domain::{
-    ApiKey, ApiKeyFilter, ApiKeyId, ApiKeyOrder, ApiKeyRepository, Clock, DateTime, DomainError,
-    Entity, Expiry, KeyGenerator, Name, NewApiKey, Page, PageRequest, Patch, Permission, ProjectId,
-    ProjectRepository, Redacted, Secret, UserId, Utc,
+    Actor, ApiKey, ApiKeyFilter, ApiKeyId, ApiKeyOrder, ApiKeyRepository, AuditAction, Clock,
+    DateTime, DomainError, Entity, Expiry, KeyGenerator, Name, NewApiKey, Page, PageRequest, Patch,
+    Permission, ProjectId, ProjectRepository, Redacted, Secret, UserId, Utc,
 };
 
 use crate::{Principal, future_expiry};
@@ -89,9 +89,9 @@ impl ApiKeyService {
         key: CreateApiKey,
     ) -> Result<CreatedApiKey, DomainError> {
         let now = self.clock.now();
-        actor.require(Permission::Admin, now)?;
+        let by = actor.require(Permission::Admin, now)?;
         let project = key.project.clone().apply(None);
-        self.create(user, key, project, now).await
+        self.create(user, key, project, now, by).await
     }
 
     /// One key of anyone's, as an admin.
@@ -122,8 +122,8 @@ impl ApiKeyService {
     /// # Errors
     /// `AccountExpired`/`Forbidden` unless `actor` is an active admin; `NotFound(ApiKey)`.
     pub async fn delete(&self, actor: &Principal, id: ApiKeyId) -> Result<(), DomainError> {
-        actor.require(Permission::Admin, self.clock.now())?;
-        self.keys.delete(id).await
+        let by = actor.require(Permission::Admin, self.clock.now())?;
+        self.keys.delete(id, by.audit(AuditAction::Delete)).await
     }
 
     /// Creates a key for the caller, bound to a project of theirs if the key names one. A
@@ -141,7 +141,7 @@ impl ApiKeyService {
         key: CreateApiKey,
     ) -> Result<CreatedApiKey, DomainError> {
         let now = self.clock.now();
-        actor.require_active(now)?;
+        let by = actor.require_active(now)?;
         if actor.is_master() {
             return Err(DomainError::MasterNotAllowed);
         }
@@ -151,7 +151,7 @@ impl ApiKeyService {
             (Some(bound), Patch::Set(asked)) if *asked == bound => Some(bound),
             (Some(_), _) => return Err(DomainError::Forbidden),
         };
-        self.create(actor.user, key, project, now).await
+        self.create(actor.user, key, project, now, by).await
     }
 
     /// One of the caller's keys; another user's key is not found, and so is, for a project-bound
@@ -161,6 +161,11 @@ impl ApiKeyService {
     /// `AccountExpired`; `NotFound(ApiKey)`.
     pub async fn get_own(&self, actor: &Principal, id: ApiKeyId) -> Result<ApiKey, DomainError> {
         actor.require_active(self.clock.now())?;
+        self.own(actor, id).await
+    }
+
+    /// The key `id` if it is the caller's, within the caller's project if any.
+    async fn own(&self, actor: &Principal, id: ApiKeyId) -> Result<ApiKey, DomainError> {
         let key = self.find(id).await?;
         let in_scope = actor
             .project
@@ -195,8 +200,9 @@ impl ApiKeyService {
     /// # Errors
     /// `AccountExpired`; `NotFound(ApiKey)`.
     pub async fn delete_own(&self, actor: &Principal, id: ApiKeyId) -> Result<(), DomainError> {
-        self.get_own(actor, id).await?;
-        self.keys.delete(id).await
+        let by = actor.require_active(self.clock.now())?;
+        self.own(actor, id).await?;
+        self.keys.delete(id, by.audit(AuditAction::Delete)).await
     }
 
     async fn create(
@@ -205,6 +211,7 @@ impl ApiKeyService {
         key: CreateApiKey,
         project: Option<ProjectId>,
         now: DateTime<Utc>,
+        by: Actor,
     ) -> Result<CreatedApiKey, DomainError> {
         let expires = self.expiry(key.expires, now)?;
         if let Some(project) = project {
@@ -214,17 +221,15 @@ impl ApiKeyService {
             }
         }
         let generated = self.generator.generate()?;
-        let stored = self
-            .keys
-            .create(NewApiKey {
-                name: key.name,
-                user,
-                hash: generated.hash,
-                masked: generated.masked,
-                project,
-                expires,
-            })
-            .await?;
+        let new = NewApiKey {
+            name: key.name,
+            user,
+            hash: generated.hash,
+            masked: generated.masked,
+            project,
+            expires,
+        };
+        let stored = self.keys.create(new, by.audit(AuditAction::Create)).await?;
         Ok(CreatedApiKey {
             key: stored,
             secret: generated.secret,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use gatehouse_domain::{
-    API_KEY_PREFIX, ApiKeyRepository, Clock, DomainError, KeyGenerator, KeyHash, Secret,
+    API_KEY_PREFIX, ApiKeyRepository, Clock, DomainError, KeyGenerator, KeyHash, Origin, Secret,
 };
 use subtle::ConstantTimeEq;
 
@@ -99,6 +99,7 @@ impl AuthService {
                 budget: project.budget,
                 limits: project.limits,
             }),
+            origin: Origin::default(),
         })
     }
 

@@ -2,15 +2,15 @@
 //! users in).
 
 use std::fmt;
-use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use gatehouse_domain::chrono::TimeDelta;
 use gatehouse_domain::{
-    ApiKeyId, ApiKeyRepository, Clock, DateTime, DomainError, Email, Expiry, KeyGenerator,
-    LoginFailures, Name, NewApiKey, PasswordHash, PasswordHasher, Redacted, Secret, ThrottleKey,
-    UserId, UserRepository, Utc,
+    Actor, ApiKeyId, ApiKeyRepository, AuditAction, AuditEntity, AuditLog, Clock, DateTime,
+    DomainError, Email, Expiry, KeyGenerator, LoginFailures, Name, NewApiKey, NewAuditEvent,
+    Origin, PasswordHash, PasswordHasher, Redacted, Secret, Snapshot, ThrottleKey, UserId,
+    UserRepository, Utc,
 };
 
 use crate::AuthService;
@@ -73,12 +73,14 @@ pub struct LoginService {
     session: TimeDelta,
     failures: Arc<dyn LoginFailures>,
     limits: LoginLimits,
+    audit: Arc<dyn AuditLog>,
 }
 
 impl LoginService {
     /// A service checking passwords of `users` with `hasher`, storing session keys in `keys` for
     /// `session_seconds`, recognising the master key through `auth`, and counting failed logins
-    /// in `failures` to refuse logins beyond `limits`.
+    /// in `failures` to refuse logins beyond `limits`, and recording in `audit` the attempts that
+    /// change nothing else.
     #[allow(
         clippy::too_many_arguments,
         reason = "one port or setting each, all required: a struct would only rename them"
@@ -93,6 +95,7 @@ impl LoginService {
         session_seconds: NonZeroU32,
         failures: Arc<dyn LoginFailures>,
         limits: LoginLimits,
+        audit: Arc<dyn AuditLog>,
     ) -> Self {
         Self {
             users,
@@ -104,11 +107,18 @@ impl LoginService {
             session: TimeDelta::seconds(i64::from(session_seconds.get())),
             failures,
             limits,
+            audit,
         }
     }
 
-    /// Checks `email` and `password`, coming from `client` (when its address is known), and hands
-    /// out a fresh session key, which replaces the previous one: that one stops working at once.
+    /// Checks `email` and `password`, coming from `origin` (the client's address, when known, and
+    /// the request), and hands out a fresh session key, which replaces the previous one: that one
+    /// stops working at once.
+    ///
+    /// Every attempt that gets as far as a password check is in the audit log, in the transaction
+    /// of what it changes: a success as `login`, a failure as `login_failed` with the email as
+    /// typed. A throttled attempt is not: it is refused before it is tried, and recording each
+    /// would let a flood of them fill the log.
     ///
     /// Failed logins are throttled: once the email (in any letter case, known or not, `master`
     /// included) or the client address has as many failures as `limits` allow within
@@ -133,34 +143,56 @@ impl LoginService {
         &self,
         email: &str,
         password: Secret,
-        client: Option<IpAddr>,
+        origin: Origin,
     ) -> Result<Session, DomainError> {
         let now = self.clock.now();
         let since = now - FAILURE_WINDOW;
         let email_key = ThrottleKey::email(email);
         let keys: Vec<ThrottleKey> = std::iter::once(email_key.clone())
-            .chain(client.map(ThrottleKey::address))
+            .chain(origin.address.map(ThrottleKey::address))
             .collect();
         let windows = self.failures.open_windows(keys.clone(), since).await?;
         if let Some(retry_after) = self.limits.wait(&windows, now) {
             return Err(DomainError::LoginThrottled { retry_after });
         }
         let Some(verified) = self.verify(email, password).await? else {
-            self.failures.record(keys, now, since).await?;
+            let failed = failed_login(email, origin);
+            self.failures.record(keys, now, since, failed).await?;
             return Err(DomainError::InvalidCredentials);
         };
         self.failures.clear(email_key).await?;
         match verified {
-            Verified::Master(key) => Ok(Session {
-                id: ApiKeyId(0),
-                key,
-                expires: None,
-            }),
+            Verified::Master(key) => {
+                let actor = origin.actor(Some(UserId::MASTER));
+                // No key is stored for the master, so the event goes alone.
+                self.audit
+                    .record(NewAuditEvent {
+                        actor,
+                        action: AuditAction::Login,
+                        entity: AuditEntity::Session,
+                        entity_id: Some(0),
+                        before: None,
+                        after: None,
+                    })
+                    .await?;
+                Ok(Session {
+                    id: ApiKeyId(0),
+                    key,
+                    expires: None,
+                })
+            }
             Verified::User {
                 id,
                 expires,
                 password,
-            } => self.open_session(id, expires, password, now).await,
+            } => {
+                if expires.is_some_and(|expires| expires <= now) {
+                    self.audit.record(failed_login(email, origin)).await?;
+                    return Err(DomainError::AccountExpired);
+                }
+                let actor = origin.actor(Some(id));
+                self.open_session(id, password, now, actor).await
+            }
         }
     }
 
@@ -205,17 +237,14 @@ impl LoginService {
         Ok(None)
     }
 
-    /// A fresh session key for `user`, unless their account expired by `now`.
+    /// A fresh session key for `user`, recorded as opened by `actor`.
     async fn open_session(
         &self,
         user: UserId,
-        expires: Option<DateTime<Utc>>,
         password: PasswordHash,
         now: DateTime<Utc>,
+        actor: Actor,
     ) -> Result<Session, DomainError> {
-        if expires.is_some_and(|expires| expires <= now) {
-            return Err(DomainError::AccountExpired);
-        }
         let expires = Expiry::future(now + self.session, now).map_err(DomainError::unexpected)?;
         let name = Name::parse(SESSION_KEY_NAME).map_err(DomainError::unexpected)?;
         let generated = self.generator.generate()?;
@@ -231,6 +260,7 @@ impl LoginService {
                     expires: Some(expires),
                 },
                 Some(password),
+                actor.audit(AuditAction::Login),
             )
             .await?;
         Ok(Session {
@@ -238,6 +268,20 @@ impl LoginService {
             key: generated.secret,
             expires: key.expires,
         })
+    }
+}
+
+/// The event of a refused login: nobody is known to act, and the email is kept as typed.
+fn failed_login(email: &str, origin: Origin) -> NewAuditEvent {
+    NewAuditEvent {
+        actor: origin.actor(None),
+        action: AuditAction::LoginFailed,
+        entity: AuditEntity::Session,
+        entity_id: None,
+        before: None,
+        after: Some(Snapshot::FailedLogin {
+            email: email.to_owned(),
+        }),
     }
 }
 

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use gatehouse_domain::{
-    Clock, DomainError, Entity, NewOrganization, Organization, OrganizationId, OrganizationOrder,
-    OrganizationPatch, OrganizationRepository, Page, PageRequest, Permission,
+    AuditAction, Clock, DomainError, Entity, NewOrganization, Organization, OrganizationId,
+    OrganizationOrder, OrganizationPatch, OrganizationRepository, Page, PageRequest, Permission,
 };
 
 use crate::Principal;
@@ -35,8 +35,10 @@ impl OrganizationService {
         actor: &Principal,
         new: NewOrganization,
     ) -> Result<Organization, DomainError> {
-        actor.require(Permission::Admin, self.clock.now())?;
-        self.organizations.create(new).await
+        let by = actor.require(Permission::Admin, self.clock.now())?;
+        self.organizations
+            .create(new, by.audit(AuditAction::Create))
+            .await
     }
 
     /// One organization.
@@ -77,8 +79,10 @@ impl OrganizationService {
         id: OrganizationId,
         patch: OrganizationPatch,
     ) -> Result<Organization, DomainError> {
-        actor.require(Permission::Admin, self.clock.now())?;
-        self.organizations.update(id, patch).await
+        let by = actor.require(Permission::Admin, self.clock.now())?;
+        self.organizations
+            .update(id, patch, by.audit(AuditAction::Update))
+            .await
     }
 
     /// Deletes an organization that no user belongs to.
@@ -87,7 +91,7 @@ impl OrganizationService {
     /// `AccountExpired`/`Forbidden` unless `actor` is an active admin; `NotFound`; `InUse` while
     /// users belong to it (checked here for a clear answer, and by the storage against races).
     pub async fn delete(&self, actor: &Principal, id: OrganizationId) -> Result<(), DomainError> {
-        actor.require(Permission::Admin, self.clock.now())?;
+        let by = actor.require(Permission::Admin, self.clock.now())?;
         let organization = self.find(id).await?;
         if organization.users > 0 {
             return Err(DomainError::InUse {
@@ -95,7 +99,9 @@ impl OrganizationService {
                 used_by: Entity::User,
             });
         }
-        self.organizations.delete(id).await
+        self.organizations
+            .delete(id, by.audit(AuditAction::Delete))
+            .await
     }
 
     async fn find(&self, id: OrganizationId) -> Result<Organization, DomainError> {

@@ -1,8 +1,8 @@
 //! Who is calling: the identity an authenticated request acts as, and the checks it must pass.
 
 use gatehouse_domain::{
-    ApiKeyId, Budget, DateTime, DomainError, Limits, OrganizationId, Permission, Permissions,
-    ProjectId, RoleId, UserId, Utc,
+    Actor, ApiKeyId, Budget, DateTime, DomainError, Limits, OrganizationId, Origin, Permission,
+    Permissions, ProjectId, RoleId, UserId, Utc,
 };
 
 /// The project a key acts in, as read when it authenticated.
@@ -38,6 +38,8 @@ pub struct Principal {
     pub expires: Option<DateTime<Utc>>,
     /// The project the key acts in; `None` for a key that acts as its owner alone.
     pub project: Option<ProjectScope>,
+    /// Where the request comes from, for the audit log; set by the driving adapter.
+    pub origin: Origin,
 }
 
 impl Principal {
@@ -53,6 +55,7 @@ impl Principal {
             role_limits: Limits::default(),
             expires: None,
             project: None,
+            origin: Origin::default(),
         }
     }
 
@@ -78,13 +81,26 @@ impl Principal {
 
     /// Refuses an expired account. Every action but reading one's own info needs this.
     ///
+    /// Gives the [`Actor`] that the audit log records: a write can only be made by one, so that
+    /// a use case that writes cannot skip the check.
+    ///
     /// # Errors
     /// [`DomainError::AccountExpired`] when the account is past its expiry.
-    pub fn require_active(&self, now: DateTime<Utc>) -> Result<(), DomainError> {
+    pub fn require_active(&self, now: DateTime<Utc>) -> Result<Actor, DomainError> {
         if self.is_expired(now) {
             Err(DomainError::AccountExpired)
         } else {
-            Ok(())
+            Ok(self.actor())
+        }
+    }
+
+    /// Who the audit log says acted: the user, the key, and where the request came from.
+    fn actor(&self) -> Actor {
+        Actor {
+            user: Some(self.user),
+            key: self.key,
+            address: self.origin.address,
+            request_id: self.origin.request_id.clone(),
         }
     }
 
@@ -92,13 +108,19 @@ impl Principal {
     /// only inside its project: it never holds a permission that reaches beyond it
     /// ([`Permission::acts_within_a_project`]), whatever its owner's role.
     ///
+    /// Gives the [`Actor`] the audit log records, as [`Principal::require_active`] does.
+    ///
     /// # Errors
     /// [`DomainError::AccountExpired`] first, then [`DomainError::Forbidden`].
-    pub fn require(&self, permission: Permission, now: DateTime<Utc>) -> Result<(), DomainError> {
-        self.require_active(now)?;
+    pub fn require(
+        &self,
+        permission: Permission,
+        now: DateTime<Utc>,
+    ) -> Result<Actor, DomainError> {
+        let actor = self.require_active(now)?;
         let bound_out = self.project.is_some() && !permission.acts_within_a_project();
         if self.permissions.contains(permission) && !bound_out {
-            Ok(())
+            Ok(actor)
         } else {
             Err(DomainError::Forbidden)
         }
@@ -134,7 +156,29 @@ mod tests {
             role_limits: Limits::default(),
             expires,
             project: None,
+            origin: Origin::default(),
         }
+    }
+
+    #[test]
+    fn a_passed_check_gives_the_actor_the_audit_log_records() {
+        let mut caller = user(&[Permission::Admin], None);
+        caller.origin = Origin {
+            address: Some("192.0.2.7".parse().unwrap()),
+            request_id: Some(gatehouse_domain::RequestId::parse("req-1").unwrap()),
+        };
+        let actor = caller.require(Permission::Admin, Utc::now()).unwrap();
+        assert_eq!(
+            actor,
+            Actor {
+                user: Some(UserId(7)),
+                key: Some(ApiKeyId(3)),
+                address: caller.origin.address,
+                request_id: caller.origin.request_id.clone(),
+            }
+        );
+        let master = Principal::master().require_active(Utc::now()).unwrap();
+        assert_eq!((master.user, master.key), (Some(UserId::MASTER), None));
     }
 
     #[test]

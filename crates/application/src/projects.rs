@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use gatehouse_domain::{
-    Clock, DomainError, Entity, MemberOrder, NewProject, OrganizationRepository, Page, PageRequest,
-    Permission, Project, ProjectFilter, ProjectId, ProjectMember, ProjectOrder, ProjectPatch,
-    ProjectRepository, User, UserId, UserRepository,
+    AuditAction, Clock, DomainError, Entity, MemberOrder, NewProject, OrganizationRepository, Page,
+    PageRequest, Permission, Project, ProjectFilter, ProjectId, ProjectMember, ProjectOrder,
+    ProjectPatch, ProjectRepository, User, UserId, UserRepository,
 };
 
 use crate::Principal;
@@ -43,7 +43,7 @@ impl ProjectService {
     /// `AccountExpired`/`Forbidden` unless `actor` is an active admin; `NotFound(Organization)`;
     /// `AlreadyExists(Project)` when the organization has a project of that name.
     pub async fn create(&self, actor: &Principal, new: NewProject) -> Result<Project, DomainError> {
-        actor.require(Permission::Admin, self.clock.now())?;
+        let by = actor.require(Permission::Admin, self.clock.now())?;
         if self
             .organizations
             .find_by_id(new.organization)
@@ -52,7 +52,9 @@ impl ProjectService {
         {
             return Err(DomainError::NotFound(Entity::Organization));
         }
-        self.projects.create(new).await
+        self.projects
+            .create(new, by.audit(AuditAction::Create))
+            .await
     }
 
     /// One project.
@@ -89,8 +91,10 @@ impl ProjectService {
         id: ProjectId,
         patch: ProjectPatch,
     ) -> Result<Project, DomainError> {
-        actor.require(Permission::Admin, self.clock.now())?;
-        self.projects.update(id, patch).await
+        let by = actor.require(Permission::Admin, self.clock.now())?;
+        self.projects
+            .update(id, patch, by.audit(AuditAction::Update))
+            .await
     }
 
     /// Deletes a project; its memberships and the keys bound to it go with it.
@@ -98,8 +102,10 @@ impl ProjectService {
     /// # Errors
     /// `AccountExpired`/`Forbidden` unless `actor` is an active admin; `NotFound(Project)`.
     pub async fn delete(&self, actor: &Principal, id: ProjectId) -> Result<(), DomainError> {
-        actor.require(Permission::Admin, self.clock.now())?;
-        self.projects.delete(id).await
+        let by = actor.require(Permission::Admin, self.clock.now())?;
+        self.projects
+            .delete(id, by.audit(AuditAction::Delete))
+            .await
     }
 
     /// One page of a project's members.
@@ -129,12 +135,14 @@ impl ProjectService {
         project: ProjectId,
         user: UserId,
     ) -> Result<ProjectMember, DomainError> {
-        actor.require(Permission::Admin, self.clock.now())?;
+        let by = actor.require(Permission::Admin, self.clock.now())?;
         let found = self.find(project).await?;
         if self.find_user(user).await?.organization != Some(found.organization) {
             return Err(DomainError::NotInOrganization);
         }
-        self.projects.add_member(project, user).await
+        self.projects
+            .add_member(project, user, by.audit(AuditAction::AddMember))
+            .await
     }
 
     /// Ends a membership; the user's keys bound to the project stop working at once.
@@ -148,10 +156,12 @@ impl ProjectService {
         project: ProjectId,
         user: UserId,
     ) -> Result<(), DomainError> {
-        actor.require(Permission::Admin, self.clock.now())?;
+        let by = actor.require(Permission::Admin, self.clock.now())?;
         self.find(project).await?;
         self.find_user(user).await?;
-        self.projects.remove_member(project, user).await
+        self.projects
+            .remove_member(project, user, by.audit(AuditAction::RemoveMember))
+            .await
     }
 
     async fn find(&self, id: ProjectId) -> Result<Project, DomainError> {

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use gatehouse_domain::{
-    Clock, DomainError, Entity, NewRole, Page, PageRequest, Permission, Role, RoleId, RoleOrder,
-    RolePatch, RoleRepository,
+    AuditAction, Clock, DomainError, Entity, NewRole, Page, PageRequest, Permission, Role, RoleId,
+    RoleOrder, RolePatch, RoleRepository,
 };
 
 use crate::Principal;
@@ -28,8 +28,8 @@ impl RoleService {
     /// `AccountExpired`/`Forbidden` unless `actor` is an active admin; `AlreadyExists` when the
     /// name is taken.
     pub async fn create(&self, actor: &Principal, new: NewRole) -> Result<Role, DomainError> {
-        actor.require(Permission::Admin, self.clock.now())?;
-        self.roles.create(new).await
+        let by = actor.require(Permission::Admin, self.clock.now())?;
+        self.roles.create(new, by.audit(AuditAction::Create)).await
     }
 
     /// One role.
@@ -65,8 +65,10 @@ impl RoleService {
         id: RoleId,
         patch: RolePatch,
     ) -> Result<Role, DomainError> {
-        actor.require(Permission::Admin, self.clock.now())?;
-        self.roles.update(id, patch).await
+        let by = actor.require(Permission::Admin, self.clock.now())?;
+        self.roles
+            .update(id, patch, by.audit(AuditAction::Update))
+            .await
     }
 
     /// Deletes a role that no user holds.
@@ -75,14 +77,14 @@ impl RoleService {
     /// `AccountExpired`/`Forbidden` unless `actor` is an active admin; `NotFound`; `InUse` while
     /// users hold it (checked here for a clear answer, and by the storage against races).
     pub async fn delete(&self, actor: &Principal, id: RoleId) -> Result<(), DomainError> {
-        actor.require(Permission::Admin, self.clock.now())?;
+        let by = actor.require(Permission::Admin, self.clock.now())?;
         if self.find(id).await?.users > 0 {
             return Err(DomainError::InUse {
                 entity: Entity::Role,
                 used_by: Entity::User,
             });
         }
-        self.roles.delete(id).await
+        self.roles.delete(id, by.audit(AuditAction::Delete)).await
     }
 
     async fn find(&self, id: RoleId) -> Result<Role, DomainError> {

@@ -1,7 +1,8 @@
-//! Login sessions: which of them a password change ends. One rule for the user changing their own
-//! password and for an admin setting it, so that both end the same sessions.
+//! Login sessions: which of them a password change ends, and how the change is recorded. One rule
+//! for the user changing their own password and for an admin setting it, so that both end the
+//! same sessions and read the same in the audit log.
 
-use gatehouse_domain::{DomainError, KeysToEnd, Name};
+use gatehouse_domain::{AuditAction, DomainError, KeysToEnd, Name, UserPatch};
 
 use crate::Principal;
 use crate::login::SESSION_KEY_NAME;
@@ -23,6 +24,16 @@ pub(crate) fn ended_by_password_change(actor: &Principal) -> Result<KeysToEnd, D
     })
 }
 
+/// What the audit log calls a change of a user: a password change when it sets a password
+/// (whatever else it changes), an update otherwise.
+pub(crate) fn action_of(patch: &UserPatch) -> AuditAction {
+    if patch.password.is_some() {
+        AuditAction::PasswordChange
+    } else {
+        AuditAction::Update
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -34,6 +45,20 @@ mod tests {
         let ended = ended_by_password_change(&admin()).unwrap();
         assert_eq!(ended.name.as_str(), SESSION_KEY_NAME);
         assert_eq!(ended.except, Some(ApiKeyId(4200)));
+    }
+
+    #[test]
+    fn a_change_that_sets_a_password_is_a_password_change() {
+        use gatehouse_domain::{PasswordHash, UserPatch};
+        assert_eq!(action_of(&UserPatch::default()), AuditAction::Update);
+        let patch = UserPatch {
+            name: gatehouse_domain::Patch::Clear,
+            password: Some(PasswordHash::new(
+                "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+            )),
+            ..UserPatch::default()
+        };
+        assert_eq!(action_of(&patch), AuditAction::PasswordChange);
     }
 
     #[test]

@@ -4,10 +4,10 @@ use std::fmt;
 use std::sync::Arc;
 
 use gatehouse_domain::{
-    Budget, Clock, DateTime, DomainError, Email, Entity, Name, NewUser, OrganizationId,
-    OrganizationRepository, Page, PageRequest, Password, PasswordHasher, Patch, Permission,
-    Priority, Redacted, RoleId, RoleRepository, User, UserFilter, UserId, UserOrder, UserPatch,
-    UserRepository, Utc,
+    AuditAction, Budget, Clock, DateTime, DomainError, Email, Entity, Name, NewUser,
+    OrganizationId, OrganizationRepository, Page, PageRequest, Password, PasswordHasher, Patch,
+    Permission, Priority, Redacted, RoleId, RoleRepository, User, UserFilter, UserId, UserOrder,
+    UserPatch, UserRepository, Utc,
 };
 
 use crate::{Principal, future_expiry, sessions};
@@ -149,7 +149,7 @@ impl UserService {
     /// `AlreadyExists(User)` when the email is taken.
     pub async fn create(&self, actor: &Principal, user: CreateUser) -> Result<User, DomainError> {
         let now = self.clock.now();
-        actor.require(Permission::Admin, now)?;
+        let by = actor.require(Permission::Admin, now)?;
         let expires = user
             .expires
             .map(|at| future_expiry("expires", at, now))
@@ -159,18 +159,17 @@ impl UserService {
             self.require_organization(organization).await?;
         }
         let password = self.hasher.hash(user.password).await?;
-        self.users
-            .create(NewUser {
-                email: user.email,
-                name: user.name,
-                password: Some(password),
-                role: user.role,
-                organization: user.organization,
-                budget: user.budget,
-                expires,
-                priority: user.priority,
-            })
-            .await
+        let new = NewUser {
+            email: user.email,
+            name: user.name,
+            password: Some(password),
+            role: user.role,
+            organization: user.organization,
+            budget: user.budget,
+            expires,
+            priority: user.priority,
+        };
+        self.users.create(new, by.audit(AuditAction::Create)).await
     }
 
     /// One user.
@@ -228,7 +227,7 @@ impl UserService {
         update: UpdateUser,
     ) -> Result<User, DomainError> {
         let now = self.clock.now();
-        actor.require(Permission::Admin, now)?;
+        let by = actor.require(Permission::Admin, now)?;
         let expires = update
             .expires
             .try_map(|at| future_expiry("expires", at, now))?;
@@ -245,22 +244,19 @@ impl UserService {
             ),
             None => (None, None),
         };
-        self.users
-            .update(
-                id,
-                UserPatch {
-                    email: update.email,
-                    name: update.name,
-                    password,
-                    role: update.role,
-                    organization: update.organization,
-                    budget: update.budget,
-                    expires,
-                    priority: update.priority,
-                    end_keys,
-                },
-            )
-            .await
+        let patch = UserPatch {
+            email: update.email,
+            name: update.name,
+            password,
+            role: update.role,
+            organization: update.organization,
+            budget: update.budget,
+            expires,
+            priority: update.priority,
+            end_keys,
+        };
+        let action = sessions::action_of(&patch);
+        self.users.update(id, patch, by.audit(action)).await
     }
 
     /// Deletes a user; their API keys go with them and stop working at once.
@@ -268,8 +264,8 @@ impl UserService {
     /// # Errors
     /// `AccountExpired`/`Forbidden` unless `actor` is an active admin; `NotFound(User)`.
     pub async fn delete(&self, actor: &Principal, id: UserId) -> Result<(), DomainError> {
-        actor.require(Permission::Admin, self.clock.now())?;
-        self.users.delete(id).await
+        let by = actor.require(Permission::Admin, self.clock.now())?;
+        self.users.delete(id, by.audit(AuditAction::Delete)).await
     }
 
     async fn require_role(&self, id: RoleId) -> Result<(), DomainError> {

@@ -5,6 +5,7 @@ use std::fmt;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::audit::Audit;
 use crate::budget::Budget;
 use crate::clock::Expiry;
 use crate::error::DomainError;
@@ -181,7 +182,7 @@ pub trait ApiKeyRepository: Send + Sync {
     /// An adapter MUST return [`DomainError::NotFound`]`(User)` when the owner does not exist,
     /// [`DomainError::NotFound`]`(Project)` when the owner is not a member of the key's project,
     /// [`DomainError::Unavailable`] when the storage cannot be reached.
-    async fn create(&self, new: NewApiKey) -> Result<ApiKey, DomainError>;
+    async fn create(&self, new: NewApiKey, audit: Audit) -> Result<ApiKey, DomainError>;
 
     /// Inserts a key and deletes the owner's other keys of the same name, in one transaction
     /// serialised per owner: a login's session key replaces the previous one, which stops working
@@ -198,6 +199,7 @@ pub trait ApiKeyRepository: Send + Sync {
         &self,
         new: NewApiKey,
         password: Option<PasswordHash>,
+        audit: Audit,
     ) -> Result<ApiKey, DomainError>;
 
     /// The key with this id, if any.
@@ -221,7 +223,7 @@ pub trait ApiKeyRepository: Send + Sync {
     ///
     /// # Errors
     /// An adapter MUST return [`DomainError::NotFound`]`(ApiKey)` when there is no such key.
-    async fn delete(&self, id: ApiKeyId) -> Result<(), DomainError>;
+    async fn delete(&self, id: ApiKeyId, audit: Audit) -> Result<(), DomainError>;
 
     /// What the key with this hash grants, if such a key exists. Expiry is left to the caller.
     ///

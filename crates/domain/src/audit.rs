@@ -117,6 +117,13 @@ pub struct Actor {
     pub request_id: Option<RequestId>,
 }
 
+impl Actor {
+    /// The [`Audit`] of `action` made by this actor.
+    pub fn audit(self, action: AuditAction) -> Audit {
+        Audit::new(self, action)
+    }
+}
+
 /// Where a request comes from, as the driving adapter (HTTP) saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Origin {
@@ -124,6 +131,19 @@ pub struct Origin {
     pub address: Option<IpAddr>,
     /// The request's id.
     pub request_id: Option<RequestId>,
+}
+
+impl Origin {
+    /// The actor of a request from here made as `user` without a stored key (the master key, a
+    /// login), or by nobody known (a failed login).
+    pub fn actor(self, user: Option<UserId>) -> Actor {
+        Actor {
+            user,
+            key: None,
+            address: self.address,
+            request_id: self.request_id,
+        }
+    }
 }
 
 /// What every write port takes besides the change: who makes it, and what it is to them. The

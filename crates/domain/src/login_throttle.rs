@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::audit::NewAuditEvent;
 use crate::error::DomainError;
 
 /// What failed logins are counted under: the email tried, or the client address they came from.
@@ -80,6 +81,7 @@ pub trait LoginFailures: Send + Sync {
         keys: Vec<ThrottleKey>,
         now: DateTime<Utc>,
         since: DateTime<Utc>,
+        event: NewAuditEvent,
     ) -> Result<(), DomainError>;
 
     /// Forgets the failures counted under `key`.

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::audit::Audit;
 use crate::error::DomainError;
 use crate::ids::OrganizationId;
 use crate::name::Name;
@@ -63,7 +64,8 @@ pub trait OrganizationRepository: Send + Sync {
     /// # Errors
     /// An adapter MUST return [`DomainError::AlreadyExists`]`(Organization)` when the name is taken,
     /// [`DomainError::Unavailable`] when the storage cannot be reached.
-    async fn create(&self, new: NewOrganization) -> Result<Organization, DomainError>;
+    async fn create(&self, new: NewOrganization, audit: Audit)
+    -> Result<Organization, DomainError>;
 
     /// The organization with this id, if any.
     ///
@@ -91,6 +93,7 @@ pub trait OrganizationRepository: Send + Sync {
         &self,
         id: OrganizationId,
         patch: OrganizationPatch,
+        audit: Audit,
     ) -> Result<Organization, DomainError>;
 
     /// Deletes an organization.
@@ -99,5 +102,5 @@ pub trait OrganizationRepository: Send + Sync {
     /// An adapter MUST return [`DomainError::NotFound`]`(Organization)` when there is no such
     /// organization, [`DomainError::InUse`]` { entity: Organization, used_by: User }` while users
     /// belong to it, `{ entity: Organization, used_by: Project }` while it has projects.
-    async fn delete(&self, id: OrganizationId) -> Result<(), DomainError>;
+    async fn delete(&self, id: OrganizationId, audit: Audit) -> Result<(), DomainError>;
 }

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::audit::Audit;
 use crate::budget::Budget;
 use crate::error::DomainError;
 use crate::ids::{OrganizationId, ProjectId, UserId};
@@ -110,7 +111,7 @@ pub trait ProjectRepository: Send + Sync {
     /// An adapter MUST return [`DomainError::NotFound`]`(Organization)` when the organization does
     /// not exist, [`DomainError::AlreadyExists`]`(Project)` when the organization already has a
     /// project of that name.
-    async fn create(&self, new: NewProject) -> Result<Project, DomainError>;
+    async fn create(&self, new: NewProject, audit: Audit) -> Result<Project, DomainError>;
 
     /// The project with this id, if any.
     ///
@@ -135,14 +136,19 @@ pub trait ProjectRepository: Send + Sync {
     /// # Errors
     /// An adapter MUST return [`DomainError::NotFound`]`(Project)` when there is no such project,
     /// [`DomainError::AlreadyExists`]`(Project)` when the new name is taken in its organization.
-    async fn update(&self, id: ProjectId, patch: ProjectPatch) -> Result<Project, DomainError>;
+    async fn update(
+        &self,
+        id: ProjectId,
+        patch: ProjectPatch,
+        audit: Audit,
+    ) -> Result<Project, DomainError>;
 
     /// Deletes a project with its limits and memberships; the keys bound to it go too, so they
     /// stop working at once.
     ///
     /// # Errors
     /// An adapter MUST return [`DomainError::NotFound`]`(Project)` when there is no such project.
-    async fn delete(&self, id: ProjectId) -> Result<(), DomainError>;
+    async fn delete(&self, id: ProjectId, audit: Audit) -> Result<(), DomainError>;
 
     /// One page of a project's members, and how many it has. Says nothing of whether the project
     /// exists: an unknown one has no members.
@@ -178,6 +184,7 @@ pub trait ProjectRepository: Send + Sync {
         &self,
         project: ProjectId,
         user: UserId,
+        audit: Audit,
     ) -> Result<ProjectMember, DomainError>;
 
     /// Ends the membership of `user` in `project`; the user's keys bound to the project go with
@@ -185,5 +192,10 @@ pub trait ProjectRepository: Send + Sync {
     ///
     /// # Errors
     /// An adapter MUST return [`DomainError::NotFound`]`(Member)` when the user is not a member.
-    async fn remove_member(&self, project: ProjectId, user: UserId) -> Result<(), DomainError>;
+    async fn remove_member(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        audit: Audit,
+    ) -> Result<(), DomainError>;
 }

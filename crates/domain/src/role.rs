@@ -7,6 +7,7 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::audit::Audit;
 use crate::error::{DomainError, ValueError};
 use crate::ids::RoleId;
 use crate::name::Name;
@@ -347,7 +348,7 @@ pub trait RoleRepository: Send + Sync {
     /// # Errors
     /// An adapter MUST return [`DomainError::AlreadyExists`]`(Role)` when the name is taken,
     /// [`DomainError::Unavailable`] when the storage cannot be reached.
-    async fn create(&self, new: NewRole) -> Result<Role, DomainError>;
+    async fn create(&self, new: NewRole, audit: Audit) -> Result<Role, DomainError>;
 
     /// The role with this id, if any.
     ///
@@ -368,14 +369,15 @@ pub trait RoleRepository: Send + Sync {
     /// # Errors
     /// An adapter MUST return [`DomainError::NotFound`]`(Role)` when there is no such role,
     /// [`DomainError::AlreadyExists`]`(Role)` when the new name is taken.
-    async fn update(&self, id: RoleId, patch: RolePatch) -> Result<Role, DomainError>;
+    async fn update(&self, id: RoleId, patch: RolePatch, audit: Audit)
+    -> Result<Role, DomainError>;
 
     /// Deletes a role with its permissions and limits.
     ///
     /// # Errors
     /// An adapter MUST return [`DomainError::NotFound`]`(Role)` when there is no such role,
     /// [`DomainError::InUse`]` { entity: Role, used_by: User }` while users hold it.
-    async fn delete(&self, id: RoleId) -> Result<(), DomainError>;
+    async fn delete(&self, id: RoleId, audit: Audit) -> Result<(), DomainError>;
 }
 
 #[cfg(test)]

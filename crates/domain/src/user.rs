@@ -5,6 +5,7 @@ use std::fmt;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::audit::Audit;
 use crate::budget::Budget;
 use crate::clock::Expiry;
 use crate::email::Email;
@@ -203,7 +204,7 @@ pub trait UserRepository: Send + Sync {
     /// (without regard to case), [`DomainError::NotFound`]`(Role)` or `(Organization)` when the
     /// role or organization does not exist, [`DomainError::Unavailable`] when the storage cannot be
     /// reached.
-    async fn create(&self, new: NewUser) -> Result<User, DomainError>;
+    async fn create(&self, new: NewUser, audit: Audit) -> Result<User, DomainError>;
 
     /// The user with this id, if any.
     ///
@@ -255,13 +256,14 @@ pub trait UserRepository: Send + Sync {
     /// [`DomainError::AlreadyExists`]`(User)` when the new email is taken,
     /// [`DomainError::NotFound`]`(Role)` or `(Organization)` when the new role or organization
     /// does not exist.
-    async fn update(&self, id: UserId, patch: UserPatch) -> Result<User, DomainError>;
+    async fn update(&self, id: UserId, patch: UserPatch, audit: Audit)
+    -> Result<User, DomainError>;
 
     /// Deletes a user and, with them, every API key and project membership of theirs.
     ///
     /// # Errors
     /// An adapter MUST return [`DomainError::NotFound`]`(User)` when there is no such user.
-    async fn delete(&self, id: UserId) -> Result<(), DomainError>;
+    async fn delete(&self, id: UserId, audit: Audit) -> Result<(), DomainError>;
 }
 
 #[cfg(test)]

@@ -2,13 +2,15 @@
 
 use std::sync::Arc;
 
+use gatehouse_api::AuditView;
 use gatehouse_application::{CreateUser, Principal, RoleService, UserService};
 use gatehouse_domain::{
     Clock, DomainError, Email, Entity, Limits, Name, NewRole, PageRequest, Password, Permission,
     Priority, Role, RoleOrder, SystemClock, User,
 };
 use gatehouse_infrastructure::{
-    Argon2PasswordHasher, PgOrganizationRepository, PgPool, PgRoleRepository, PgUserRepository,
+    Argon2PasswordHasher, AuditTrail, PgOrganizationRepository, PgPool, PgRoleRepository,
+    PgUserRepository,
 };
 
 use crate::config::CreateAdminSettings;
@@ -38,12 +40,14 @@ pub async fn create_admin(
         .map_err(|error| format!("--name: {error}"))?;
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let roles_repository = Arc::new(PgRoleRepository::new(pool.clone()));
+    // Recorded in the audit log as done by the master user, from no address and no request.
+    let trail = AuditTrail::new(Arc::new(AuditView));
+    let roles_repository = Arc::new(PgRoleRepository::new(pool.clone(), trail.clone()));
     let roles = RoleService::new(roles_repository.clone(), clock.clone());
     let users = UserService::new(
-        Arc::new(PgUserRepository::new(pool.clone())),
+        Arc::new(PgUserRepository::new(pool.clone(), trail.clone())),
         roles_repository,
-        Arc::new(PgOrganizationRepository::new(pool.clone())),
+        Arc::new(PgOrganizationRepository::new(pool.clone(), trail)),
         Arc::new(Argon2PasswordHasher::new()?),
         clock,
     );

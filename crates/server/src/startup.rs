@@ -14,16 +14,16 @@ use actix_web::middleware::from_fn;
 use actix_web::rt::net::TcpStream;
 use actix_web::{App, web};
 use async_trait::async_trait;
-use gatehouse_api::{AppState, StorageProbe, http_metrics};
+use gatehouse_api::{AppState, AuditView, StorageProbe, http_metrics};
 use gatehouse_application::{
     AccountService, ApiKeyService, AuthService, GatewayService, LoginService, OrganizationService,
     ProjectService, RoleService, UsageService, UserService,
 };
 use gatehouse_domain::{Clock, DomainError, SystemClock};
 use gatehouse_infrastructure::{
-    Argon2PasswordHasher, PgAccessLedger, PgApiKeyRepository, PgLoginFailures,
-    PgOrganizationRepository, PgPool, PgProjectRepository, PgRoleRepository, PgUsageRepository,
-    PgUserRepository, Sha256KeyGenerator, ping,
+    Argon2PasswordHasher, AuditTrail, PgAccessLedger, PgApiKeyRepository, PgAuditLog,
+    PgLoginFailures, PgOrganizationRepository, PgPool, PgProjectRepository, PgRoleRepository,
+    PgUsageRepository, PgUserRepository, Sha256KeyGenerator, ping,
 };
 use prometheus::Registry;
 use tracing_actix_web::TracingLogger;
@@ -71,11 +71,14 @@ pub fn services(
     settings: &ServeSettings,
     clock: Arc<dyn Clock>,
 ) -> Result<AppState, StartupError> {
-    let organizations = Arc::new(PgOrganizationRepository::new(pool.clone()));
-    let users = Arc::new(PgUserRepository::new(pool.clone()));
-    let roles = Arc::new(PgRoleRepository::new(pool.clone()));
-    let keys = Arc::new(PgApiKeyRepository::new(pool.clone()));
-    let projects = Arc::new(PgProjectRepository::new(pool.clone()));
+    // Every change is recorded showing its objects as the API shows them.
+    let trail = AuditTrail::new(Arc::new(AuditView));
+    let organizations = Arc::new(PgOrganizationRepository::new(pool.clone(), trail.clone()));
+    let users = Arc::new(PgUserRepository::new(pool.clone(), trail.clone()));
+    let roles = Arc::new(PgRoleRepository::new(pool.clone(), trail.clone()));
+    let keys = Arc::new(PgApiKeyRepository::new(pool.clone(), trail.clone()));
+    let projects = Arc::new(PgProjectRepository::new(pool.clone(), trail.clone()));
+    let audit_log = Arc::new(PgAuditLog::new(pool.clone(), trail.clone()));
     let generator = Arc::new(Sha256KeyGenerator::new());
     let hasher = Arc::new(Argon2PasswordHasher::new()?);
     let auth = AuthService::new(
@@ -109,8 +112,9 @@ pub fn services(
             clock.clone(),
             auth.clone(),
             settings.session_duration,
-            Arc::new(PgLoginFailures::new(pool.clone())),
+            Arc::new(PgLoginFailures::new(pool.clone(), trail)),
             settings.login_limits()?,
+            audit_log,
         ),
         api_keys: ApiKeyService::new(
             keys,

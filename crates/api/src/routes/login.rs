@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::dto::login::{LoginRequest, LoginResponse};
 use crate::error::{ApiError, ErrorBody, ValidationErrorBody};
 use crate::input::JsonObject;
+use crate::origin::origin_of;
 use crate::routes::{carrying_secret, method_not_allowed};
 use crate::state::AppState;
 
@@ -38,8 +39,8 @@ pub async fn login(
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let (email, password) = LoginRequest::parse(body)?;
-    let client = state.trusted_proxies.client_of(&request);
-    let session = state.login.login(&email, password, client).await?;
+    let origin = origin_of(&request, &state.trusted_proxies);
+    let session = state.login.login(&email, password, origin).await?;
     Ok(carrying_secret(
         HttpResponse::Ok().json(LoginResponse::from(session)),
     ))

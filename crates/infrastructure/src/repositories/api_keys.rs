@@ -3,11 +3,12 @@
 use async_trait::async_trait;
 use diesel::prelude::*;
 use gatehouse_domain::{
-    ApiKey, ApiKeyFilter, ApiKeyId, ApiKeyOrder, ApiKeyRepository, DomainError, Entity, KeyGrant,
-    KeyHash, NewApiKey, OrganizationId, Page, PageRequest, PasswordHash, ProjectGrant, ProjectId,
-    RoleId, UserId,
+    ApiKey, ApiKeyFilter, ApiKeyId, ApiKeyOrder, ApiKeyRepository, Audit, AuditEntity, DomainError,
+    Entity, KeyGrant, KeyHash, NewApiKey, OrganizationId, Page, PageRequest, PasswordHash,
+    ProjectGrant, ProjectId, RoleId, Snapshot, UserId,
 };
 
+use crate::audit::AuditTrail;
 use crate::db::{PgPool, run_blocking, transaction};
 use crate::error::{on_delete, on_query};
 use crate::repositories::order_by;
@@ -20,12 +21,13 @@ use crate::sql::{array_agg, row};
 #[derive(Debug, Clone)]
 pub struct PgApiKeyRepository {
     pool: PgPool,
+    trail: AuditTrail,
 }
 
 impl PgApiKeyRepository {
-    /// An adapter over `pool`.
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    /// An adapter over `pool`, recording its changes on `trail`.
+    pub fn new(pool: PgPool, trail: AuditTrail) -> Self {
+        Self { pool, trail }
     }
 }
 
@@ -52,15 +54,27 @@ fn insert(conn: &mut PgConnection, new: NewApiKey) -> Result<ApiKey, DomainError
 
 #[async_trait]
 impl ApiKeyRepository for PgApiKeyRepository {
-    async fn create(&self, new: NewApiKey) -> Result<ApiKey, DomainError> {
-        run_blocking(&self.pool, move |conn| insert(conn, new)).await
+    async fn create(&self, new: NewApiKey, audit: Audit) -> Result<ApiKey, DomainError> {
+        let trail = self.trail.clone();
+        run_blocking(&self.pool, move |conn| {
+            transaction(conn, |conn| {
+                let created = insert(conn, new)?;
+                let after = Snapshot::Token(created.clone());
+                let id = created.id.get();
+                trail.change(conn, &audit, AuditEntity::Token, id, None, Some(after))?;
+                Ok(created)
+            })
+        })
+        .await
     }
 
     async fn replace_named(
         &self,
         new: NewApiKey,
         password: Option<PasswordHash>,
+        audit: Audit,
     ) -> Result<ApiKey, DomainError> {
+        let trail = self.trail.clone();
         run_blocking(&self.pool, move |conn| {
             transaction(conn, |conn| {
                 let owner = new.user.get();
@@ -81,14 +95,24 @@ impl ApiKeyRepository for PgApiKeyRepository {
                 {
                     return Err(DomainError::InvalidCredentials);
                 }
-                diesel::delete(
+                let replaced = diesel::delete(
                     api_keys::table
                         .filter(api_keys::user_id.eq(owner))
                         .filter(api_keys::name.eq(new.name.as_str())),
                 )
-                .execute(conn)
+                .returning(ApiKeyRow::as_returning())
+                .get_results(conn)
                 .map_err(on_query)?;
-                insert(conn, new)
+                let created = insert(conn, new)?;
+                // The session this one replaces: the owner's one key of the name, if any.
+                let before = match replaced.into_iter().next() {
+                    Some(row) => Some(Snapshot::Token(row.into_domain()?)),
+                    None => None,
+                };
+                let after = Some(Snapshot::Token(created.clone()));
+                let id = created.id.get();
+                trail.change(conn, &audit, AuditEntity::Session, id, before, after)?;
+                Ok(created)
             })
         })
         .await
@@ -139,15 +163,26 @@ impl ApiKeyRepository for PgApiKeyRepository {
         .await
     }
 
-    async fn delete(&self, id: ApiKeyId) -> Result<(), DomainError> {
+    async fn delete(&self, id: ApiKeyId, audit: Audit) -> Result<(), DomainError> {
+        let trail = self.trail.clone();
         run_blocking(&self.pool, move |conn| {
-            let deleted = diesel::delete(api_keys::table.find(id.get()))
-                .execute(conn)
-                .map_err(on_delete)?;
-            if deleted == 0 {
-                return Err(DomainError::NotFound(Entity::ApiKey));
-            }
-            Ok(())
+            transaction(conn, |conn| {
+                let deleted = diesel::delete(api_keys::table.find(id.get()))
+                    .returning(ApiKeyRow::as_returning())
+                    .get_result(conn)
+                    .optional()
+                    .map_err(on_delete)?
+                    .ok_or(DomainError::NotFound(Entity::ApiKey))?;
+                let before = Snapshot::Token(deleted.into_domain()?);
+                trail.change(
+                    conn,
+                    &audit,
+                    AuditEntity::Token,
+                    id.get(),
+                    Some(before),
+                    None,
+                )
+            })
         })
         .await
     }

@@ -3,10 +3,13 @@
 use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bytea, Timestamptz};
-use gatehouse_domain::{DateTime, DomainError, FailureWindow, LoginFailures, ThrottleKey, Utc};
+use gatehouse_domain::{
+    DateTime, DomainError, FailureWindow, LoginFailures, NewAuditEvent, ThrottleKey, Utc,
+};
 use sha2::{Digest, Sha256};
 
-use crate::db::{PgPool, run_blocking};
+use crate::audit::AuditTrail;
+use crate::db::{PgPool, run_blocking, transaction};
 use crate::error::{on_delete, on_query};
 use crate::schema::login_failures;
 
@@ -23,12 +26,13 @@ const SWEEP_LIMIT: i64 = 100;
 #[derive(Debug, Clone)]
 pub struct PgLoginFailures {
     pool: PgPool,
+    trail: AuditTrail,
 }
 
 impl PgLoginFailures {
-    /// An adapter over `pool`.
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    /// An adapter over `pool`, recording each failure's event on `trail`.
+    pub fn new(pool: PgPool, trail: AuditTrail) -> Self {
+        Self { pool, trail }
     }
 }
 
@@ -81,7 +85,9 @@ impl LoginFailures for PgLoginFailures {
         keys: Vec<ThrottleKey>,
         now: DateTime<Utc>,
         since: DateTime<Utc>,
+        event: NewAuditEvent,
     ) -> Result<(), DomainError> {
+        let trail = self.trail.clone();
         let mut digests: Vec<Vec<u8>> = keys.iter().map(digest).collect();
         // Rows are locked in one order by every failure, so that two never wait for each other.
         digests.sort_unstable();
@@ -89,8 +95,9 @@ impl LoginFailures for PgLoginFailures {
         // The sweep leaves the keys counted here alone: one statement must not both delete a row
         // and update it.
         run_blocking(&self.pool, move |conn| {
-            diesel::sql_query(
-                "WITH swept AS ( \
+            transaction(conn, |conn| {
+                diesel::sql_query(
+                    "WITH swept AS ( \
                      DELETE FROM login_failures WHERE key IN ( \
                          SELECT key FROM login_failures \
                          WHERE window_start <= $3 AND key <> ALL($1) \
@@ -101,14 +108,15 @@ impl LoginFailures for PgLoginFailures {
                      window_start = CASE WHEN f.window_start <= $3 \
                          THEN EXCLUDED.window_start ELSE f.window_start END, \
                      failures = CASE WHEN f.window_start <= $3 THEN 1 ELSE f.failures + 1 END",
-            )
-            .bind::<Array<Bytea>, _>(digests)
-            .bind::<Timestamptz, _>(now)
-            .bind::<Timestamptz, _>(since)
-            .bind::<BigInt, _>(SWEEP_LIMIT)
-            .execute(conn)
-            .map(drop)
-            .map_err(on_query)
+                )
+                .bind::<Array<Bytea>, _>(digests)
+                .bind::<Timestamptz, _>(now)
+                .bind::<Timestamptz, _>(since)
+                .bind::<BigInt, _>(SWEEP_LIMIT)
+                .execute(conn)
+                .map_err(on_query)?;
+                trail.write(conn, event)
+            })
         })
         .await
     }

@@ -76,3 +76,25 @@ macro_rules! lock_with_holder {
     };
 }
 pub(crate) use lock_with_holder;
+
+/// Locks row `$id` of table `$table` (a module of `schema`) until the end of the transaction: what
+/// a change does before it reads the object its audit event shows as `before`, so that of two
+/// concurrent changes the second waits, and records as its `before` the first one's `after`.
+/// A `Result<(), DomainError>`: [`DomainError::NotFound`]`($entity)` when there is no such row.
+macro_rules! lock_row {
+    ($conn:expr, $table:ident, $id:expr, $entity:expr) => {
+        $table::table
+            .find($id)
+            .select($table::id)
+            .for_no_key_update()
+            .first::<i64>($conn)
+            .optional()
+            .map_err($crate::error::on_query)
+            .and_then(|found| {
+                found
+                    .map(drop)
+                    .ok_or(gatehouse_domain::DomainError::NotFound($entity))
+            })
+    };
+}
+pub(crate) use lock_row;

@@ -3,13 +3,14 @@
 use async_trait::async_trait;
 use diesel::prelude::*;
 use gatehouse_domain::{
-    DomainError, Entity, NewOrganization, Organization, OrganizationId, OrganizationOrder,
-    OrganizationPatch, OrganizationRepository, Page, PageRequest,
+    Audit, AuditEntity, DomainError, Entity, NewOrganization, Organization, OrganizationId,
+    OrganizationOrder, OrganizationPatch, OrganizationRepository, Page, PageRequest, Snapshot,
 };
 
+use crate::audit::AuditTrail;
 use crate::db::{PgPool, run_blocking, transaction};
 use crate::error::{on_delete, on_query};
-use crate::repositories::{lock_with_holder, order_by};
+use crate::repositories::{lock_row, lock_with_holder, order_by};
 use crate::rows::organizations::{NewOrganizationRow, OrganizationChangeset, OrganizationRow};
 use crate::schema::organizations;
 
@@ -19,13 +20,33 @@ use crate::schema::organizations;
 #[derive(Debug, Clone)]
 pub struct PgOrganizationRepository {
     pool: PgPool,
+    trail: AuditTrail,
 }
 
 impl PgOrganizationRepository {
-    /// An adapter over `pool`.
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    /// An adapter over `pool`, recording its changes on `trail`.
+    pub fn new(pool: PgPool, trail: AuditTrail) -> Self {
+        Self { pool, trail }
     }
+}
+
+/// Records a change of `organization`, from `before` to `after`.
+fn record(
+    trail: &AuditTrail,
+    conn: &mut PgConnection,
+    audit: &Audit,
+    id: OrganizationId,
+    before: Option<Organization>,
+    after: Option<Organization>,
+) -> Result<(), DomainError> {
+    trail.change(
+        conn,
+        audit,
+        AuditEntity::Organization,
+        id.get(),
+        before.map(Snapshot::Organization),
+        after.map(Snapshot::Organization),
+    )
 }
 
 /// The organization `id` with its user count, if it exists.
@@ -40,18 +61,39 @@ fn find(conn: &mut PgConnection, id: i64) -> Result<Option<Organization>, Domain
         .transpose()
 }
 
+/// The organization `id`, which must exist.
+fn found(conn: &mut PgConnection, id: OrganizationId) -> Result<Organization, DomainError> {
+    find(conn, id.get())?.ok_or(DomainError::NotFound(Entity::Organization))
+}
+
 #[async_trait]
 impl OrganizationRepository for PgOrganizationRepository {
-    async fn create(&self, new: NewOrganization) -> Result<Organization, DomainError> {
+    async fn create(
+        &self,
+        new: NewOrganization,
+        audit: Audit,
+    ) -> Result<Organization, DomainError> {
+        let trail = self.trail.clone();
         run_blocking(&self.pool, move |conn| {
-            diesel::insert_into(organizations::table)
-                .values(NewOrganizationRow {
-                    name: new.name.as_str(),
-                })
-                .returning(OrganizationRow::as_returning())
-                .get_result(conn)
-                .map_err(on_query)?
-                .into_domain()
+            transaction(conn, |conn| {
+                let created = diesel::insert_into(organizations::table)
+                    .values(NewOrganizationRow {
+                        name: new.name.as_str(),
+                    })
+                    .returning(OrganizationRow::as_returning())
+                    .get_result(conn)
+                    .map_err(on_query)?
+                    .into_domain()?;
+                record(
+                    &trail,
+                    conn,
+                    &audit,
+                    created.id,
+                    None,
+                    Some(created.clone()),
+                )?;
+                Ok(created)
+            })
         })
         .await
     }
@@ -101,44 +143,47 @@ impl OrganizationRepository for PgOrganizationRepository {
         &self,
         id: OrganizationId,
         patch: OrganizationPatch,
+        audit: Audit,
     ) -> Result<Organization, DomainError> {
+        let trail = self.trail.clone();
         run_blocking(&self.pool, move |conn| {
+            let Some(name) = &patch.name else {
+                // An empty patch changes nothing, so it records nothing.
+                return find(conn, id.get())?.ok_or(DomainError::NotFound(Entity::Organization));
+            };
             transaction(conn, |conn| {
-                if let Some(name) = &patch.name {
-                    lock_with_holder!(
-                        conn,
-                        organizations,
-                        id.get(),
-                        organizations::name.eq(name.as_str())
-                    )?;
-                }
-                if !patch.is_empty() {
-                    let changeset = OrganizationChangeset {
-                        name: patch.name.as_ref().map(gatehouse_domain::Name::as_str),
-                    };
-                    let changed = diesel::update(organizations::table.find(id.get()))
-                        .set(&changeset)
-                        .execute(conn)
-                        .map_err(on_query)?;
-                    if changed == 0 {
-                        return Err(DomainError::NotFound(Entity::Organization));
-                    }
-                }
-                find(conn, id.get())?.ok_or(DomainError::NotFound(Entity::Organization))
+                lock_with_holder!(
+                    conn,
+                    organizations,
+                    id.get(),
+                    organizations::name.eq(name.as_str())
+                )?;
+                let before = found(conn, id)?;
+                diesel::update(organizations::table.find(id.get()))
+                    .set(&OrganizationChangeset {
+                        name: Some(name.as_str()),
+                    })
+                    .execute(conn)
+                    .map_err(on_query)?;
+                let after = found(conn, id)?;
+                record(&trail, conn, &audit, id, Some(before), Some(after.clone()))?;
+                Ok(after)
             })
         })
         .await
     }
 
-    async fn delete(&self, id: OrganizationId) -> Result<(), DomainError> {
+    async fn delete(&self, id: OrganizationId, audit: Audit) -> Result<(), DomainError> {
+        let trail = self.trail.clone();
         run_blocking(&self.pool, move |conn| {
-            let deleted = diesel::delete(organizations::table.find(id.get()))
-                .execute(conn)
-                .map_err(on_delete)?;
-            if deleted == 0 {
-                return Err(DomainError::NotFound(Entity::Organization));
-            }
-            Ok(())
+            transaction(conn, |conn| {
+                lock_row!(conn, organizations, id.get(), Entity::Organization)?;
+                let before = found(conn, id)?;
+                diesel::delete(organizations::table.find(id.get()))
+                    .execute(conn)
+                    .map_err(on_delete)?;
+                record(&trail, conn, &audit, id, Some(before), None)
+            })
         })
         .await
     }

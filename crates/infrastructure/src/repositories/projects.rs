@@ -7,13 +7,15 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use gatehouse_domain::{
-    DomainError, Entity, MemberOrder, NewProject, Page, PageRequest, Project, ProjectFilter,
-    ProjectId, ProjectMember, ProjectOrder, ProjectPatch, ProjectRepository, UserId,
+    Audit, AuditEntity, DomainError, Entity, MemberOrder, NewProject, Page, PageRequest, Project,
+    ProjectFilter, ProjectId, ProjectMember, ProjectOrder, ProjectPatch, ProjectRepository,
+    Snapshot, UserId,
 };
 
+use crate::audit::AuditTrail;
 use crate::db::{PgPool, run_blocking, transaction};
 use crate::error::{on_delete, on_query};
-use crate::repositories::{lock_with_holder, order_by, owned};
+use crate::repositories::{lock_row, lock_with_holder, order_by, owned};
 use crate::rows::projects::{
     NewProjectRow, ProjectChangeset, ProjectLimitRow, ProjectMemberRow, ProjectRow,
 };
@@ -33,13 +35,31 @@ use crate::schema::{project_limits, project_members, projects, users};
 #[derive(Debug, Clone)]
 pub struct PgProjectRepository {
     pool: PgPool,
+    trail: AuditTrail,
 }
 
 impl PgProjectRepository {
-    /// An adapter over `pool`.
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    /// An adapter over `pool`, recording its changes on `trail`.
+    pub fn new(pool: PgPool, trail: AuditTrail) -> Self {
+        Self { pool, trail }
     }
+}
+
+/// Records a change of project `id` (or of its members), from `before` to `after`.
+fn record(
+    trail: &AuditTrail,
+    conn: &mut PgConnection,
+    audit: &Audit,
+    id: ProjectId,
+    before: Option<Snapshot>,
+    after: Option<Snapshot>,
+) -> Result<(), DomainError> {
+    trail.change(conn, audit, AuditEntity::Project, id.get(), before, after)
+}
+
+/// The project `id`, which must exist.
+fn found(conn: &mut PgConnection, id: ProjectId) -> Result<Project, DomainError> {
+    find(conn, id.get())?.ok_or(DomainError::NotFound(Entity::Project))
 }
 
 /// Projects with their member counts, each a subquery on the primary key of `project_members`
@@ -141,7 +161,8 @@ fn lock_with_holder(conn: &mut PgConnection, id: i64, name: &str) -> Result<(), 
 
 #[async_trait]
 impl ProjectRepository for PgProjectRepository {
-    async fn create(&self, new: NewProject) -> Result<Project, DomainError> {
+    async fn create(&self, new: NewProject, audit: Audit) -> Result<Project, DomainError> {
+        let trail = self.trail.clone();
         run_blocking(&self.pool, move |conn| {
             transaction(conn, |conn| {
                 let row = diesel::insert_into(projects::table)
@@ -155,7 +176,7 @@ impl ProjectRepository for PgProjectRepository {
                     .map_err(on_query)?;
                 let limits = ProjectLimitRow::for_project(row.id, &new.limits);
                 owned::insert(conn, project_limits::table, limits)?;
-                Ok(Project {
+                let created = Project {
                     id: ProjectId(row.id),
                     name: new.name,
                     organization: new.organization,
@@ -164,7 +185,10 @@ impl ProjectRepository for PgProjectRepository {
                     members: 0,
                     created: row.created,
                     updated: row.updated,
-                })
+                };
+                let after = Snapshot::Project(created.clone());
+                record(&trail, conn, &audit, created.id, None, Some(after))?;
+                Ok(created)
             })
         })
         .await
@@ -207,61 +231,79 @@ impl ProjectRepository for PgProjectRepository {
         .await
     }
 
-    async fn update(&self, id: ProjectId, patch: ProjectPatch) -> Result<Project, DomainError> {
+    async fn update(
+        &self,
+        id: ProjectId,
+        patch: ProjectPatch,
+        audit: Audit,
+    ) -> Result<Project, DomainError> {
+        let trail = self.trail.clone();
         run_blocking(&self.pool, move |conn| {
+            if patch.is_empty() {
+                // An empty patch changes nothing, so it records nothing.
+                return found(conn, id);
+            }
             transaction(conn, |conn| {
-                if let Some(name) = &patch.name {
-                    lock_with_holder(conn, id.get(), name.as_str())?;
+                match &patch.name {
+                    Some(name) => lock_with_holder(conn, id.get(), name.as_str())?,
+                    None => lock_row!(conn, projects, id.get(), Entity::Project)?,
                 }
-                if !patch.is_empty() {
-                    // Always write the projects row, even when only the limits change: it locks
-                    // the project against concurrent patches, tells whether it exists, and bumps
-                    // `updated` through the trigger.
-                    let target = projects::table.find(id.get());
-                    let changeset = ProjectChangeset {
-                        name: patch.name.as_ref().map(gatehouse_domain::Name::as_str),
-                        budget_micros: patch
-                            .budget
-                            .clone()
-                            .map(gatehouse_domain::Budget::micros)
-                            .into_change(),
-                    };
-                    let changed =
-                        if changeset.name.is_none() && changeset.budget_micros.is_none() {
-                            diesel::update(target)
-                                .set(projects::name.eq(projects::name))
-                                .execute(conn)
-                        } else {
-                            diesel::update(target).set(&changeset).execute(conn)
-                        }
-                        .map_err(on_query)?;
-                    if changed == 0 {
-                        return Err(DomainError::NotFound(Entity::Project));
-                    }
-                    if let Some(limits) = &patch.limits {
-                        owned::replace(
-                            conn,
-                            project_limits::table.filter(project_limits::project_id.eq(id.get())),
-                            ProjectLimitRow::for_project(id.get(), limits),
-                        )?;
-                    }
+                let before = found(conn, id)?;
+                // Always write the projects row, even when only the limits change: it bumps
+                // `updated` through the trigger.
+                let target = projects::table.find(id.get());
+                let changeset = ProjectChangeset {
+                    name: patch.name.as_ref().map(gatehouse_domain::Name::as_str),
+                    budget_micros: patch
+                        .budget
+                        .clone()
+                        .map(gatehouse_domain::Budget::micros)
+                        .into_change(),
+                };
+                if changeset.name.is_none() && changeset.budget_micros.is_none() {
+                    diesel::update(target)
+                        .set(projects::name.eq(projects::name))
+                        .execute(conn)
+                } else {
+                    diesel::update(target).set(&changeset).execute(conn)
                 }
-                find(conn, id.get())?.ok_or(DomainError::NotFound(Entity::Project))
+                .map_err(on_query)?;
+                if let Some(limits) = &patch.limits {
+                    owned::replace(
+                        conn,
+                        project_limits::table.filter(project_limits::project_id.eq(id.get())),
+                        ProjectLimitRow::for_project(id.get(), limits),
+                    )?;
+                }
+                let after = found(conn, id)?;
+                let (shown_before, shown_after) =
+                    (Snapshot::Project(before), Snapshot::Project(after.clone()));
+                record(
+                    &trail,
+                    conn,
+                    &audit,
+                    id,
+                    Some(shown_before),
+                    Some(shown_after),
+                )?;
+                Ok(after)
             })
         })
         .await
     }
 
-    async fn delete(&self, id: ProjectId) -> Result<(), DomainError> {
+    async fn delete(&self, id: ProjectId, audit: Audit) -> Result<(), DomainError> {
+        let trail = self.trail.clone();
         run_blocking(&self.pool, move |conn| {
-            // Limits and memberships go by cascade, and with the memberships the bound keys.
-            let deleted = diesel::delete(projects::table.find(id.get()))
-                .execute(conn)
-                .map_err(on_delete)?;
-            if deleted == 0 {
-                return Err(DomainError::NotFound(Entity::Project));
-            }
-            Ok(())
+            transaction(conn, |conn| {
+                lock_row!(conn, projects, id.get(), Entity::Project)?;
+                let before = Snapshot::Project(found(conn, id)?);
+                // Limits and memberships go by cascade, and with the memberships the bound keys.
+                diesel::delete(projects::table.find(id.get()))
+                    .execute(conn)
+                    .map_err(on_delete)?;
+                record(&trail, conn, &audit, id, Some(before), None)
+            })
         })
         .await
     }
@@ -317,7 +359,9 @@ impl ProjectRepository for PgProjectRepository {
         &self,
         project: ProjectId,
         user: UserId,
+        audit: Audit,
     ) -> Result<ProjectMember, DomainError> {
+        let trail = self.trail.clone();
         run_blocking(&self.pool, move |conn| {
             transaction(conn, |conn| {
                 // KEY SHARE keeps the project from being deleted until commit; its organization
@@ -345,8 +389,9 @@ impl ProjectRepository for PgProjectRepository {
                 if user_organization != Some(project_organization) {
                     return Err(DomainError::NotInOrganization);
                 }
-                // A member already is one, and keeps the date they joined.
-                diesel::insert_into(project_members::table)
+                // A member already is one, and keeps the date they joined: nothing changes, and
+                // nothing is recorded.
+                let joined = diesel::insert_into(project_members::table)
                     .values((
                         project_members::project_id.eq(project.get()),
                         project_members::user_id.eq(user.get()),
@@ -354,24 +399,39 @@ impl ProjectRepository for PgProjectRepository {
                     .on_conflict_do_nothing()
                     .execute(conn)
                     .map_err(on_query)?;
-                find_member(conn, project.get(), user.get())?.ok_or_else(|| {
+                let member = find_member(conn, project.get(), user.get())?.ok_or_else(|| {
                     DomainError::unexpected("a membership just inserted is not there")
-                })
+                })?;
+                if joined > 0 {
+                    let after = Snapshot::Member(member.clone());
+                    record(&trail, conn, &audit, project, None, Some(after))?;
+                }
+                Ok(member)
             })
         })
         .await
     }
 
-    async fn remove_member(&self, project: ProjectId, user: UserId) -> Result<(), DomainError> {
+    async fn remove_member(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        audit: Audit,
+    ) -> Result<(), DomainError> {
+        let trail = self.trail.clone();
         run_blocking(&self.pool, move |conn| {
-            // The user's keys bound to the project go by cascade.
-            let deleted = diesel::delete(project_members::table.find((project.get(), user.get())))
-                .execute(conn)
-                .map_err(on_delete)?;
-            if deleted == 0 {
-                return Err(DomainError::NotFound(Entity::Member));
-            }
-            Ok(())
+            transaction(conn, |conn| {
+                // The user's keys bound to the project go by cascade.
+                let member =
+                    diesel::delete(project_members::table.find((project.get(), user.get())))
+                        .returning(ProjectMemberRow::as_returning())
+                        .get_result(conn)
+                        .optional()
+                        .map_err(on_delete)?
+                        .ok_or(DomainError::NotFound(Entity::Member))?;
+                let before = Snapshot::Member(ProjectMember::from(member));
+                record(&trail, conn, &audit, project, Some(before), None)
+            })
         })
         .await
     }

@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use diesel::prelude::*;
 use gatehouse_domain::{
-    DomainError, Entity, NewRole, Page, PageRequest, Role, RoleId, RoleOrder, RolePatch,
-    RoleRepository,
+    Audit, AuditEntity, DomainError, Entity, NewRole, Page, PageRequest, Role, RoleId, RoleOrder,
+    RolePatch, RoleRepository, Snapshot,
 };
 
+use crate::audit::AuditTrail;
 use crate::db::{PgPool, run_blocking, transaction};
 use crate::error::{on_delete, on_query};
-use crate::repositories::{lock_with_holder, order_by, owned};
+use crate::repositories::{lock_row, lock_with_holder, order_by, owned};
 use crate::rows::roles::{NewRoleRow, RoleLimitRow, RolePermissionRow, RoleRow};
 use crate::schema::{role_limits, role_permissions, roles};
 
@@ -23,13 +24,38 @@ use crate::schema::{role_limits, role_permissions, roles};
 #[derive(Debug, Clone)]
 pub struct PgRoleRepository {
     pool: PgPool,
+    trail: AuditTrail,
 }
 
 impl PgRoleRepository {
-    /// An adapter over `pool`.
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    /// An adapter over `pool`, recording its changes on `trail`.
+    pub fn new(pool: PgPool, trail: AuditTrail) -> Self {
+        Self { pool, trail }
     }
+}
+
+/// Records a change of role `id`, from `before` to `after`.
+fn record(
+    trail: &AuditTrail,
+    conn: &mut PgConnection,
+    audit: &Audit,
+    id: RoleId,
+    before: Option<Role>,
+    after: Option<Role>,
+) -> Result<(), DomainError> {
+    trail.change(
+        conn,
+        audit,
+        AuditEntity::Role,
+        id.get(),
+        before.map(Snapshot::Role),
+        after.map(Snapshot::Role),
+    )
+}
+
+/// The role `id`, which must exist.
+fn found(conn: &mut PgConnection, id: RoleId) -> Result<Role, DomainError> {
+    find(conn, id.get())?.ok_or(DomainError::NotFound(Entity::Role))
 }
 
 /// Completes `rows` with their permissions and limits.
@@ -80,7 +106,8 @@ fn find(conn: &mut PgConnection, id: i64) -> Result<Option<Role>, DomainError> {
 
 #[async_trait]
 impl RoleRepository for PgRoleRepository {
-    async fn create(&self, new: NewRole) -> Result<Role, DomainError> {
+    async fn create(&self, new: NewRole, audit: Audit) -> Result<Role, DomainError> {
+        let trail = self.trail.clone();
         run_blocking(&self.pool, move |conn| {
             transaction(conn, |conn| {
                 let row = diesel::insert_into(roles::table)
@@ -94,7 +121,7 @@ impl RoleRepository for PgRoleRepository {
                 owned::insert(conn, role_permissions::table, permissions)?;
                 let limits = RoleLimitRow::for_role(row.id, &new.limits);
                 owned::insert(conn, role_limits::table, limits)?;
-                Ok(Role {
+                let created = Role {
                     id: RoleId(row.id),
                     name: new.name,
                     permissions: new.permissions,
@@ -102,7 +129,16 @@ impl RoleRepository for PgRoleRepository {
                     users: row.users,
                     created: row.created,
                     updated: row.updated,
-                })
+                };
+                record(
+                    &trail,
+                    conn,
+                    &audit,
+                    created.id,
+                    None,
+                    Some(created.clone()),
+                )?;
+                Ok(created)
             })
         })
         .await
@@ -138,59 +174,71 @@ impl RoleRepository for PgRoleRepository {
         .await
     }
 
-    async fn update(&self, id: RoleId, patch: RolePatch) -> Result<Role, DomainError> {
+    async fn update(
+        &self,
+        id: RoleId,
+        patch: RolePatch,
+        audit: Audit,
+    ) -> Result<Role, DomainError> {
+        let trail = self.trail.clone();
         run_blocking(&self.pool, move |conn| {
+            if patch.is_empty() {
+                // An empty patch changes nothing, so it records nothing.
+                return found(conn, id);
+            }
             transaction(conn, |conn| {
-                if let Some(name) = &patch.name {
-                    lock_with_holder!(conn, roles, id.get(), roles::name.eq(name.as_str()))?;
+                match &patch.name {
+                    Some(name) => {
+                        lock_with_holder!(conn, roles, id.get(), roles::name.eq(name.as_str()))?;
+                    }
+                    None => lock_row!(conn, roles, id.get(), Entity::Role)?,
                 }
-                if !patch.is_empty() {
-                    // Always write the roles row, even when only the lists change: it locks the
-                    // role against concurrent patches, tells whether it exists, and bumps
-                    // `updated` through the trigger.
-                    let target = roles::table.find(id.get());
-                    let changed = match &patch.name {
-                        Some(name) => diesel::update(target)
-                            .set(roles::name.eq(name.as_str()))
-                            .execute(conn),
-                        None => diesel::update(target)
-                            .set(roles::name.eq(roles::name))
-                            .execute(conn),
-                    }
-                    .map_err(on_query)?;
-                    if changed == 0 {
-                        return Err(DomainError::NotFound(Entity::Role));
-                    }
-                    if let Some(permissions) = &patch.permissions {
-                        owned::replace(
-                            conn,
-                            role_permissions::table.filter(role_permissions::role_id.eq(id.get())),
-                            RolePermissionRow::for_role(id.get(), permissions),
-                        )?;
-                    }
-                    if let Some(limits) = &patch.limits {
-                        owned::replace(
-                            conn,
-                            role_limits::table.filter(role_limits::role_id.eq(id.get())),
-                            RoleLimitRow::for_role(id.get(), limits),
-                        )?;
-                    }
+                let before = found(conn, id)?;
+                // Always write the roles row, even when only the lists change: it bumps `updated`
+                // through the trigger.
+                let target = roles::table.find(id.get());
+                match &patch.name {
+                    Some(name) => diesel::update(target)
+                        .set(roles::name.eq(name.as_str()))
+                        .execute(conn),
+                    None => diesel::update(target)
+                        .set(roles::name.eq(roles::name))
+                        .execute(conn),
                 }
-                find(conn, id.get())?.ok_or(DomainError::NotFound(Entity::Role))
+                .map_err(on_query)?;
+                if let Some(permissions) = &patch.permissions {
+                    owned::replace(
+                        conn,
+                        role_permissions::table.filter(role_permissions::role_id.eq(id.get())),
+                        RolePermissionRow::for_role(id.get(), permissions),
+                    )?;
+                }
+                if let Some(limits) = &patch.limits {
+                    owned::replace(
+                        conn,
+                        role_limits::table.filter(role_limits::role_id.eq(id.get())),
+                        RoleLimitRow::for_role(id.get(), limits),
+                    )?;
+                }
+                let after = found(conn, id)?;
+                record(&trail, conn, &audit, id, Some(before), Some(after.clone()))?;
+                Ok(after)
             })
         })
         .await
     }
 
-    async fn delete(&self, id: RoleId) -> Result<(), DomainError> {
+    async fn delete(&self, id: RoleId, audit: Audit) -> Result<(), DomainError> {
+        let trail = self.trail.clone();
         run_blocking(&self.pool, move |conn| {
-            let deleted = diesel::delete(roles::table.find(id.get()))
-                .execute(conn)
-                .map_err(on_delete)?;
-            if deleted == 0 {
-                return Err(DomainError::NotFound(Entity::Role));
-            }
-            Ok(())
+            transaction(conn, |conn| {
+                lock_row!(conn, roles, id.get(), Entity::Role)?;
+                let before = found(conn, id)?;
+                diesel::delete(roles::table.find(id.get()))
+                    .execute(conn)
+                    .map_err(on_delete)?;
+                record(&trail, conn, &audit, id, Some(before), None)
+            })
         })
         .await
     }

@@ -5,13 +5,14 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use gatehouse_domain::{
-    Credentials, DomainError, Entity, KeysToEnd, NewUser, Page, PageRequest, User, UserFilter,
-    UserId, UserOrder, UserPatch, UserRepository,
+    Audit, AuditEntity, Credentials, DomainError, Entity, KeysToEnd, NewUser, Page, PageRequest,
+    Snapshot, User, UserFilter, UserId, UserOrder, UserPatch, UserRepository,
 };
 
+use crate::audit::AuditTrail;
 use crate::db::{PgPool, run_blocking, transaction};
 use crate::error::{on_delete, on_query};
-use crate::repositories::{lock_with_holder, order_by};
+use crate::repositories::{lock_row, lock_with_holder, order_by};
 use crate::rows::users::{CredentialsRow, NewUserRow, UserChangeset, UserRow};
 use crate::schema::{api_keys, organizations, project_members, projects, roles, users};
 
@@ -26,13 +27,19 @@ extern "SQL" {
 #[derive(Debug, Clone)]
 pub struct PgUserRepository {
     pool: PgPool,
+    trail: AuditTrail,
 }
 
 impl PgUserRepository {
-    /// An adapter over `pool`.
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    /// An adapter over `pool`, recording its changes on `trail`.
+    pub fn new(pool: PgPool, trail: AuditTrail) -> Self {
+        Self { pool, trail }
     }
+}
+
+/// The user `id`, which must exist.
+fn found(conn: &mut PgConnection, id: UserId) -> Result<User, DomainError> {
+    find(conn, id.get())?.ok_or(DomainError::NotFound(Entity::User))
 }
 
 /// The users matching `filter`, for the count and the page alike.
@@ -142,14 +149,27 @@ fn credentials(
 
 #[async_trait]
 impl UserRepository for PgUserRepository {
-    async fn create(&self, new: NewUser) -> Result<User, DomainError> {
+    async fn create(&self, new: NewUser, audit: Audit) -> Result<User, DomainError> {
+        let trail = self.trail.clone();
         run_blocking(&self.pool, move |conn| {
-            diesel::insert_into(users::table)
-                .values(NewUserRow::from(new))
-                .returning(UserRow::as_returning())
-                .get_result(conn)
-                .map_err(on_query)?
-                .into_domain()
+            transaction(conn, |conn| {
+                let created = diesel::insert_into(users::table)
+                    .values(NewUserRow::from(new))
+                    .returning(UserRow::as_returning())
+                    .get_result(conn)
+                    .map_err(on_query)?
+                    .into_domain()?;
+                let after = Snapshot::User(created.clone());
+                trail.change(
+                    conn,
+                    &audit,
+                    AuditEntity::User,
+                    created.id.get(),
+                    None,
+                    Some(after),
+                )?;
+                Ok(created)
+            })
         })
         .await
     }
@@ -203,23 +223,33 @@ impl UserRepository for PgUserRepository {
         .await
     }
 
-    async fn update(&self, id: UserId, mut patch: UserPatch) -> Result<User, DomainError> {
+    async fn update(
+        &self,
+        id: UserId,
+        mut patch: UserPatch,
+        audit: Audit,
+    ) -> Result<User, DomainError> {
+        let trail = self.trail.clone();
         run_blocking(&self.pool, move |conn| {
             if patch.is_empty() {
-                return find(conn, id.get())?.ok_or(DomainError::NotFound(Entity::User));
+                // An empty patch changes nothing, so it records nothing.
+                return found(conn, id);
             }
             let moves = !patch.organization.is_keep();
+            let sets_password = patch.password.is_some();
             let end_keys = patch.end_keys.take();
             transaction(conn, |conn| {
-                if let Some(email) = &patch.email {
+                match &patch.email {
                     // The holder of the address in any letter case, as the unique index sees it.
-                    lock_with_holder!(
+                    Some(email) => lock_with_holder!(
                         conn,
                         users,
                         id.get(),
                         lower(users::email).eq(lower(email.as_str().to_owned()))
-                    )?;
+                    )?,
+                    None => lock_row!(conn, users, id.get(), Entity::User)?,
                 }
+                let before = found(conn, id)?;
                 let user = if patch.changes_no_field() {
                     // Only keys end: the row is locked as an update would, not written.
                     users::table
@@ -242,21 +272,47 @@ impl UserRepository for PgUserRepository {
                 if let Some(end_keys) = &end_keys {
                     delete_keys(conn, user.id, end_keys)?;
                 }
-                user.into_domain()
+                let after = user.into_domain()?;
+                // A new password shows as changed, never as itself.
+                let shown = if sets_password {
+                    Snapshot::PasswordChanged(after.clone())
+                } else {
+                    Snapshot::User(after.clone())
+                };
+                let before = Snapshot::User(before);
+                trail.change(
+                    conn,
+                    &audit,
+                    AuditEntity::User,
+                    id.get(),
+                    Some(before),
+                    Some(shown),
+                )?;
+                Ok(after)
             })
         })
         .await
     }
 
-    async fn delete(&self, id: UserId) -> Result<(), DomainError> {
+    async fn delete(&self, id: UserId, audit: Audit) -> Result<(), DomainError> {
+        let trail = self.trail.clone();
         run_blocking(&self.pool, move |conn| {
-            let deleted = diesel::delete(users::table.find(id.get()))
-                .execute(conn)
-                .map_err(on_delete)?;
-            if deleted == 0 {
-                return Err(DomainError::NotFound(Entity::User));
-            }
-            Ok(())
+            transaction(conn, |conn| {
+                lock_row!(conn, users, id.get(), Entity::User)?;
+                let before = Snapshot::User(found(conn, id)?);
+                // The user's keys and memberships go by cascade.
+                diesel::delete(users::table.find(id.get()))
+                    .execute(conn)
+                    .map_err(on_delete)?;
+                trail.change(
+                    conn,
+                    &audit,
+                    AuditEntity::User,
+                    id.get(),
+                    Some(before),
+                    None,
+                )
+            })
         })
         .await
     }
