@@ -251,8 +251,9 @@ impl AccountService {
 mod tests {
     use super::*;
     use crate::SESSION_KEY_NAME;
-    use crate::fixtures::{caller, clock, now, user};
+    use crate::fixtures::{audit, caller, clock, now, user};
     use crate::principal::ProjectScope;
+    use gatehouse_domain::AuditAction;
     use gatehouse_domain::chrono::TimeDelta;
     use gatehouse_domain::{
         ApiKeyId, Credentials, KeysToEnd, Limit, LimitType, MockPasswordHasher, MockUserRepository,
@@ -397,9 +398,13 @@ mod tests {
         users.expect_find_credentials().never();
         users
             .expect_update()
-            .with(eq(UserId(42)), eq(expected))
+            .with(
+                eq(UserId(42)),
+                eq(expected),
+                eq(audit(&caller(&[], None), AuditAction::Update)),
+            )
             .times(1)
-            .returning(|_, patch| {
+            .returning(|_, patch, _| {
                 Ok(User {
                     name: patch.name.apply(None),
                     ..me()
@@ -436,9 +441,13 @@ mod tests {
             .returning(|_| Ok(Some(credentials())));
         users
             .expect_update()
-            .with(eq(UserId(42)), eq(expected))
+            .with(
+                eq(UserId(42)),
+                eq(expected),
+                eq(audit(&caller(&[], None), AuditAction::Update)),
+            )
             .times(1)
-            .returning(|_, patch| {
+            .returning(|_, patch, _| {
                 Ok(User {
                     email: patch.email.unwrap(),
                     name: patch.name.apply(None),
@@ -508,9 +517,13 @@ mod tests {
         };
         users
             .expect_update()
-            .with(eq(UserId(42)), eq(expected))
+            .with(
+                eq(UserId(42)),
+                eq(expected),
+                eq(audit(&caller(&[], None), AuditAction::PasswordChange)),
+            )
             .times(1)
-            .returning(|_, _| Ok(me()));
+            .returning(|_, _, _| Ok(me()));
         service(users, hasher())
             .update(
                 &caller(&[], None),
@@ -523,25 +536,29 @@ mod tests {
     #[tokio::test]
     async fn a_password_change_ends_the_other_sessions_keeping_the_callers_key() {
         for key in [Some(ApiKeyId(7)), None] {
+            let actor = Principal {
+                key,
+                ..caller(&[], None)
+            };
+            // The audit names the key the change came with, or none.
+            let expected_audit = audit(&actor, AuditAction::PasswordChange);
+            assert_eq!(expected_audit.actor.key, key);
             let mut users = MockUserRepository::new();
             users
                 .expect_find_credentials()
                 .returning(|_| Ok(Some(credentials())));
             users
                 .expect_update()
-                .withf(move |_, patch| {
+                .withf(move |_, patch, by| {
                     patch.end_keys
                         == Some(KeysToEnd {
                             name: Name::parse(SESSION_KEY_NAME).unwrap(),
                             except: key,
                         })
+                        && *by == expected_audit
                 })
                 .times(1)
-                .returning(|_, _| Ok(me()));
-            let actor = Principal {
-                key,
-                ..caller(&[], None)
-            };
+                .returning(|_, _, _| Ok(me()));
             service(users, hasher())
                 .update(&actor, password_change(Some("current-password")))
                 .await
@@ -657,8 +674,12 @@ mod tests {
             let stored = std::sync::Mutex::new(Some(stored));
             users
                 .expect_update()
-                .with(eq(UserId(42)), always())
-                .returning(move |_, _| Err(stored.lock().unwrap().take().unwrap()));
+                .with(
+                    eq(UserId(42)),
+                    always(),
+                    eq(audit(&caller(&[], None), AuditAction::Update)),
+                )
+                .returning(move |_, _, _| Err(stored.lock().unwrap().take().unwrap()));
             users
                 .expect_find_credentials()
                 .returning(|_| Ok(Some(credentials())));
@@ -673,5 +694,48 @@ mod tests {
                 .unwrap_err();
             assert_eq!(format!("{error:?}"), expected);
         }
+    }
+
+    #[tokio::test]
+    async fn a_password_change_with_a_new_name_is_recorded_as_a_password_change() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_credentials()
+            .returning(|_| Ok(Some(credentials())));
+        users
+            .expect_update()
+            .withf(|id, patch, by| {
+                *id == UserId(42)
+                    && patch.name == Patch::Set(Name::parse("Ada").unwrap())
+                    && patch.password == Some(PasswordHash::new("$argon2id$new"))
+                    && *by == audit(&caller(&[], None), AuditAction::PasswordChange)
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(me()));
+        let update = UpdateAccount {
+            name: Patch::Set(Name::parse("Ada").unwrap()),
+            ..password_change(Some("current-password"))
+        };
+        service(users, hasher())
+            .update(&caller(&[], None), update)
+            .await
+            .unwrap();
+    }
+
+    #[test]
+    fn may_update_gives_the_callers_actor_with_its_key_and_origin() {
+        let service = service(MockUserRepository::new(), MockPasswordHasher::new());
+        let actor = caller(&[], None);
+        let by = service.may_update(&actor).unwrap();
+        assert_eq!(by, audit(&actor, AuditAction::Update).actor);
+        assert_eq!(by.user, Some(UserId(42)));
+        assert_eq!(by.key, Some(ApiKeyId(4200)));
+        assert_eq!(by.address, Some("192.0.2.42".parse().unwrap()));
+        assert_eq!(
+            by.request_id
+                .as_ref()
+                .map(gatehouse_domain::RequestId::as_str),
+            Some("req-42")
+        );
     }
 }

@@ -273,7 +273,7 @@ impl ApiKeyService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{admin, caller, clock, expired_admin, non_admin, now};
+    use crate::fixtures::{admin, audit, caller, clock, expired_admin, non_admin, now};
     use gatehouse_domain::{
         GeneratedKey, KeyHash, MockApiKeyRepository, MockKeyGenerator, MockProjectRepository,
         ProjectMember,
@@ -360,9 +360,13 @@ mod tests {
     async fn a_member_binds_an_own_key_to_their_project() {
         let mut keys = MockApiKeyRepository::new();
         keys.expect_create()
-            .withf(|new| new.project == Some(ProjectId(3)) && new.user == UserId(42))
+            .withf(|new, by| {
+                new.project == Some(ProjectId(3))
+                    && new.user == UserId(42)
+                    && *by == audit(&caller(&[], None), AuditAction::Create)
+            })
             .times(1)
-            .returning(|new| Ok(stored(&new, 8)));
+            .returning(|new, _| Ok(stored(&new, 8)));
         let key = CreateApiKey {
             project: Patch::Set(ProjectId(3)),
             ..laptop(None)
@@ -400,14 +404,15 @@ mod tests {
     async fn a_created_key_is_stored_as_a_hash_and_its_secret_returned_once() {
         let mut keys = MockApiKeyRepository::new();
         keys.expect_create()
-            .withf(|new| {
-                new.hash == KeyHash::new(vec![1, 2, 3])
+            .withf(|new, by| {
+                *by == audit(&admin(), AuditAction::Create)
+                    && new.hash == KeyHash::new(vec![1, 2, 3])
                     && new.masked == "sk-secr...cret"
                     && new.user == UserId(5)
                     && new.expires.is_none()
             })
             .times(1)
-            .returning(|new| Ok(stored(&new, 1)));
+            .returning(|new, _| Ok(stored(&new, 1)));
         let created = service(keys, None)
             .create_for(&admin(), UserId(5), laptop(None))
             .await
@@ -445,7 +450,8 @@ mod tests {
     async fn a_key_for_a_missing_user_is_user_not_found() {
         let mut keys = MockApiKeyRepository::new();
         keys.expect_create()
-            .returning(|_| Err(DomainError::NotFound(Entity::User)));
+            .withf(|new, by| new.user == UserId(404) && *by == audit(&admin(), AuditAction::Create))
+            .returning(|_, _| Err(DomainError::NotFound(Entity::User)));
         assert!(matches!(
             service(keys, None)
                 .create_for(&admin(), UserId(404), laptop(None))
@@ -483,8 +489,12 @@ mod tests {
     async fn an_expiry_at_the_maximum_lifetime_is_accepted() {
         let mut keys = MockApiKeyRepository::new();
         keys.expect_create()
-            .withf(|new| new.expires.map(Expiry::at) == Some(now() + TimeDelta::days(30)))
-            .returning(|new| Ok(stored(&new, 1)));
+            .withf(|new, by| {
+                new.expires.map(Expiry::at) == Some(now() + TimeDelta::days(30))
+                    && *by == audit(&admin(), AuditAction::Create)
+            })
+            .times(1)
+            .returning(|new, _| Ok(stored(&new, 1)));
         service(keys, Some(30))
             .create_for(
                 &admin(),
@@ -499,9 +509,12 @@ mod tests {
     async fn without_an_expiry_a_key_gets_the_maximum_lifetime_when_there_is_one() {
         let mut keys = MockApiKeyRepository::new();
         keys.expect_create()
-            .withf(|new| new.expires.map(Expiry::at) == Some(now() + TimeDelta::days(7)))
+            .withf(|new, by| {
+                new.expires.map(Expiry::at) == Some(now() + TimeDelta::days(7))
+                    && *by == audit(&caller(&[], None), AuditAction::Create)
+            })
             .times(1)
-            .returning(|new| Ok(stored(&new, 1)));
+            .returning(|new, _| Ok(stored(&new, 1)));
         let created = service(keys, Some(7))
             .create_own(&caller(&[], None), laptop(None))
             .await
@@ -515,13 +528,18 @@ mod tests {
     async fn a_maximum_lifetime_beyond_any_representable_date_limits_nothing_and_panics_nowhere() {
         let mut keys = MockApiKeyRepository::new();
         keys.expect_create()
-            .withf(|new| new.expires.is_none())
+            .withf(|new, by| {
+                new.expires.is_none() && *by == audit(&caller(&[], None), AuditAction::Create)
+            })
             .times(1)
-            .returning(|new| Ok(stored(&new, 1)));
+            .returning(|new, _| Ok(stored(&new, 1)));
         keys.expect_create()
-            .withf(|new| new.expires.map(Expiry::at) == Some(now() + TimeDelta::days(365_000)))
+            .withf(|new, by| {
+                new.expires.map(Expiry::at) == Some(now() + TimeDelta::days(365_000))
+                    && *by == audit(&admin(), AuditAction::Create)
+            })
             .times(1)
-            .returning(|new| Ok(stored(&new, 2)));
+            .returning(|new, _| Ok(stored(&new, 2)));
         let service = service(keys, Some(u32::MAX));
         let created = service
             .create_own(&caller(&[], None), laptop(None))
@@ -540,9 +558,11 @@ mod tests {
     async fn a_user_creates_keys_for_themselves_without_any_permission() {
         let mut keys = MockApiKeyRepository::new();
         keys.expect_create()
-            .withf(|new| new.user == UserId(42))
+            .withf(|new, by| {
+                new.user == UserId(42) && *by == audit(&caller(&[], None), AuditAction::Create)
+            })
             .times(1)
-            .returning(|new| Ok(stored(&new, 1)));
+            .returning(|new, _| Ok(stored(&new, 1)));
         service(keys, None)
             .create_own(&caller(&[], None), laptop(None))
             .await
@@ -615,9 +635,11 @@ mod tests {
     async fn a_project_bound_key_creates_keys_in_its_project_only() {
         let mut keys = MockApiKeyRepository::new();
         keys.expect_create()
-            .withf(|new| new.project == Some(ProjectId(3)))
+            .withf(|new, by| {
+                new.project == Some(ProjectId(3)) && *by == audit(&bound_to(3), AuditAction::Create)
+            })
             .times(2)
-            .returning(|new| Ok(stored(&new, 8)));
+            .returning(|new, _| Ok(stored(&new, 8)));
         let service = with_projects(keys, member_of(3, 42), None);
         // Without `project`, the new key is bound to the caller's project; naming it is the same.
         for project in [Patch::Keep, Patch::Set(ProjectId(3))] {
@@ -666,9 +688,12 @@ mod tests {
             }))
         });
         keys.expect_delete()
-            .with(eq(ApiKeyId(1)))
+            .with(
+                eq(ApiKeyId(1)),
+                eq(audit(&bound_to(3), AuditAction::Delete)),
+            )
             .times(1)
-            .returning(|_| Ok(()));
+            .returning(|_, _| Ok(()));
         let service = service(keys, None);
         service
             .list_own(&bound_to(3), PageRequest::default())
@@ -718,9 +743,12 @@ mod tests {
         keys.expect_find_by_id()
             .returning(|id| Ok(Some(key_of(42, id.get()))));
         keys.expect_delete()
-            .with(eq(ApiKeyId(1)))
+            .with(
+                eq(ApiKeyId(1)),
+                eq(audit(&caller(&[], None), AuditAction::Delete)),
+            )
             .times(1)
-            .returning(|_| Ok(()));
+            .returning(|_, _| Ok(()));
         service(keys, None)
             .delete_own(&caller(&[], None), ApiKeyId(1))
             .await
@@ -732,7 +760,9 @@ mod tests {
         let mut keys = MockApiKeyRepository::new();
         keys.expect_find_by_id().returning(|_| Ok(None));
         keys.expect_delete()
-            .returning(|_| Err(DomainError::NotFound(Entity::ApiKey)));
+            .with(eq(ApiKeyId(1)), eq(audit(&admin(), AuditAction::Delete)))
+            .times(1)
+            .returning(|_, _| Err(DomainError::NotFound(Entity::ApiKey)));
         let service = service(keys, None);
         assert!(matches!(
             service.get(&admin(), ApiKeyId(1)).await,
@@ -742,5 +772,38 @@ mod tests {
             service.delete(&admin(), ApiKeyId(1)).await,
             Err(DomainError::NotFound(Entity::ApiKey))
         ));
+    }
+
+    #[tokio::test]
+    async fn an_own_key_delete_is_recorded_with_the_callers_key_and_origin() {
+        let me = caller(&[], None);
+        let expected = audit(&me, AuditAction::Delete);
+        assert_eq!(expected.actor.user, Some(UserId(42)));
+        assert_eq!(expected.actor.key, Some(ApiKeyId(4200)));
+        assert!(expected.actor.address.is_some() && expected.actor.request_id.is_some());
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_find_by_id()
+            .returning(|id| Ok(Some(key_of(42, id.get()))));
+        keys.expect_delete()
+            .with(eq(ApiKeyId(9)), eq(expected))
+            .times(1)
+            .returning(|_, _| Ok(()));
+        service(keys, None)
+            .delete_own(&me, ApiKeyId(9))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_admin_deleting_anyones_key_is_recorded_as_the_admin() {
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_delete()
+            .with(eq(ApiKeyId(3)), eq(audit(&admin(), AuditAction::Delete)))
+            .times(1)
+            .returning(|_, _| Ok(()));
+        service(keys, None)
+            .delete(&admin(), ApiKeyId(3))
+            .await
+            .unwrap();
     }
 }

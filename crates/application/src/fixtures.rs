@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use gatehouse_domain::chrono::{TimeDelta, TimeZone};
 use gatehouse_domain::{
-    ApiKeyId, Budget, DateTime, Email, Limits, MockClock, Name, Organization, OrganizationId,
-    Permission, Permissions, Priority, Role, RoleId, User, UserId, Utc,
+    Actor, ApiKeyId, Audit, AuditAction, Budget, DateTime, Email, Limits, MockClock, Name,
+    Organization, OrganizationId, Origin, Permission, Permissions, Priority, RequestId, Role,
+    RoleId, User, UserId, Utc,
 };
 
 use crate::Principal;
@@ -56,7 +57,30 @@ pub fn caller(permissions: &[Permission], expires: Option<DateTime<Utc>>) -> Pri
         role_limits: Limits::default(),
         expires,
         project: None,
+        origin: origin(),
     }
+}
+
+/// Where the callers' requests come from: an address and a request id, so that the tests see
+/// both reach the audit log.
+pub fn origin() -> Origin {
+    Origin {
+        address: Some("192.0.2.42".parse().unwrap()),
+        request_id: Some(RequestId::parse("req-42").unwrap()),
+    }
+}
+
+/// The audit a write by `caller` must carry for `action`: the caller's user, key and origin.
+pub fn audit(caller: &Principal, action: AuditAction) -> Audit {
+    Audit::new(
+        Actor {
+            user: Some(caller.user),
+            key: caller.key,
+            address: caller.origin.address,
+            request_id: caller.origin.request_id.clone(),
+        },
+        action,
+    )
 }
 
 /// A stored organization with `users` members.

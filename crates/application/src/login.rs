@@ -288,18 +288,19 @@ fn failed_login(email: &str, origin: Origin) -> NewAuditEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{clock, now};
+    use crate::fixtures::{clock, now, origin};
     use gatehouse_domain::{
-        ApiKey, Credentials, FailureWindow, GeneratedKey, KeyHash, MockApiKeyRepository,
-        MockKeyGenerator, MockLoginFailures, MockPasswordHasher, MockUserRepository, PasswordHash,
+        ApiKey, Audit, Credentials, FailureWindow, GeneratedKey, KeyHash, MockApiKeyRepository,
+        MockAuditLog, MockKeyGenerator, MockLoginFailures, MockPasswordHasher, MockUserRepository,
+        PasswordHash, RequestId,
     };
     use mockall::Sequence;
     use mockall::predicate::{always, eq, function};
-    use std::net::Ipv4Addr;
+    use std::net::IpAddr;
 
     /// The session key as the repository stores it: id 31, created now.
     #[allow(clippy::unnecessary_wraps)] // The shape of `replace_named`'s answer.
-    fn stored(new: NewApiKey, _: Option<PasswordHash>) -> Result<ApiKey, DomainError> {
+    fn stored(new: NewApiKey, _: Option<PasswordHash>, _: Audit) -> Result<ApiKey, DomainError> {
         Ok(ApiKey {
             id: ApiKeyId(31),
             name: new.name,
@@ -329,9 +330,56 @@ mod tests {
         generator
     }
 
-    /// The address every test login comes from.
+    /// The address every test login comes from: the fixtures' origin's.
     fn client() -> IpAddr {
-        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7))
+        origin().address.unwrap()
+    }
+
+    /// The request id every test login comes with: the fixtures' origin's.
+    fn request_id() -> RequestId {
+        RequestId::parse("req-42").unwrap()
+    }
+
+    /// The event a refused login of `email` (as typed) from `address` must record: nobody known
+    /// acts, from the client's address and request.
+    fn failed_event(email: &str, address: Option<IpAddr>) -> NewAuditEvent {
+        NewAuditEvent {
+            actor: Actor {
+                user: None,
+                key: None,
+                address,
+                request_id: Some(request_id()),
+            },
+            action: AuditAction::LoginFailed,
+            entity: AuditEntity::Session,
+            entity_id: None,
+            before: None,
+            after: Some(Snapshot::FailedLogin {
+                email: email.to_owned(),
+            }),
+        }
+    }
+
+    /// The audit a successful login of `user` must pass with its session key: the user acts,
+    /// with no key, from the client's address and request.
+    fn login_audit(user: i64) -> Audit {
+        Audit {
+            actor: Actor {
+                user: Some(UserId(user)),
+                key: None,
+                address: Some(client()),
+                request_id: Some(request_id()),
+            },
+            action: AuditAction::Login,
+        }
+    }
+
+    /// An audit log that must record nothing: the events of these logins go with what they
+    /// change, or there are none.
+    fn no_events() -> MockAuditLog {
+        let mut audit = MockAuditLog::new();
+        audit.expect_record().never();
+        audit
     }
 
     fn limits() -> LoginLimits {
@@ -341,11 +389,21 @@ mod tests {
         }
     }
 
-    /// A store of failures that has none, and takes any record or clearing.
+    /// A store of failures that has none, and takes any clearing and any record of a failure
+    /// that comes with its `login_failed` event.
     fn no_failures() -> MockLoginFailures {
         let mut failures = MockLoginFailures::new();
         failures.expect_open_windows().returning(|_, _| Ok(vec![]));
-        failures.expect_record().returning(|_, _, _| Ok(()));
+        failures
+            .expect_record()
+            .withf(|_, _, _, event| {
+                let email = match &event.after {
+                    Some(Snapshot::FailedLogin { email }) => email.clone(),
+                    _ => return false,
+                };
+                *event == failed_event(&email, Some(client()))
+            })
+            .returning(|_, _, _, _| Ok(()));
         failures.expect_clear().returning(|_| Ok(()));
         failures
     }
@@ -364,6 +422,16 @@ mod tests {
         hasher: MockPasswordHasher,
         failures: MockLoginFailures,
     ) -> LoginService {
+        audited_service(users, keys, hasher, failures, no_events())
+    }
+
+    fn audited_service(
+        users: MockUserRepository,
+        keys: MockApiKeyRepository,
+        hasher: MockPasswordHasher,
+        failures: MockLoginFailures,
+        audit: MockAuditLog,
+    ) -> LoginService {
         let generator = Arc::new(generator());
         let auth = AuthService::new(
             Arc::new(MockApiKeyRepository::new()),
@@ -381,6 +449,7 @@ mod tests {
             NonZeroU32::new(SESSION_SECONDS).unwrap(),
             Arc::new(failures),
             limits(),
+            Arc::new(audit),
         )
     }
 
@@ -425,11 +494,7 @@ mod tests {
         let mut users = MockUserRepository::new();
         users.expect_find_credentials_by_email().never();
         let error = service(users, no_key_is_stored(), hasher())
-            .login(
-                "ada@example.com\0",
-                Secret::new("right-password"),
-                Some(client()),
-            )
+            .login("ada@example.com\0", Secret::new("right-password"), origin())
             .await
             .unwrap_err();
         assert!(
@@ -452,15 +517,12 @@ mod tests {
                             == Some(now() + TimeDelta::seconds(SESSION_SECONDS.into()))
                 }),
                 eq(Some(PasswordHash::new("$argon2id$ada"))),
+                eq(login_audit(7)),
             )
             .times(1)
             .returning(stored);
         let session = service(users(None), keys, hasher())
-            .login(
-                "ADA@example.com",
-                Secret::new("right-password"),
-                Some(client()),
-            )
+            .login("ADA@example.com", Secret::new("right-password"), origin())
             .await
             .unwrap();
         assert_eq!(session.id, ApiKeyId(31));
@@ -490,7 +552,7 @@ mod tests {
         ];
         for (users, email, password) in cases {
             let result = service(users, no_key_is_stored(), hasher())
-                .login(email, Secret::new(password), Some(client()))
+                .login(email, Secret::new(password), origin())
                 .await;
             assert!(
                 matches!(result, Err(DomainError::InvalidCredentials)),
@@ -508,32 +570,55 @@ mod tests {
             .times(1)
             .returning(|_, _| Ok(false));
         let result = service(users(None), no_key_is_stored(), hasher)
-            .login(
-                "nobody@example.com",
-                Secret::new("whatever"),
-                Some(client()),
-            )
+            .login("nobody@example.com", Secret::new("whatever"), origin())
             .await;
         assert!(matches!(result, Err(DomainError::InvalidCredentials)));
+    }
+
+    /// The `login` event of the master: user 0, no key, from the client's address and request.
+    fn master_login_event() -> NewAuditEvent {
+        NewAuditEvent {
+            actor: Actor {
+                user: Some(UserId::MASTER),
+                key: None,
+                address: Some(client()),
+                request_id: Some(request_id()),
+            },
+            action: AuditAction::Login,
+            entity: AuditEntity::Session,
+            entity_id: Some(0),
+            before: None,
+            after: None,
+        }
+    }
+
+    /// An audit log that must record `event`, once.
+    fn records(event: NewAuditEvent) -> MockAuditLog {
+        let mut audit = MockAuditLog::new();
+        audit
+            .expect_record()
+            .with(eq(event))
+            .times(1)
+            .returning(|_| Ok(()));
+        audit
     }
 
     #[tokio::test]
     async fn an_expired_account_is_told_only_with_the_right_password() {
         let expired = Some(now() - TimeDelta::seconds(1));
-        let result = service(users(expired), no_key_is_stored(), hasher())
-            .login(
-                "ada@example.com",
-                Secret::new("right-password"),
-                Some(client()),
-            )
-            .await;
+        let audit = records(failed_event("ada@example.com", Some(client())));
+        let result = audited_service(
+            users(expired),
+            no_key_is_stored(),
+            hasher(),
+            no_failures(),
+            audit,
+        )
+        .login("ada@example.com", Secret::new("right-password"), origin())
+        .await;
         assert!(matches!(result, Err(DomainError::AccountExpired)));
         let result = service(users(expired), no_key_is_stored(), hasher())
-            .login(
-                "ada@example.com",
-                Secret::new("wrong-password"),
-                Some(client()),
-            )
+            .login("ada@example.com", Secret::new("wrong-password"), origin())
             .await;
         assert!(matches!(result, Err(DomainError::InvalidCredentials)));
     }
@@ -544,10 +629,16 @@ mod tests {
         users.expect_find_credentials_by_email().never();
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_verify().never();
-        let session = service(users, no_key_is_stored(), hasher)
-            .login(MASTER_EMAIL, Secret::new(MASTER), Some(client()))
-            .await
-            .unwrap();
+        let session = audited_service(
+            users,
+            no_key_is_stored(),
+            hasher,
+            no_failures(),
+            records(master_login_event()),
+        )
+        .login(MASTER_EMAIL, Secret::new(MASTER), origin())
+        .await
+        .unwrap();
         assert_eq!(session.id, ApiKeyId(0));
         assert_eq!(session.key.expose(), MASTER);
         assert_eq!(session.expires, None);
@@ -564,11 +655,7 @@ mod tests {
             .times(1)
             .returning(|_, _| Ok(false));
         let result = service(users, no_key_is_stored(), hasher)
-            .login(
-                MASTER_EMAIL,
-                Secret::new("not-the-master-key"),
-                Some(client()),
-            )
+            .login(MASTER_EMAIL, Secret::new("not-the-master-key"), origin())
             .await;
         assert!(matches!(result, Err(DomainError::InvalidCredentials)));
     }
@@ -582,11 +669,7 @@ mod tests {
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_verify().never();
         let result = service(users, no_key_is_stored(), hasher)
-            .login(
-                "ada@example.com",
-                Secret::new("right-password"),
-                Some(client()),
-            )
+            .login("ada@example.com", Secret::new("right-password"), origin())
             .await;
         assert!(matches!(result, Err(DomainError::Unavailable(_))));
     }
@@ -649,15 +732,17 @@ mod tests {
             .returning(|_, _| Ok(false));
         failures
             .expect_record()
+            .with(
+                eq(keys_of("ada@example.com")),
+                eq(now()),
+                eq(now() - FAILURE_WINDOW),
+                eq(failed_event("Ada@Example.com", Some(client()))),
+            )
             .times(1)
             .in_sequence(&mut order)
-            .returning(|_, _, _| Ok(()));
+            .returning(|_, _, _, _| Ok(()));
         let result = throttled_service(users, no_key_is_stored(), hasher, failures)
-            .login(
-                "Ada@Example.com",
-                Secret::new("wrong-password"),
-                Some(client()),
-            )
+            .login("Ada@Example.com", Secret::new("wrong-password"), origin())
             .await;
         assert!(matches!(result, Err(DomainError::InvalidCredentials)));
     }
@@ -667,11 +752,7 @@ mod tests {
         let (users, hasher) = nothing_is_verified();
         let failures = failures_with(vec![full(ThrottleKey::email("ada@example.com"), 5)]);
         let result = throttled_service(users, no_key_is_stored(), hasher, failures)
-            .login(
-                "ada@example.com",
-                Secret::new("right-password"),
-                Some(client()),
-            )
+            .login("ada@example.com", Secret::new("right-password"), origin())
             .await;
         // The window started 5 minutes ago: 10 minutes are left.
         assert!(
@@ -688,7 +769,7 @@ mod tests {
         let (users, hasher) = nothing_is_verified();
         let failures = failures_with(vec![full(ThrottleKey::email(MASTER_EMAIL), 5)]);
         let result = throttled_service(users, no_key_is_stored(), hasher, failures)
-            .login(MASTER_EMAIL, Secret::new(MASTER), Some(client()))
+            .login(MASTER_EMAIL, Secret::new(MASTER), origin())
             .await;
         assert!(
             matches!(result, Err(DomainError::LoginThrottled { .. })),
@@ -704,11 +785,7 @@ mod tests {
             full(ThrottleKey::address(client()), 50),
         ]);
         let result = throttled_service(users, no_key_is_stored(), hasher, failures)
-            .login(
-                "ada@example.com",
-                Secret::new("right-password"),
-                Some(client()),
-            )
+            .login("ada@example.com", Secret::new("right-password"), origin())
             .await;
         assert!(
             matches!(result, Err(DomainError::LoginThrottled { .. })),
@@ -728,13 +805,12 @@ mod tests {
         failures.expect_record().never();
         failures.expect_clear().times(1).returning(|_| Ok(()));
         let mut keys = MockApiKeyRepository::new();
-        keys.expect_replace_named().times(1).returning(stored);
+        keys.expect_replace_named()
+            .with(always(), always(), eq(login_audit(7)))
+            .times(1)
+            .returning(stored);
         let session = throttled_service(users(None), keys, hasher(), failures)
-            .login(
-                "ada@example.com",
-                Secret::new("right-password"),
-                Some(client()),
-            )
+            .login("ada@example.com", Secret::new("right-password"), origin())
             .await
             .unwrap();
         assert_eq!(session.id, ApiKeyId(31));
@@ -750,16 +826,13 @@ mod tests {
                 eq(keys_of("ada@example.com")),
                 eq(now()),
                 eq(now() - FAILURE_WINDOW),
+                eq(failed_event("ADA@example.com", Some(client()))),
             )
             .times(1)
-            .returning(|_, _, _| Ok(()));
+            .returning(|_, _, _, _| Ok(()));
         failures.expect_clear().never();
         let result = throttled_service(users(None), no_key_is_stored(), hasher(), failures)
-            .login(
-                "ADA@example.com",
-                Secret::new("wrong-password"),
-                Some(client()),
-            )
+            .login("ADA@example.com", Secret::new("wrong-password"), origin())
             .await;
         assert!(matches!(result, Err(DomainError::InvalidCredentials)));
     }
@@ -774,12 +847,17 @@ mod tests {
             failures.expect_open_windows().returning(|_, _| Ok(vec![]));
             failures
                 .expect_record()
-                .with(eq(keys_of(email)), always(), always())
+                .with(
+                    eq(keys_of(email)),
+                    always(),
+                    always(),
+                    eq(failed_event(email, Some(client()))),
+                )
                 .times(1)
-                .returning(|_, _, _| Ok(()));
+                .returning(|_, _, _, _| Ok(()));
             failures.expect_clear().never();
             let result = throttled_service(users(None), no_key_is_stored(), hasher(), failures)
-                .login(email, Secret::new(password), Some(client()))
+                .login(email, Secret::new(password), origin())
                 .await;
             assert!(
                 matches!(result, Err(DomainError::InvalidCredentials)),
@@ -801,11 +879,19 @@ mod tests {
                 eq(vec![ThrottleKey::email("ada@example.com")]),
                 always(),
                 always(),
+                eq(failed_event("ada@example.com", None)),
             )
             .times(1)
-            .returning(|_, _, _| Ok(()));
+            .returning(|_, _, _, _| Ok(()));
         let result = throttled_service(users(None), no_key_is_stored(), hasher(), failures)
-            .login("ada@example.com", Secret::new("wrong-password"), None)
+            .login(
+                "ada@example.com",
+                Secret::new("wrong-password"),
+                Origin {
+                    address: None,
+                    ..origin()
+                },
+            )
             .await;
         assert!(matches!(result, Err(DomainError::InvalidCredentials)));
     }
@@ -821,13 +907,12 @@ mod tests {
             .times(1)
             .returning(|_| Ok(()));
         let mut keys = MockApiKeyRepository::new();
-        keys.expect_replace_named().times(1).returning(stored);
+        keys.expect_replace_named()
+            .with(always(), always(), eq(login_audit(7)))
+            .times(1)
+            .returning(stored);
         throttled_service(users(None), keys, hasher(), failures)
-            .login(
-                "Ada@Example.com",
-                Secret::new("right-password"),
-                Some(client()),
-            )
+            .login("Ada@Example.com", Secret::new("right-password"), origin())
             .await
             .unwrap();
     }
@@ -842,10 +927,16 @@ mod tests {
             .times(1)
             .returning(|_| Ok(()));
         let (users, hasher) = nothing_is_verified();
-        let session = throttled_service(users, no_key_is_stored(), hasher, failures)
-            .login(MASTER_EMAIL, Secret::new(MASTER), Some(client()))
-            .await
-            .unwrap();
+        let session = audited_service(
+            users,
+            no_key_is_stored(),
+            hasher,
+            failures,
+            records(master_login_event()),
+        )
+        .login(MASTER_EMAIL, Secret::new(MASTER), origin())
+        .await
+        .unwrap();
         assert_eq!(session.id, ApiKeyId(0));
     }
 
@@ -857,11 +948,7 @@ mod tests {
             .expect_open_windows()
             .returning(|_, _| Err(DomainError::Unavailable("down".into())));
         let result = throttled_service(users, no_key_is_stored(), hasher, failures)
-            .login(
-                "ada@example.com",
-                Secret::new("right-password"),
-                Some(client()),
-            )
+            .login("ada@example.com", Secret::new("right-password"), origin())
             .await;
         assert!(matches!(result, Err(DomainError::Unavailable(_))));
     }
@@ -877,15 +964,155 @@ mod tests {
         failures.expect_record().never();
         failures.expect_clear().never();
         let result = throttled_service(users(None), no_key_is_stored(), hasher, failures)
-            .login(
-                "ada@example.com",
-                Secret::new("wrong-password"),
-                Some(client()),
-            )
+            .login("ada@example.com", Secret::new("wrong-password"), origin())
             .await;
         assert!(matches!(
             result,
             Err(DomainError::Overloaded { retry_after: 2 })
         ));
+    }
+
+    #[tokio::test]
+    async fn a_wrong_password_records_one_login_failed_event_with_the_email_as_typed() {
+        let mut failures = MockLoginFailures::new();
+        failures.expect_open_windows().returning(|_, _| Ok(vec![]));
+        failures
+            .expect_record()
+            .withf(|_, _, _, event| {
+                event.actor.user.is_none()
+                    && event.actor.key.is_none()
+                    && event.actor.address == Some("192.0.2.42".parse().unwrap())
+                    && event.actor.request_id.as_ref().map(RequestId::as_str) == Some("req-42")
+                    && event.action == AuditAction::LoginFailed
+                    && event.entity == AuditEntity::Session
+                    && event.entity_id.is_none()
+                    && event.before.is_none()
+                    && event.after
+                        == Some(Snapshot::FailedLogin {
+                            email: " Ada@Example.COM".to_owned(),
+                        })
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok(()));
+        failures.expect_clear().never();
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_credentials_by_email()
+            .returning(|_| Ok(None));
+        let result = audited_service(users, no_key_is_stored(), hasher(), failures, no_events())
+            .login(" Ada@Example.COM", Secret::new("wrong-password"), origin())
+            .await;
+        assert!(matches!(result, Err(DomainError::InvalidCredentials)));
+    }
+
+    #[tokio::test]
+    async fn a_right_password_on_an_expired_account_records_login_failed_and_opens_nothing() {
+        let mut failures = MockLoginFailures::new();
+        failures.expect_open_windows().returning(|_, _| Ok(vec![]));
+        failures.expect_record().never();
+        failures.expect_clear().times(1).returning(|_| Ok(()));
+        let mut audit = MockAuditLog::new();
+        audit
+            .expect_record()
+            .withf(|event| {
+                event.action == AuditAction::LoginFailed
+                    && event.actor
+                        == Actor {
+                            user: None,
+                            key: None,
+                            address: Some(client()),
+                            request_id: Some(request_id()),
+                        }
+                    && event.after
+                        == Some(Snapshot::FailedLogin {
+                            email: "ADA@example.com".to_owned(),
+                        })
+                    && *event == failed_event("ADA@example.com", Some(client()))
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        let result = audited_service(
+            users(Some(now() - TimeDelta::seconds(1))),
+            no_key_is_stored(),
+            hasher(),
+            failures,
+            audit,
+        )
+        .login("ADA@example.com", Secret::new("right-password"), origin())
+        .await;
+        assert!(
+            matches!(result, Err(DomainError::AccountExpired)),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_master_login_records_a_login_event_of_user_zero() {
+        let mut audit = MockAuditLog::new();
+        audit
+            .expect_record()
+            .withf(|event| {
+                event.action == AuditAction::Login
+                    && event.entity == AuditEntity::Session
+                    && event.entity_id == Some(0)
+                    && event.actor.user == Some(UserId(0))
+                    && event.actor.key.is_none()
+                    && event.actor.address == Some(client())
+                    && event.actor.request_id == Some(request_id())
+                    && event.before.is_none()
+                    && event.after.is_none()
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        let (users, hasher) = nothing_is_verified();
+        let session = audited_service(users, no_key_is_stored(), hasher, no_failures(), audit)
+            .login(MASTER_EMAIL, Secret::new(MASTER), origin())
+            .await
+            .unwrap();
+        assert_eq!(session.id, ApiKeyId(0));
+    }
+
+    #[tokio::test]
+    async fn a_success_passes_a_login_audit_of_the_user_to_the_session_key() {
+        let expected = Audit {
+            actor: Actor {
+                user: Some(UserId(7)),
+                key: None,
+                address: Some("192.0.2.42".parse().unwrap()),
+                request_id: Some(RequestId::parse("req-42").unwrap()),
+            },
+            action: AuditAction::Login,
+        };
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_replace_named()
+            .with(
+                function(|new: &NewApiKey| new.user == UserId(7)),
+                eq(Some(PasswordHash::new("$argon2id$ada"))),
+                eq(expected),
+            )
+            .times(1)
+            .returning(stored);
+        // The event goes with the key, in its transaction: none is recorded on its own.
+        let session = audited_service(users(None), keys, hasher(), no_failures(), no_events())
+            .login("ada@example.com", Secret::new("right-password"), origin())
+            .await
+            .unwrap();
+        assert_eq!(session.id, ApiKeyId(31));
+    }
+
+    #[tokio::test]
+    async fn a_throttled_attempt_records_nothing() {
+        for password in ["right-password", "wrong-password"] {
+            let (users, hasher) = nothing_is_verified();
+            // `failures_with` expects no record; the audit log expects none either.
+            let failures = failures_with(vec![full(ThrottleKey::address(client()), 50)]);
+            let result = audited_service(users, no_key_is_stored(), hasher, failures, no_events())
+                .login("ada@example.com", Secret::new(password), origin())
+                .await;
+            assert!(
+                matches!(result, Err(DomainError::LoginThrottled { .. })),
+                "{result:?}"
+            );
+        }
     }
 }

@@ -115,7 +115,7 @@ impl OrganizationService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{admin, clock, expired_admin, non_admin, organization};
+    use crate::fixtures::{admin, audit, clock, expired_admin, non_admin, organization};
     use gatehouse_domain::{MockOrganizationRepository, Name};
     use mockall::predicate::eq;
 
@@ -134,9 +134,9 @@ mod tests {
         let mut repository = MockOrganizationRepository::new();
         repository
             .expect_create()
-            .with(eq(acme()))
+            .with(eq(acme()), eq(audit(&admin(), AuditAction::Create)))
             .times(1)
-            .returning(|new| {
+            .returning(|new, _| {
                 Ok(Organization {
                     name: new.name,
                     ..organization(1, 0)
@@ -190,7 +190,8 @@ mod tests {
         let mut repository = MockOrganizationRepository::new();
         repository
             .expect_create()
-            .returning(|_| Err(DomainError::AlreadyExists(Entity::Organization)));
+            .with(eq(acme()), eq(audit(&admin(), AuditAction::Create)))
+            .returning(|_, _| Err(DomainError::AlreadyExists(Entity::Organization)));
         assert!(matches!(
             service(repository).create(&admin(), acme()).await,
             Err(DomainError::AlreadyExists(Entity::Organization))
@@ -239,9 +240,13 @@ mod tests {
         let mut repository = MockOrganizationRepository::new();
         repository
             .expect_update()
-            .with(eq(OrganizationId(1)), eq(patch.clone()))
+            .with(
+                eq(OrganizationId(1)),
+                eq(patch.clone()),
+                eq(audit(&admin(), AuditAction::Update)),
+            )
             .times(1)
-            .returning(|_, patch| {
+            .returning(|_, patch, _| {
                 Ok(Organization {
                     name: patch.name.unwrap(),
                     ..organization(1, 0)
@@ -293,9 +298,12 @@ mod tests {
             .returning(|id| Ok(Some(organization(id.get(), 0))));
         repository
             .expect_delete()
-            .with(eq(OrganizationId(1)))
+            .with(
+                eq(OrganizationId(1)),
+                eq(audit(&admin(), AuditAction::Delete)),
+            )
             .times(1)
-            .returning(|_| Ok(()));
+            .returning(|_, _| Ok(()));
         service(repository)
             .delete(&admin(), OrganizationId(1))
             .await

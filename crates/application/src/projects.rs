@@ -182,7 +182,7 @@ impl ProjectService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{admin, clock, expired_admin, non_admin, now, organization, user};
+    use crate::fixtures::{admin, audit, clock, expired_admin, non_admin, now, organization, user};
     use gatehouse_domain::{
         Budget, Limits, MockOrganizationRepository, MockProjectRepository, MockUserRepository,
         Name, OrganizationId, Patch,
@@ -315,9 +315,9 @@ mod tests {
         ports
             .projects
             .expect_create()
-            .with(eq(apollo(1)))
+            .with(eq(apollo(1)), eq(audit(&admin(), AuditAction::Create)))
             .times(1)
-            .returning(|_| Ok(project(3)));
+            .returning(|_, _| Ok(project(3)));
         let service = ports.service();
         assert_eq!(
             service.create(&admin(), apollo(1)).await.unwrap().id,
@@ -352,15 +352,19 @@ mod tests {
         ports
             .projects
             .expect_update()
-            .with(eq(ProjectId(3)), eq(patch.clone()))
+            .with(
+                eq(ProjectId(3)),
+                eq(patch.clone()),
+                eq(audit(&admin(), AuditAction::Update)),
+            )
             .times(1)
-            .returning(|_, _| Ok(project(3)));
+            .returning(|_, _, _| Ok(project(3)));
         ports
             .projects
             .expect_delete()
-            .with(eq(ProjectId(3)))
+            .with(eq(ProjectId(3)), eq(audit(&admin(), AuditAction::Delete)))
             .times(1)
-            .returning(|_| Ok(()));
+            .returning(|_, _| Ok(()));
         let service = ports.service();
         service.update(&admin(), ProjectId(3), patch).await.unwrap();
         service.delete(&admin(), ProjectId(3)).await.unwrap();
@@ -372,9 +376,13 @@ mod tests {
         ports
             .projects
             .expect_add_member()
-            .with(eq(ProjectId(3)), eq(UserId(7)))
+            .with(
+                eq(ProjectId(3)),
+                eq(UserId(7)),
+                eq(audit(&admin(), AuditAction::AddMember)),
+            )
             .times(1)
-            .returning(|project, user| {
+            .returning(|project, user, _| {
                 Ok(ProjectMember {
                     project,
                     user,
@@ -435,9 +443,13 @@ mod tests {
         ports
             .projects
             .expect_remove_member()
-            .with(eq(ProjectId(3)), eq(UserId(7)))
+            .with(
+                eq(ProjectId(3)),
+                eq(UserId(7)),
+                eq(audit(&admin(), AuditAction::RemoveMember)),
+            )
             .times(1)
-            .returning(|_, _| Err(DomainError::NotFound(Entity::Member)));
+            .returning(|_, _, _| Err(DomainError::NotFound(Entity::Member)));
         assert!(matches!(
             ports
                 .service()
@@ -445,5 +457,25 @@ mod tests {
                 .await,
             Err(DomainError::NotFound(Entity::Member))
         ));
+    }
+
+    #[tokio::test]
+    async fn removing_a_member_records_a_remove_member_by_the_caller() {
+        let mut ports = Ports::default().with_project().with_users();
+        ports
+            .projects
+            .expect_remove_member()
+            .with(
+                eq(ProjectId(3)),
+                eq(UserId(7)),
+                eq(audit(&admin(), AuditAction::RemoveMember)),
+            )
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        ports
+            .service()
+            .remove_member(&admin(), ProjectId(3), UserId(7))
+            .await
+            .unwrap();
     }
 }

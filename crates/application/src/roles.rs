@@ -98,7 +98,8 @@ impl RoleService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{admin, clock, expired_admin, non_admin, role};
+    use crate::fixtures::{admin, audit, clock, expired_admin, non_admin, role};
+    use gatehouse_domain::AuditAction;
     use gatehouse_domain::{Limit, LimitType, Limits, MockRoleRepository, Name, Permissions};
     use mockall::predicate::eq;
 
@@ -119,9 +120,9 @@ mod tests {
         let mut repository = MockRoleRepository::new();
         repository
             .expect_create()
-            .with(eq(operators()))
+            .with(eq(operators()), eq(audit(&admin(), AuditAction::Create)))
             .times(1)
-            .returning(|new| {
+            .returning(|new, _| {
                 Ok(Role {
                     name: new.name,
                     permissions: new.permissions,
@@ -173,7 +174,8 @@ mod tests {
         let mut repository = MockRoleRepository::new();
         repository
             .expect_create()
-            .returning(|_| Err(DomainError::AlreadyExists(Entity::Role)));
+            .with(eq(operators()), eq(audit(&admin(), AuditAction::Create)))
+            .returning(|_, _| Err(DomainError::AlreadyExists(Entity::Role)));
         assert!(matches!(
             service(repository).create(&admin(), operators()).await,
             Err(DomainError::AlreadyExists(Entity::Role))
@@ -199,9 +201,13 @@ mod tests {
         let mut repository = MockRoleRepository::new();
         repository
             .expect_update()
-            .with(eq(RoleId(1)), eq(patch.clone()))
+            .with(
+                eq(RoleId(1)),
+                eq(patch.clone()),
+                eq(audit(&admin(), AuditAction::Update)),
+            )
             .times(1)
-            .returning(|id, _| Ok(role(id.get(), 0)));
+            .returning(|id, _, _| Ok(role(id.get(), 0)));
         service(repository)
             .update(&admin(), RoleId(1), patch)
             .await
@@ -243,9 +249,9 @@ mod tests {
             .returning(|id| Ok(Some(role(id.get(), 0))));
         repository
             .expect_delete()
-            .with(eq(RoleId(1)))
+            .with(eq(RoleId(1)), eq(audit(&admin(), AuditAction::Delete)))
             .times(1)
-            .returning(|_| Ok(()));
+            .returning(|_, _| Ok(()));
         service(repository)
             .delete(&admin(), RoleId(1))
             .await

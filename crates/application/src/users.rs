@@ -287,7 +287,7 @@ impl UserService {
 mod tests {
     use super::*;
     use crate::SESSION_KEY_NAME;
-    use crate::fixtures::{admin, clock, non_admin, now, organization, role, user};
+    use crate::fixtures::{admin, audit, clock, non_admin, now, organization, role, user};
     use gatehouse_domain::chrono::TimeDelta;
     use gatehouse_domain::{
         ApiKeyId, Expiry, KeysToEnd, MockOrganizationRepository, MockPasswordHasher,
@@ -356,15 +356,16 @@ mod tests {
         ports
             .users
             .expect_create()
-            .withf(|new| {
-                new.password == Some(PasswordHash::new("hashed:correct horse battery"))
+            .withf(|new, by| {
+                *by == audit(&admin(), AuditAction::Create)
+                    && new.password == Some(PasswordHash::new("hashed:correct horse battery"))
                     && new.email.as_str() == "ada@example.com"
                     && new.expires
                         == Some(Expiry::future(now() + TimeDelta::days(1), now()).unwrap())
                     && new.priority == Priority::new(2).unwrap()
             })
             .times(1)
-            .returning(|_| Ok(user(7)));
+            .returning(|_, _| Ok(user(7)));
         let created = ports.service().create(&admin(), ada()).await.unwrap();
         assert_eq!(created.id, UserId(7));
     }
@@ -463,8 +464,11 @@ mod tests {
         ports
             .users
             .expect_create()
-            .withf(|new| new.organization.is_none())
-            .returning(|_| Ok(user(7)));
+            .withf(|new, by| {
+                new.organization.is_none() && *by == audit(&admin(), AuditAction::Create)
+            })
+            .times(1)
+            .returning(|_, _| Ok(user(7)));
         ports
             .service()
             .create(
@@ -484,7 +488,8 @@ mod tests {
         ports
             .users
             .expect_create()
-            .returning(|_| Err(DomainError::AlreadyExists(Entity::User)));
+            .withf(|_, by| *by == audit(&admin(), AuditAction::Create))
+            .returning(|_, _| Err(DomainError::AlreadyExists(Entity::User)));
         assert!(matches!(
             ports.service().create(&admin(), ada()).await,
             Err(DomainError::AlreadyExists(Entity::User))
@@ -560,9 +565,10 @@ mod tests {
                     budget: Patch::Set(Budget::new(1.5).unwrap()),
                     ..UserPatch::default()
                 }),
+                eq(audit(&admin(), AuditAction::Update)),
             )
             .times(1)
-            .returning(|id, _| Ok(user(id.get())));
+            .returning(|id, _, _| Ok(user(id.get())));
         ports
             .service()
             .update(
@@ -594,9 +600,10 @@ mod tests {
                     expires: Patch::Clear,
                     ..UserPatch::default()
                 }),
+                eq(audit(&admin(), AuditAction::Update)),
             )
             .times(1)
-            .returning(|id, _| Ok(user(id.get())));
+            .returning(|id, _, _| Ok(user(id.get())));
         ports
             .service()
             .update(
@@ -633,9 +640,10 @@ mod tests {
                         }),
                         ..UserPatch::default()
                     }),
+                    eq(audit(&actor, AuditAction::PasswordChange)),
                 )
                 .times(1)
-                .returning(|id, _| Ok(user(id.get())));
+                .returning(|id, _, _| Ok(user(id.get())));
             ports
                 .service()
                 .update(
@@ -696,12 +704,17 @@ mod tests {
         ports
             .users
             .expect_update()
-            .returning(|_, _| Err(DomainError::NotFound(Entity::User)));
+            .with(
+                eq(UserId(9)),
+                eq(UserPatch::default()),
+                eq(audit(&admin(), AuditAction::Update)),
+            )
+            .returning(|_, _, _| Err(DomainError::NotFound(Entity::User)));
         ports
             .users
             .expect_delete()
-            .with(eq(UserId(9)))
-            .returning(|_| Err(DomainError::NotFound(Entity::User)));
+            .with(eq(UserId(9)), eq(audit(&admin(), AuditAction::Delete)))
+            .returning(|_, _| Err(DomainError::NotFound(Entity::User)));
         let service = ports.service();
         assert!(matches!(
             service
@@ -713,5 +726,46 @@ mod tests {
             service.delete(&admin(), UserId(9)).await,
             Err(DomainError::NotFound(Entity::User))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_password_change_with_other_fields_is_recorded_as_a_password_change() {
+        let mut ports = Ports::default().hashing();
+        ports
+            .users
+            .expect_update()
+            .withf(|id, patch, by| {
+                *id == UserId(3)
+                    && patch.name == Patch::Set(Name::parse("New").unwrap())
+                    && patch.password == Some(PasswordHash::new("hashed:another secret"))
+                    && *by == audit(&admin(), AuditAction::PasswordChange)
+            })
+            .times(1)
+            .returning(|id, _, _| Ok(user(id.get())));
+        ports
+            .service()
+            .update(
+                &admin(),
+                UserId(3),
+                UpdateUser {
+                    name: Patch::Set(Name::parse("New").unwrap()),
+                    password: Some(Password::new("another secret").unwrap()),
+                    ..UpdateUser::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn deleting_a_user_records_a_delete_by_the_caller() {
+        let mut ports = Ports::default();
+        ports
+            .users
+            .expect_delete()
+            .with(eq(UserId(3)), eq(audit(&admin(), AuditAction::Delete)))
+            .times(1)
+            .returning(|_, _| Ok(()));
+        ports.service().delete(&admin(), UserId(3)).await.unwrap();
     }
 }

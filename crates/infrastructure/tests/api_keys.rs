@@ -26,7 +26,7 @@ use gatehouse_infrastructure::{
 };
 
 fn repository(db: &TestDatabase) -> PgApiKeyRepository {
-    PgApiKeyRepository::new(db.pool())
+    PgApiKeyRepository::new(db.pool(), trail())
 }
 
 /// Microsecond precision, as PostgreSQL stores it.
@@ -48,15 +48,18 @@ struct World {
 
 async fn world() -> World {
     let db = TestDatabase::new();
-    let role = PgRoleRepository::new(db.pool())
-        .create(NewRole {
-            name: name("member"),
-            permissions: permissions(&[Permission::ReadMetric, Permission::Admin]),
-            limits: limits(&[
-                limit(1, LimitType::Rpm, Some(60)),
-                limit(2, LimitType::Tpd, None),
-            ]),
-        })
+    let role = PgRoleRepository::new(db.pool(), trail())
+        .create(
+            NewRole {
+                name: name("member"),
+                permissions: permissions(&[Permission::ReadMetric, Permission::Admin]),
+                limits: limits(&[
+                    limit(1, LimitType::Rpm, Some(60)),
+                    limit(2, LimitType::Tpd, None),
+                ]),
+            },
+            test_audit(),
+        )
         .await
         .unwrap()
         .id;
@@ -78,7 +81,7 @@ async fn creating_a_key_returns_it_masked_with_a_creation_time_from_the_database
     new.expires = Some(Expiry::future(expires, Utc::now()).unwrap());
     let masked = new.masked.clone();
     let before = Utc::now();
-    let created = keys.create(new).await.unwrap();
+    let created = keys.create(new, test_audit()).await.unwrap();
     assert!(created.id.get() > 0);
     assert_eq!(created.name.as_str(), "laptop");
     assert_eq!(created.user, world.ada);
@@ -92,7 +95,10 @@ async fn creating_a_key_returns_it_masked_with_a_creation_time_from_the_database
 async fn creating_a_key_for_a_missing_user_is_user_not_found() {
     let world = world().await;
     let (new, _) = new_key("laptop", UserId(4242));
-    let error = repository(&world.db).create(new).await.unwrap_err();
+    let error = repository(&world.db)
+        .create(new, test_audit())
+        .await
+        .unwrap_err();
     assert!(matches!(error, DomainError::NotFound(Entity::User)));
 }
 
@@ -101,12 +107,15 @@ async fn creating_a_key_with_the_hash_of_another_is_already_exists() {
     let world = world().await;
     let keys = repository(&world.db);
     let (new, _) = new_key("laptop", world.ada);
-    keys.create(new.clone()).await.unwrap();
+    keys.create(new.clone(), test_audit()).await.unwrap();
     let error = keys
-        .create(NewApiKey {
-            user: world.bob,
-            ..new
-        })
+        .create(
+            NewApiKey {
+                user: world.bob,
+                ..new
+            },
+            test_audit(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(error, DomainError::AlreadyExists(Entity::ApiKey)));
@@ -143,8 +152,12 @@ async fn six_keys(world: &World) -> Vec<ApiKey> {
     .unwrap();
     scramble(&pool, "api_keys", "id = (SELECT min(id) FROM api_keys)");
     let keys = repository(&world.db);
-    keys.create(new_key("bravo", world.bob).0).await.unwrap();
-    keys.create(new_key("charlie", world.ada).0).await.unwrap();
+    keys.create(new_key("bravo", world.bob).0, test_audit())
+        .await
+        .unwrap();
+    keys.create(new_key("charlie", world.ada).0, test_audit())
+        .await
+        .unwrap();
     keys.list(
         ApiKeyFilter::default(),
         page(0, 100, ApiKeyOrder::Id, Direction::Asc),
@@ -289,19 +302,19 @@ async fn replacing_a_named_key_deletes_the_owners_keys_of_that_name_only() {
     let world = world().await;
     let keys = repository(&world.db);
     let (old, old_secret) = new_key("session", world.ada);
-    let old = keys.create(old).await.unwrap();
+    let old = keys.create(old, test_audit()).await.unwrap();
     let (older, older_secret) = new_key("session", world.ada);
-    keys.create(older).await.unwrap();
+    keys.create(older, test_audit()).await.unwrap();
     let (laptop, laptop_secret) = new_key("laptop", world.ada);
-    let laptop = keys.create(laptop).await.unwrap();
+    let laptop = keys.create(laptop, test_audit()).await.unwrap();
     let (bobs, bobs_secret) = new_key("session", world.bob);
-    let bobs = keys.create(bobs).await.unwrap();
+    let bobs = keys.create(bobs, test_audit()).await.unwrap();
 
     let expires = in_days(1);
     let (mut new, new_secret) = new_key("session", world.ada);
     new.expires = Some(Expiry::future(expires, Utc::now()).unwrap());
     let masked = new.masked.clone();
-    let replaced = keys.replace_named(new, None).await.unwrap();
+    let replaced = keys.replace_named(new, None, test_audit()).await.unwrap();
 
     assert!(replaced.id.get() > old.id.get());
     assert_eq!(replaced.name.as_str(), "session");
@@ -326,7 +339,7 @@ async fn replacing_a_named_key_that_does_not_exist_yet_creates_it() {
     let world = world().await;
     let keys = repository(&world.db);
     let (new, secret) = new_key("session", world.ada);
-    let created = keys.replace_named(new, None).await.unwrap();
+    let created = keys.replace_named(new, None, test_audit()).await.unwrap();
     assert_eq!(grant(&keys, &secret).await.unwrap().key, created.id);
     assert_eq!(keys_of(&keys, world.ada).await, [created]);
 }
@@ -335,29 +348,37 @@ async fn replacing_a_named_key_that_does_not_exist_yet_creates_it() {
 async fn a_session_is_opened_only_while_the_password_it_verified_is_still_the_owners() {
     let world = world().await;
     let keys = repository(&world.db);
-    let users = PgUserRepository::new(world.db.pool());
+    let users = PgUserRepository::new(world.db.pool(), trail());
     let set_password = |phc: &'static str| UserPatch {
         password: Some(PasswordHash::new(phc)),
         ..UserPatch::default()
     };
     users
-        .update(world.ada, set_password("$argon2id$old"))
+        .update(world.ada, set_password("$argon2id$old"), test_audit())
         .await
         .unwrap();
     let (current, current_secret) = new_key("session", world.ada);
     let current = keys
-        .replace_named(current, Some(PasswordHash::new("$argon2id$old")))
+        .replace_named(
+            current,
+            Some(PasswordHash::new("$argon2id$old")),
+            test_audit(),
+        )
         .await
         .unwrap();
 
     // A password change commits between a login's verification and its session.
     users
-        .update(world.ada, set_password("$argon2id$new"))
+        .update(world.ada, set_password("$argon2id$new"), test_audit())
         .await
         .unwrap();
     let (stale, stale_secret) = new_key("session", world.ada);
     let error = keys
-        .replace_named(stale, Some(PasswordHash::new("$argon2id$old")))
+        .replace_named(
+            stale,
+            Some(PasswordHash::new("$argon2id$old")),
+            test_audit(),
+        )
         .await
         .unwrap_err();
 
@@ -369,7 +390,11 @@ async fn a_session_is_opened_only_while_the_password_it_verified_is_still_the_ow
     assert_eq!(grant(&keys, &current_secret).await.unwrap().key, current.id);
     let (fresh, fresh_secret) = new_key("session", world.ada);
     let fresh = keys
-        .replace_named(fresh, Some(PasswordHash::new("$argon2id$new")))
+        .replace_named(
+            fresh,
+            Some(PasswordHash::new("$argon2id$new")),
+            test_audit(),
+        )
         .await
         .unwrap();
     assert_eq!(grant(&keys, &fresh_secret).await.unwrap().key, fresh.id);
@@ -380,7 +405,7 @@ async fn replacing_a_named_key_of_a_missing_user_is_user_not_found() {
     let world = world().await;
     let (new, _) = new_key("session", UserId(4242));
     let error = repository(&world.db)
-        .replace_named(new, None)
+        .replace_named(new, None, test_audit())
         .await
         .unwrap_err();
     assert!(matches!(error, DomainError::NotFound(Entity::User)));
@@ -391,8 +416,11 @@ async fn replacing_a_named_key_with_the_hash_of_another_is_already_exists_and_ch
     let world = world().await;
     let keys = repository(&world.db);
     let (bobs, _) = new_key("laptop", world.bob);
-    keys.create(bobs.clone()).await.unwrap();
-    let previous = keys.create(new_key("session", world.ada).0).await.unwrap();
+    keys.create(bobs.clone(), test_audit()).await.unwrap();
+    let previous = keys
+        .create(new_key("session", world.ada).0, test_audit())
+        .await
+        .unwrap();
     let error = keys
         .replace_named(
             NewApiKey {
@@ -401,6 +429,7 @@ async fn replacing_a_named_key_with_the_hash_of_another_is_already_exists_and_ch
                 ..bobs
             },
             None,
+            test_audit(),
         )
         .await
         .unwrap_err();
@@ -419,15 +448,20 @@ async fn concurrent_replacements_of_one_named_key_leave_exactly_one() {
         .min_idle(Some(0))
         .connection_timeout(Duration::from_secs(30))
         .build_unchecked(ConnectionManager::new(world.db.url()));
-    let keys = PgApiKeyRepository::new(pool.into());
-    keys.create(new_key("session", world.ada).0).await.unwrap();
-    let laptop = keys.create(new_key("laptop", world.ada).0).await.unwrap();
+    let keys = PgApiKeyRepository::new(pool.into(), trail());
+    keys.create(new_key("session", world.ada).0, test_audit())
+        .await
+        .unwrap();
+    let laptop = keys
+        .create(new_key("laptop", world.ada).0, test_audit())
+        .await
+        .unwrap();
 
     let tasks: Vec<_> = (0..LOGINS)
         .map(|_| {
             let keys = keys.clone();
             let (new, secret) = new_key("session", world.ada);
-            tokio::spawn(async move { (keys.replace_named(new, None).await, secret) })
+            tokio::spawn(async move { (keys.replace_named(new, None, test_audit()).await, secret) })
         })
         .collect();
     let mut replaced = Vec::new();
@@ -467,8 +501,8 @@ async fn deleting_a_key_removes_it_and_it_grants_nothing_more() {
     let world = world().await;
     let keys = repository(&world.db);
     let (new, secret) = new_key("laptop", world.ada);
-    let key = keys.create(new).await.unwrap();
-    keys.delete(key.id).await.unwrap();
+    let key = keys.create(new, test_audit()).await.unwrap();
+    keys.delete(key.id, test_audit()).await.unwrap();
     assert!(keys.find_by_id(key.id).await.unwrap().is_none());
     let grant = keys
         .find_grant_by_hash(Sha256KeyGenerator.hash(&secret))
@@ -481,7 +515,7 @@ async fn deleting_a_key_removes_it_and_it_grants_nothing_more() {
 async fn deleting_a_missing_key_is_not_found() {
     let world = world().await;
     let error = repository(&world.db)
-        .delete(ApiKeyId(4242))
+        .delete(ApiKeyId(4242), test_audit())
         .await
         .unwrap_err();
     assert!(matches!(error, DomainError::NotFound(Entity::ApiKey)));
@@ -491,13 +525,14 @@ async fn deleting_a_missing_key_is_not_found() {
 async fn a_key_grants_the_permissions_and_limits_of_its_owners_role_and_both_expiries() {
     let world = world().await;
     let account_expires = in_days(30);
-    PgUserRepository::new(world.db.pool())
+    PgUserRepository::new(world.db.pool(), trail())
         .update(
             world.ada,
             UserPatch {
                 expires: Patch::Set(Expiry::future(account_expires, Utc::now()).unwrap()),
                 ..UserPatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap();
@@ -505,8 +540,10 @@ async fn a_key_grants_the_permissions_and_limits_of_its_owners_role_and_both_exp
     let key_expires = in_days(7);
     let (mut new, secret) = new_key("laptop", world.ada);
     new.expires = Some(Expiry::future(key_expires, Utc::now()).unwrap());
-    let key = keys.create(new).await.unwrap();
-    keys.create(new_key("other", world.bob).0).await.unwrap();
+    let key = keys.create(new, test_audit()).await.unwrap();
+    keys.create(new_key("other", world.bob).0, test_audit())
+        .await
+        .unwrap();
 
     let grant = keys
         .find_grant_by_hash(Sha256KeyGenerator.hash(&secret))
@@ -538,8 +575,8 @@ async fn a_grant_follows_the_owners_current_role() {
     let world = world().await;
     let keys = repository(&world.db);
     let (new, secret) = new_key("laptop", world.ada);
-    keys.create(new).await.unwrap();
-    let roles = PgRoleRepository::new(world.db.pool());
+    keys.create(new, test_audit()).await.unwrap();
+    let roles = PgRoleRepository::new(world.db.pool(), trail());
     roles
         .update(
             world.role,
@@ -547,6 +584,7 @@ async fn a_grant_follows_the_owners_current_role() {
                 permissions: Some(permissions(&[Permission::ProvideModels])),
                 ..RolePatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap();
@@ -559,13 +597,14 @@ async fn a_grant_follows_the_owners_current_role() {
         .unwrap();
     assert_eq!(grant.permissions, permissions(&[Permission::ProvideModels]));
 
-    PgUserRepository::new(world.db.pool())
+    PgUserRepository::new(world.db.pool(), trail())
         .update(
             world.ada,
             UserPatch {
                 role: Some(bare.id),
                 ..UserPatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap();
@@ -580,7 +619,7 @@ async fn a_grant_follows_the_owners_current_role() {
 async fn an_unknown_hash_grants_nothing() {
     let world = world().await;
     repository(&world.db)
-        .create(new_key("laptop", world.ada).0)
+        .create(new_key("laptop", world.ada).0, test_audit())
         .await
         .unwrap();
     let grant = repository(&world.db)
@@ -632,7 +671,10 @@ async fn the_database_refuses_key_names_outside_1_to_255_characters() {
 async fn the_database_deletes_the_keys_of_a_deleted_user() {
     let world = world().await;
     let keys = repository(&world.db);
-    let key = keys.create(new_key("laptop", world.ada).0).await.unwrap();
+    let key = keys
+        .create(new_key("laptop", world.ada).0, test_audit())
+        .await
+        .unwrap();
     execute(
         &world.db.pool(),
         &format!("DELETE FROM users WHERE id = {}", world.ada),
@@ -647,7 +689,7 @@ async fn the_database_deletes_the_keys_of_a_deleted_user() {
 /// limits of its own, of which Ada alone is a member.
 /// The organization `apollo` moved Ada and Bob to.
 async fn acme(world: &World) -> OrganizationId {
-    PgUserRepository::new(world.db.pool())
+    PgUserRepository::new(world.db.pool(), trail())
         .find_by_id(world.ada)
         .await
         .unwrap()
@@ -662,14 +704,22 @@ async fn listing_keys_filters_by_project_too() {
     let project = apollo(&world).await;
     add_member(&world.db.pool(), project, world.bob).await;
     let keys = repository(&world.db);
-    keys.create(new_key("own", world.ada).0).await.unwrap();
+    keys.create(new_key("own", world.ada).0, test_audit())
+        .await
+        .unwrap();
     let bound = keys
-        .create(new_key_in("bound", world.ada, Some(project)).0)
+        .create(
+            new_key_in("bound", world.ada, Some(project)).0,
+            test_audit(),
+        )
         .await
         .unwrap();
-    keys.create(new_key_in("bob's", world.bob, Some(project)).0)
-        .await
-        .unwrap();
+    keys.create(
+        new_key_in("bob's", world.bob, Some(project)).0,
+        test_audit(),
+    )
+    .await
+    .unwrap();
     let listed = keys
         .list(
             ApiKeyFilter {
@@ -687,7 +737,7 @@ async fn listing_keys_filters_by_project_too() {
 async fn apollo(world: &World) -> ProjectId {
     let pool = world.db.pool();
     let acme = create_organization(&pool, "Acme").await.id;
-    let users = PgUserRepository::new(pool.clone());
+    let users = PgUserRepository::new(pool.clone(), trail());
     for user in [world.ada, world.bob] {
         users
             .update(
@@ -696,19 +746,23 @@ async fn apollo(world: &World) -> ProjectId {
                     organization: Patch::Set(acme),
                     ..UserPatch::default()
                 },
+                test_audit(),
             )
             .await
             .unwrap();
     }
-    let project = PgProjectRepository::new(pool.clone())
-        .create(NewProject {
-            budget: Some(Budget::new(40.0).unwrap()),
-            limits: limits(&[
-                limit(1, LimitType::Rpm, Some(10)),
-                limit(3, LimitType::Tpd, None),
-            ]),
-            ..new_project("Apollo", acme)
-        })
+    let project = PgProjectRepository::new(pool.clone(), trail())
+        .create(
+            NewProject {
+                budget: Some(Budget::new(40.0).unwrap()),
+                limits: limits(&[
+                    limit(1, LimitType::Rpm, Some(10)),
+                    limit(3, LimitType::Tpd, None),
+                ]),
+                ..new_project("Apollo", acme)
+            },
+            test_audit(),
+        )
         .await
         .unwrap()
         .id;
@@ -722,14 +776,24 @@ async fn a_key_bound_to_a_project_is_stored_and_read_with_it() {
     let project = apollo(&world).await;
     let keys = repository(&world.db);
     let bound = keys
-        .create(new_key_in("laptop", world.ada, Some(project)).0)
+        .create(
+            new_key_in("laptop", world.ada, Some(project)).0,
+            test_audit(),
+        )
         .await
         .unwrap();
     assert_eq!(bound.project, Some(project));
-    let unbound = keys.create(new_key("own", world.ada).0).await.unwrap();
+    let unbound = keys
+        .create(new_key("own", world.ada).0, test_audit())
+        .await
+        .unwrap();
     assert_eq!(unbound.project, None);
     let session = keys
-        .replace_named(new_key_in("session", world.ada, Some(project)).0, None)
+        .replace_named(
+            new_key_in("session", world.ada, Some(project)).0,
+            None,
+            test_audit(),
+        )
         .await
         .unwrap();
     assert_eq!(session.project, Some(project));
@@ -748,7 +812,7 @@ async fn a_key_in_a_project_its_owner_is_not_a_member_of_is_project_not_found() 
         (world.bob, ProjectId(4242)),
     ] {
         let error = keys
-            .create(new_key_in("laptop", user, Some(project)).0)
+            .create(new_key_in("laptop", user, Some(project)).0, test_audit())
             .await
             .unwrap_err();
         assert!(
@@ -756,7 +820,11 @@ async fn a_key_in_a_project_its_owner_is_not_a_member_of_is_project_not_found() 
             "{error:?}"
         );
         let error = keys
-            .replace_named(new_key_in("session", user, Some(project)).0, None)
+            .replace_named(
+                new_key_in("session", user, Some(project)).0,
+                None,
+                test_audit(),
+            )
             .await
             .unwrap_err();
         assert!(
@@ -772,7 +840,11 @@ async fn replacing_a_named_key_of_a_missing_user_in_a_project_is_user_not_found(
     let world = world().await;
     let project = apollo(&world).await;
     let error = repository(&world.db)
-        .replace_named(new_key_in("session", UserId(4242), Some(project)).0, None)
+        .replace_named(
+            new_key_in("session", UserId(4242), Some(project)).0,
+            None,
+            test_audit(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(error, DomainError::NotFound(Entity::User)));
@@ -784,9 +856,9 @@ async fn a_bound_key_grants_its_owners_role_and_the_projects_budget_and_limits()
     let project = apollo(&world).await;
     let keys = repository(&world.db);
     let (new, secret) = new_key_in("laptop", world.ada, Some(project));
-    let key = keys.create(new).await.unwrap();
+    let key = keys.create(new, test_audit()).await.unwrap();
     let (new, own_secret) = new_key("own", world.ada);
-    keys.create(new).await.unwrap();
+    keys.create(new, test_audit()).await.unwrap();
     let role_limits = limits(&[
         limit(1, LimitType::Rpm, Some(60)),
         limit(2, LimitType::Tpd, None),
@@ -824,8 +896,8 @@ async fn a_bound_grant_follows_the_projects_current_budget_and_limits() {
     let project = apollo(&world).await;
     let keys = repository(&world.db);
     let (new, secret) = new_key_in("laptop", world.ada, Some(project));
-    keys.create(new).await.unwrap();
-    PgProjectRepository::new(world.db.pool())
+    keys.create(new, test_audit()).await.unwrap();
+    PgProjectRepository::new(world.db.pool(), trail())
         .update(
             project,
             ProjectPatch {
@@ -833,6 +905,7 @@ async fn a_bound_grant_follows_the_projects_current_budget_and_limits() {
                 limits: Some(Limits::default()),
                 ..ProjectPatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap();
@@ -852,11 +925,11 @@ async fn a_bound_key_grants_nothing_once_its_owner_leaves_the_project() {
     let project = apollo(&world).await;
     let keys = repository(&world.db);
     let (new, secret) = new_key_in("laptop", world.ada, Some(project));
-    let key = keys.create(new).await.unwrap();
+    let key = keys.create(new, test_audit()).await.unwrap();
     let (new, own_secret) = new_key("own", world.ada);
-    keys.create(new).await.unwrap();
-    PgProjectRepository::new(world.db.pool())
-        .remove_member(project, world.ada)
+    keys.create(new, test_audit()).await.unwrap();
+    PgProjectRepository::new(world.db.pool(), trail())
+        .remove_member(project, world.ada, test_audit())
         .await
         .unwrap();
     assert!(grant(&keys, &secret).await.is_none());
@@ -870,7 +943,7 @@ async fn a_bound_key_whose_project_is_gone_is_never_read_as_an_unbound_one() {
     let project = apollo(&world).await;
     let keys = repository(&world.db);
     let (new, secret) = new_key_in("laptop", world.ada, Some(project));
-    keys.create(new).await.unwrap();
+    keys.create(new, test_audit()).await.unwrap();
     // Only possible behind Gatehouse's back, without the constraint.
     execute(
         &world.db.pool(),

@@ -48,11 +48,14 @@ async fn world() -> World {
 /// A user with `amount` to spend (`None` for no limit).
 async fn user_with(world: &World, address: &str, amount: Option<f64>) -> UserId {
     let role = create_role(&world.db.pool(), address).await.id;
-    PgUserRepository::new(world.db.pool())
-        .create(gatehouse_domain::NewUser {
-            budget: amount.map(budget),
-            ..new_user(address, role, Some(world.organization))
-        })
+    PgUserRepository::new(world.db.pool(), trail())
+        .create(
+            gatehouse_domain::NewUser {
+                budget: amount.map(budget),
+                ..new_user(address, role, Some(world.organization))
+            },
+            test_audit(),
+        )
         .await
         .unwrap()
         .id
@@ -60,11 +63,14 @@ async fn user_with(world: &World, address: &str, amount: Option<f64>) -> UserId 
 
 /// A project with `amount` to spend (`None` for no limit).
 async fn project_with(world: &World, project_name: &str, amount: Option<f64>) -> ProjectId {
-    PgProjectRepository::new(world.db.pool())
-        .create(NewProject {
-            budget: amount.map(budget),
-            ..new_project(project_name, world.organization)
-        })
+    PgProjectRepository::new(world.db.pool(), trail())
+        .create(
+            NewProject {
+                budget: amount.map(budget),
+                ..new_project(project_name, world.organization)
+            },
+            test_audit(),
+        )
         .await
         .unwrap()
         .id
@@ -72,7 +78,7 @@ async fn project_with(world: &World, project_name: &str, amount: Option<f64>) ->
 
 /// The budget and `updated` of the user, as stored.
 async fn user_state(world: &World, user: UserId) -> (Option<Budget>, DateTime<Utc>) {
-    let user = PgUserRepository::new(world.db.pool())
+    let user = PgUserRepository::new(world.db.pool(), trail())
         .find_by_id(user)
         .await
         .unwrap()
@@ -82,7 +88,7 @@ async fn user_state(world: &World, user: UserId) -> (Option<Budget>, DateTime<Ut
 
 /// The budget and `updated` of the project, as stored.
 async fn project_state(world: &World, project: ProjectId) -> (Option<Budget>, DateTime<Utc>) {
-    let project = PgProjectRepository::new(world.db.pool())
+    let project = PgProjectRepository::new(world.db.pool(), trail())
         .find_by_id(project)
         .await
         .unwrap()

@@ -62,11 +62,14 @@ async fn world() -> World {
 impl World {
     /// A user of the organization with `amount` to spend (`None` for no limit).
     async fn user(&self, address: &str, amount: Option<f64>) -> UserId {
-        PgUserRepository::new(self.db.pool())
-            .create(NewUser {
-                budget: amount.map(budget),
-                ..new_user(address, self.role, Some(self.organization))
-            })
+        PgUserRepository::new(self.db.pool(), trail())
+            .create(
+                NewUser {
+                    budget: amount.map(budget),
+                    ..new_user(address, self.role, Some(self.organization))
+                },
+                test_audit(),
+            )
             .await
             .unwrap()
             .id
@@ -74,11 +77,14 @@ impl World {
 
     /// A project of the organization with `amount` to spend, whose members are `members`.
     async fn project(&self, amount: Option<f64>, members: &[UserId]) -> ProjectId {
-        let project = PgProjectRepository::new(self.db.pool())
-            .create(NewProject {
-                budget: amount.map(budget),
-                ..new_project("Apollo", self.organization)
-            })
+        let project = PgProjectRepository::new(self.db.pool(), trail())
+            .create(
+                NewProject {
+                    budget: amount.map(budget),
+                    ..new_project("Apollo", self.organization)
+                },
+                test_audit(),
+            )
             .await
             .unwrap()
             .id;
@@ -89,7 +95,7 @@ impl World {
     }
 
     async fn user_budget(&self, user: UserId) -> Option<Budget> {
-        PgUserRepository::new(self.db.pool())
+        PgUserRepository::new(self.db.pool(), trail())
             .find_by_id(user)
             .await
             .unwrap()
@@ -98,7 +104,7 @@ impl World {
     }
 
     async fn project_budget(&self, project: ProjectId) -> Option<Budget> {
-        PgProjectRepository::new(self.db.pool())
+        PgProjectRepository::new(self.db.pool(), trail())
             .find_by_id(project)
             .await
             .unwrap()
@@ -333,7 +339,7 @@ async fn a_budget_below_the_cost_or_empty_refuses_the_call_and_counts_nothing() 
 async fn an_unlimited_budget_admits_any_cost_and_is_not_written() {
     let world = world().await;
     let ada = world.user("ada@example.org", None).await;
-    let before = PgUserRepository::new(world.db.pool())
+    let before = PgUserRepository::new(world.db.pool(), trail())
         .find_by_id(ada)
         .await
         .unwrap()
@@ -347,7 +353,7 @@ async fn an_unlimited_budget_admits_any_cost_and_is_not_written() {
     assert_eq!(decision.outcome, Outcome::Allowed);
     assert_eq!(decision.budget, None);
     assert_eq!(decision.reserved, Cost::ZERO);
-    let after = PgUserRepository::new(world.db.pool())
+    let after = PgUserRepository::new(world.db.pool(), trail())
         .find_by_id(ada)
         .await
         .unwrap()
@@ -359,8 +365,8 @@ async fn an_unlimited_budget_admits_any_cost_and_is_not_written() {
 async fn a_payer_deleted_since_the_key_was_read_makes_the_key_invalid() {
     let world = world().await;
     let ada = world.user("ada@example.org", Some(5.0)).await;
-    PgUserRepository::new(world.db.pool())
-        .delete(ada)
+    PgUserRepository::new(world.db.pool(), trail())
+        .delete(ada, test_audit())
         .await
         .unwrap();
     let decision = world
@@ -1198,8 +1204,8 @@ async fn a_users_move_or_deletion_leaves_their_usage_as_it_was_recorded() {
     let world = world().await;
     let ada = world.user("ada@example.org", None).await;
     let record = record_usage(&world, "r1", ada, None, 1, 0.1, noon()).await;
-    let users = PgUserRepository::new(world.db.pool());
-    users.delete(ada).await.unwrap();
+    let users = PgUserRepository::new(world.db.pool(), trail());
+    users.delete(ada, test_audit()).await.unwrap();
     let page = PgUsageRepository::new(world.db.pool())
         .list(
             UsageFilter {

@@ -5,6 +5,8 @@
     reason = "fixtures outside #[test] functions fail the test too"
 )]
 
+mod common;
+
 use std::net::{IpAddr, Ipv4Addr};
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
@@ -14,6 +16,8 @@ use gatehouse_domain::{FailureWindow, LoginFailures, ThrottleKey};
 use gatehouse_infrastructure::PgLoginFailures;
 use gatehouse_infrastructure::testing::TestDatabase;
 use tokio::task::JoinSet;
+
+use common::{failed_login_event, trail};
 
 /// The window the tests count in: the application's length, though the adapter is told `since`.
 const WINDOW: TimeDelta = TimeDelta::minutes(15);
@@ -33,7 +37,7 @@ fn address(last: u8) -> ThrottleKey {
 /// One failure under `keys` at `at`, in a window of [`WINDOW`].
 async fn fail(failures: &PgLoginFailures, keys: &[ThrottleKey], at: DateTime<Utc>) {
     failures
-        .record(keys.to_vec(), at, at - WINDOW)
+        .record(keys.to_vec(), at, at - WINDOW, failed_login_event())
         .await
         .unwrap();
 }
@@ -78,7 +82,7 @@ fn rows(db: &TestDatabase) -> i64 {
 #[tokio::test]
 async fn a_failure_opens_a_window_for_each_key_and_later_ones_count_in_it() {
     let db = TestDatabase::new();
-    let failures = PgLoginFailures::new(db.pool());
+    let failures = PgLoginFailures::new(db.pool(), trail());
     let keys = [email("ada@example.com"), address(7)];
     assert_eq!(open(&failures, &keys, t0()).await, vec![]);
 
@@ -111,7 +115,7 @@ async fn a_failure_opens_a_window_for_each_key_and_later_ones_count_in_it() {
 #[tokio::test]
 async fn a_window_is_open_until_its_length_has_passed_since_its_first_failure() {
     let db = TestDatabase::new();
-    let failures = PgLoginFailures::new(db.pool());
+    let failures = PgLoginFailures::new(db.pool(), trail());
     let keys = [email("ada@example.com")];
     fail(&failures, &keys, t0()).await;
     let last_instant = t0() + WINDOW - TimeDelta::seconds(1);
@@ -122,7 +126,7 @@ async fn a_window_is_open_until_its_length_has_passed_since_its_first_failure() 
 #[tokio::test]
 async fn a_failure_after_the_window_ended_starts_a_new_one() {
     let db = TestDatabase::new();
-    let failures = PgLoginFailures::new(db.pool());
+    let failures = PgLoginFailures::new(db.pool(), trail());
     let keys = [email("ada@example.com")];
     for _ in 0..5 {
         fail(&failures, &keys, t0()).await;
@@ -138,7 +142,7 @@ async fn a_failure_after_the_window_ended_starts_a_new_one() {
 #[tokio::test]
 async fn an_email_in_another_letter_case_counts_under_the_same_key() {
     let db = TestDatabase::new();
-    let failures = PgLoginFailures::new(db.pool());
+    let failures = PgLoginFailures::new(db.pool(), trail());
     fail(&failures, &[email("Ada@Example.COM")], t0()).await;
     fail(&failures, &[email("ADA@EXAMPLE.COM")], t0()).await;
     assert_eq!(
@@ -150,7 +154,7 @@ async fn an_email_in_another_letter_case_counts_under_the_same_key() {
 #[tokio::test]
 async fn clearing_a_key_forgets_its_failures_only() {
     let db = TestDatabase::new();
-    let failures = PgLoginFailures::new(db.pool());
+    let failures = PgLoginFailures::new(db.pool(), trail());
     let keys = [email("ada@example.com"), address(7)];
     fail(&failures, &keys, t0()).await;
     fail(&failures, &keys, t0()).await;
@@ -166,7 +170,7 @@ async fn clearing_a_key_forgets_its_failures_only() {
 #[tokio::test]
 async fn concurrent_failures_all_count() {
     let db = TestDatabase::new();
-    let failures = PgLoginFailures::new(db.pool());
+    let failures = PgLoginFailures::new(db.pool(), trail());
     let ada = email("ada@example.com");
     let mut calls = JoinSet::new();
     for i in 0..24 {
@@ -177,7 +181,11 @@ async fn concurrent_failures_all_count() {
         } else {
             vec![address(i % 3), ada.clone()]
         };
-        calls.spawn(async move { failures.record(keys, t0(), t0() - WINDOW).await });
+        calls.spawn(async move {
+            failures
+                .record(keys, t0(), t0() - WINDOW, failed_login_event())
+                .await
+        });
     }
     while let Some(result) = calls.join_next().await {
         result.unwrap().unwrap();
@@ -197,7 +205,7 @@ async fn concurrent_failures_all_count() {
 #[tokio::test]
 async fn any_text_typed_at_the_login_can_be_counted() {
     let db = TestDatabase::new();
-    let failures = PgLoginFailures::new(db.pool());
+    let failures = PgLoginFailures::new(db.pool(), trail());
     let long = "a".repeat(64 * 1024);
     let keys = [
         email("nul\0@example.com"),
@@ -211,7 +219,7 @@ async fn any_text_typed_at_the_login_can_be_counted() {
 #[tokio::test]
 async fn failures_sweep_away_a_bounded_number_of_windows_that_ended() {
     let db = TestDatabase::new();
-    let failures = PgLoginFailures::new(db.pool());
+    let failures = PgLoginFailures::new(db.pool(), trail());
     let old: Vec<ThrottleKey> = (0..150)
         .map(|i| email(&format!("user{i}@example.com")))
         .collect();

@@ -24,9 +24,11 @@ use gatehouse_infrastructure::{
     ping, run_migrations,
 };
 
-const TABLES: [&str; 13] = [
+const TABLES: [&str; 15] = [
     "access_decisions",
     "api_keys",
+    "audit_events",
+    "audit_purges",
     "login_failures",
     "organizations",
     "project_limits",
@@ -41,12 +43,37 @@ const TABLES: [&str; 13] = [
 ];
 
 /// The migrations after the user counters, newest first.
-const AFTER_USER_COUNTERS: [&str; 4] = [
+const AFTER_USER_COUNTERS: [&str; 5] = [
+    AUDIT_EVENTS,
     "20261210080000",
     "20261205080000",
     "20261203090000",
     "20261203080000",
 ];
+
+/// The migration of the audit log.
+const AUDIT_EVENTS: &str = "20261212080000";
+
+/// The audit log's schema, which every adapter writes beside its change. A test that reverts to an
+/// older schema puts it back (unrecorded) to seed that schema through the adapters, and takes it
+/// away again before the migrations run forward.
+const AUDIT_UP: &str = include_str!("../../../migrations/2026-12-12-080000_audit_events/up.sql");
+const AUDIT_DOWN: &str =
+    include_str!("../../../migrations/2026-12-12-080000_audit_events/down.sql");
+
+/// Puts the audit log's schema back after a revert, for the adapters.
+fn lend_audit_log(pool: &PgPool) {
+    let mut conn = pool.get().unwrap();
+    diesel::connection::SimpleConnection::batch_execute(&mut *conn, AUDIT_UP).unwrap();
+}
+
+/// Takes the lent audit log's schema away, then runs the migrations forward: what they applied.
+fn migrate_forward(pool: &PgPool) -> Vec<String> {
+    let mut conn = pool.get().unwrap();
+    diesel::connection::SimpleConnection::batch_execute(&mut *conn, AUDIT_DOWN).unwrap();
+    drop(conn);
+    run_migrations(pool).unwrap()
+}
 
 /// The migration that stores `created` and `updated` at whole seconds.
 const WHOLE_SECONDS: &str = "20261210080000";
@@ -58,6 +85,8 @@ fn revert_after_user_counters(pool: &PgPool) {
         let reverted = conn.revert_last_migration(MIGRATIONS).unwrap();
         assert_eq!(reverted.to_string(), expected);
     }
+    drop(conn);
+    lend_audit_log(pool);
 }
 
 #[derive(diesel::QueryableByName)]
@@ -124,7 +153,7 @@ async fn the_migrations_can_be_reverted_all_the_way_down_and_applied_again() {
     {
         let mut conn = db.pool().get().unwrap();
         let reverted = conn.revert_all_migrations(MIGRATIONS).unwrap();
-        assert_eq!(reverted.len(), 12);
+        assert_eq!(reverted.len(), 13);
     }
     assert!(tables(&db.pool()).is_empty(), "{:?}", tables(&db.pool()));
     assert!(
@@ -134,12 +163,12 @@ async fn the_migrations_can_be_reverted_all_the_way_down_and_applied_again() {
     );
 
     let applied = run_migrations(&db.pool()).unwrap();
-    assert_eq!(applied.len(), 12);
+    assert_eq!(applied.len(), 13);
     assert_eq!(tables(&db.pool()), TABLES);
     // The schema works again, from scratch.
-    let organizations = PgOrganizationRepository::new(db.pool());
+    let organizations = PgOrganizationRepository::new(db.pool(), trail());
     let acme = organizations
-        .create(NewOrganization { name: name("Acme") })
+        .create(NewOrganization { name: name("Acme") }, test_audit())
         .await
         .unwrap();
     assert_eq!(
@@ -159,9 +188,12 @@ async fn the_projects_migration_reverts_alone_and_drops_the_keys_bound_to_projec
         .id;
     let project = create_project(&pool, "Apollo", acme).await.id;
     add_member(&pool, project, ada).await;
-    let keys = PgApiKeyRepository::new(pool.clone());
-    let own = keys.create(new_key_in("own", ada, None).0).await.unwrap();
-    keys.create(new_key_in("bound", ada, Some(project)).0)
+    let keys = PgApiKeyRepository::new(pool.clone(), trail());
+    let own = keys
+        .create(new_key_in("own", ada, None).0, test_audit())
+        .await
+        .unwrap();
+    keys.create(new_key_in("bound", ada, Some(project)).0, test_audit())
         .await
         .unwrap();
     revert_after_user_counters(&pool);
@@ -182,10 +214,13 @@ async fn the_projects_migration_reverts_alone_and_drops_the_keys_bound_to_projec
         let reverted = conn.revert_last_migration(MIGRATIONS).unwrap();
         assert_eq!(reverted.to_string(), "20261130090000");
     }
+    // The audit log's tables are lent (see `lend_audit_log`).
     assert_eq!(
         tables(&pool),
         [
             "api_keys",
+            "audit_events",
+            "audit_purges",
             "organizations",
             "role_limits",
             "role_permissions",
@@ -207,12 +242,12 @@ async fn the_projects_migration_reverts_alone_and_drops_the_keys_bound_to_projec
         0
     );
 
-    assert_eq!(run_migrations(&pool).unwrap().len(), 7);
+    assert_eq!(migrate_forward(&pool).len(), 8);
     assert_eq!(tables(&pool), TABLES);
     let project = create_project(&pool, "Apollo", acme).await.id;
     add_member(&pool, project, ada).await;
     let bound = keys
-        .create(new_key_in("bound", ada, Some(project)).0)
+        .create(new_key_in("bound", ada, Some(project)).0, test_audit())
         .await
         .unwrap();
     assert_eq!(bound.project, Some(project));
@@ -273,7 +308,15 @@ async fn the_user_counters_migration_counts_the_users_already_there_and_reverts_
         ),
         "{after_revert:?}"
     );
-    assert_eq!(functions(&pool), ["set_updated"]);
+    // The audit log's functions are lent (see `lend_audit_log`).
+    assert_eq!(
+        functions(&pool),
+        [
+            "audit_events_append_only",
+            "purge_audit_events",
+            "set_updated"
+        ]
+    );
     assert_eq!(
         count_rows(
             &pool,
@@ -310,10 +353,10 @@ async fn the_user_counters_migration_counts_the_users_already_there_and_reverts_
     let organizations_before = stamped(&pool, "organizations");
     let roles_before = stamped(&pool, "roles");
 
-    assert_eq!(run_migrations(&pool).unwrap().len(), 5);
+    assert_eq!(migrate_forward(&pool).len(), 6);
     assert_eq!(triggers(&pool), with_counters);
-    let organizations = PgOrganizationRepository::new(pool.clone());
-    let roles = PgRoleRepository::new(pool.clone());
+    let organizations = PgOrganizationRepository::new(pool.clone(), trail());
+    let roles = PgRoleRepository::new(pool.clone(), trail());
     let counts = || async {
         let organizations = organizations
             .list(page(0, 10, OrganizationOrder::Id, Direction::Asc))
@@ -408,8 +451,8 @@ async fn a_pool_pointed_at_a_closed_port_is_unavailable_quickly() {
         ping(&pool).await,
         Err(DomainError::Unavailable(_))
     ));
-    let error = PgOrganizationRepository::new(pool.clone())
-        .create(NewOrganization { name: name("Acme") })
+    let error = PgOrganizationRepository::new(pool.clone(), trail())
+        .create(NewOrganization { name: name("Acme") }, test_audit())
         .await
         .unwrap_err();
     assert!(matches!(error, DomainError::Unavailable(_)));
@@ -495,7 +538,7 @@ async fn budgets_stored_as_doubles_become_exact_millionths_as_they_were_written(
         )
         .unwrap();
     }
-    assert_eq!(run_migrations(&pool).unwrap().len(), 4);
+    assert_eq!(migrate_forward(&pool).len(), 5);
     let expected = [
         Some(300_000),
         Some(12_500_000),
@@ -545,9 +588,12 @@ async fn the_whole_seconds_migration_truncates_the_stamps_there_and_every_new_on
     let pool = db.pool();
     {
         let mut conn = pool.get().unwrap();
-        let reverted = conn.revert_last_migration(MIGRATIONS).unwrap();
-        assert_eq!(reverted.to_string(), WHOLE_SECONDS);
+        for expected in [AUDIT_EVENTS, WHOLE_SECONDS] {
+            let reverted = conn.revert_last_migration(MIGRATIONS).unwrap();
+            assert_eq!(reverted.to_string(), expected);
+        }
     }
+    lend_audit_log(&pool);
     // Rows written before it, each stamp with a fraction; `updated` set apart from `created`
     // (the triggers off, as the migration turns them off) to see that it keeps each.
     let acme = create_organization(&pool, "Acme").await.id;
@@ -557,8 +603,8 @@ async fn the_whole_seconds_migration_truncates_the_stamps_there_and_every_new_on
         .id;
     let project = create_project(&pool, "Apollo", acme).await.id;
     add_member(&pool, project, ada).await;
-    PgApiKeyRepository::new(pool.clone())
-        .create(new_key_in("laptop", ada, Some(project)).0)
+    PgApiKeyRepository::new(pool.clone(), trail())
+        .create(new_key_in("laptop", ada, Some(project)).0, test_audit())
         .await
         .unwrap();
     execute(
@@ -589,7 +635,7 @@ async fn the_whole_seconds_migration_truncates_the_stamps_there_and_every_new_on
     }
     assert_eq!(with_fractions(&pool), 7);
 
-    assert_eq!(run_migrations(&pool).unwrap(), [WHOLE_SECONDS]);
+    assert_eq!(migrate_forward(&pool), [WHOLE_SECONDS, AUDIT_EVENTS]);
     assert_eq!(with_fractions(&pool), 0);
     for table in ["organizations", "roles", "users", "projects"] {
         assert_eq!(
@@ -619,8 +665,8 @@ async fn the_whole_seconds_migration_truncates_the_stamps_there_and_every_new_on
         .id;
     let gemini = create_project(&pool, "Gemini", globex).await.id;
     add_member(&pool, gemini, bob).await;
-    PgApiKeyRepository::new(pool.clone())
-        .create(new_key_in("desktop", bob, None).0)
+    PgApiKeyRepository::new(pool.clone(), trail())
+        .create(new_key_in("desktop", bob, None).0, test_audit())
         .await
         .unwrap();
     for table in ["organizations", "roles", "users", "projects"] {

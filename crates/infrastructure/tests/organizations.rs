@@ -22,7 +22,7 @@ use gatehouse_infrastructure::{
 use tokio::task::JoinSet;
 
 fn repository(db: &TestDatabase) -> PgOrganizationRepository {
-    PgOrganizationRepository::new(db.pool())
+    PgOrganizationRepository::new(db.pool(), trail())
 }
 
 fn new(organization_name: &str) -> NewOrganization {
@@ -41,7 +41,10 @@ fn rename(organization_name: &str) -> OrganizationPatch {
 async fn creating_an_organization_returns_it_with_no_users_and_timestamps_from_the_database() {
     let db = TestDatabase::new();
     let before = chrono::Utc::now();
-    let created = repository(&db).create(new("Acme")).await.unwrap();
+    let created = repository(&db)
+        .create(new("Acme"), test_audit())
+        .await
+        .unwrap();
     assert!(created.id.get() > 0);
     assert_eq!(created.name.as_str(), "Acme");
     assert_eq!(created.users, 0);
@@ -53,8 +56,14 @@ async fn creating_an_organization_returns_it_with_no_users_and_timestamps_from_t
 async fn creating_an_organization_with_a_taken_name_is_already_exists() {
     let db = TestDatabase::new();
     let organizations = repository(&db);
-    organizations.create(new("Acme")).await.unwrap();
-    let error = organizations.create(new("Acme")).await.unwrap_err();
+    organizations
+        .create(new("Acme"), test_audit())
+        .await
+        .unwrap();
+    let error = organizations
+        .create(new("Acme"), test_audit())
+        .await
+        .unwrap_err();
     assert!(matches!(
         error,
         DomainError::AlreadyExists(Entity::Organization)
@@ -65,8 +74,14 @@ async fn creating_an_organization_with_a_taken_name_is_already_exists() {
 async fn finding_an_organization_by_id_gives_it_with_its_users_counted() {
     let db = TestDatabase::new();
     let organizations = repository(&db);
-    let acme = organizations.create(new("Acme")).await.unwrap();
-    let other = organizations.create(new("Other")).await.unwrap();
+    let acme = organizations
+        .create(new("Acme"), test_audit())
+        .await
+        .unwrap();
+    let other = organizations
+        .create(new("Other"), test_audit())
+        .await
+        .unwrap();
     let role = create_role(&db.pool(), "member").await;
     create_user(&db.pool(), "ada@example.org", role.id, Some(acme.id)).await;
     create_user(&db.pool(), "bob@example.org", role.id, Some(acme.id)).await;
@@ -101,8 +116,14 @@ async fn six_organizations(db: &TestDatabase) {
         "id = (SELECT min(id) FROM organizations)",
     );
     let organizations = repository(db);
-    organizations.create(new("foxtrot")).await.unwrap();
-    organizations.create(new("echo")).await.unwrap();
+    organizations
+        .create(new("foxtrot"), test_audit())
+        .await
+        .unwrap();
+    organizations
+        .create(new("echo"), test_audit())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -209,11 +230,14 @@ async fn listing_organizations_orders_by_each_field_in_both_directions_then_by_i
 async fn updating_an_organization_renames_it_and_the_database_bumps_updated() {
     let db = TestDatabase::new();
     let organizations = repository(&db);
-    let acme = organizations.create(new("Acme")).await.unwrap();
+    let acme = organizations
+        .create(new("Acme"), test_audit())
+        .await
+        .unwrap();
     backdate(&db.pool(), "organizations", acme.id.get());
     let acme = organizations.find_by_id(acme.id).await.unwrap().unwrap();
     let updated = organizations
-        .update(acme.id, rename("Acme Corp"))
+        .update(acme.id, rename("Acme Corp"), test_audit())
         .await
         .unwrap();
     assert_eq!(updated.name.as_str(), "Acme Corp");
@@ -232,7 +256,7 @@ async fn updating_an_organization_returns_its_users_counted() {
     let role = create_role(&db.pool(), "member").await;
     create_user(&db.pool(), "ada@example.org", role.id, Some(acme.id)).await;
     let updated = repository(&db)
-        .update(acme.id, rename("Acme Corp"))
+        .update(acme.id, rename("Acme Corp"), test_audit())
         .await
         .unwrap();
     assert_eq!(updated.users, 1);
@@ -242,9 +266,12 @@ async fn updating_an_organization_returns_its_users_counted() {
 async fn an_empty_organization_patch_changes_nothing_not_even_updated() {
     let db = TestDatabase::new();
     let organizations = repository(&db);
-    let acme = organizations.create(new("Acme")).await.unwrap();
+    let acme = organizations
+        .create(new("Acme"), test_audit())
+        .await
+        .unwrap();
     let unchanged = organizations
-        .update(acme.id, OrganizationPatch::default())
+        .update(acme.id, OrganizationPatch::default(), test_audit())
         .await
         .unwrap();
     assert_eq!(unchanged, acme);
@@ -258,10 +285,16 @@ async fn an_empty_organization_patch_changes_nothing_not_even_updated() {
 async fn updating_an_organization_to_a_taken_name_is_already_exists() {
     let db = TestDatabase::new();
     let organizations = repository(&db);
-    organizations.create(new("Acme")).await.unwrap();
-    let other = organizations.create(new("Other")).await.unwrap();
+    organizations
+        .create(new("Acme"), test_audit())
+        .await
+        .unwrap();
+    let other = organizations
+        .create(new("Other"), test_audit())
+        .await
+        .unwrap();
     let error = organizations
-        .update(other.id, rename("Acme"))
+        .update(other.id, rename("Acme"), test_audit())
         .await
         .unwrap_err();
     assert!(matches!(
@@ -280,7 +313,7 @@ async fn updating_a_missing_organization_is_not_found_whatever_the_patch() {
     let organizations = repository(&db);
     for patch in [OrganizationPatch::default(), rename("Acme")] {
         let error = organizations
-            .update(OrganizationId(4242), patch)
+            .update(OrganizationId(4242), patch, test_audit())
             .await
             .unwrap_err();
         assert!(matches!(error, DomainError::NotFound(Entity::Organization)));
@@ -291,8 +324,11 @@ async fn updating_a_missing_organization_is_not_found_whatever_the_patch() {
 async fn deleting_an_organization_removes_it() {
     let db = TestDatabase::new();
     let organizations = repository(&db);
-    let acme = organizations.create(new("Acme")).await.unwrap();
-    organizations.delete(acme.id).await.unwrap();
+    let acme = organizations
+        .create(new("Acme"), test_audit())
+        .await
+        .unwrap();
+    organizations.delete(acme.id, test_audit()).await.unwrap();
     assert!(organizations.find_by_id(acme.id).await.unwrap().is_none());
 }
 
@@ -300,7 +336,7 @@ async fn deleting_an_organization_removes_it() {
 async fn deleting_a_missing_organization_is_not_found() {
     let db = TestDatabase::new();
     let error = repository(&db)
-        .delete(OrganizationId(4242))
+        .delete(OrganizationId(4242), test_audit())
         .await
         .unwrap_err();
     assert!(matches!(error, DomainError::NotFound(Entity::Organization)));
@@ -310,10 +346,16 @@ async fn deleting_a_missing_organization_is_not_found() {
 async fn deleting_an_organization_with_users_is_in_use_and_keeps_it() {
     let db = TestDatabase::new();
     let organizations = repository(&db);
-    let acme = organizations.create(new("Acme")).await.unwrap();
+    let acme = organizations
+        .create(new("Acme"), test_audit())
+        .await
+        .unwrap();
     let role = create_role(&db.pool(), "member").await;
     create_user(&db.pool(), "ada@example.org", role.id, Some(acme.id)).await;
-    let error = organizations.delete(acme.id).await.unwrap_err();
+    let error = organizations
+        .delete(acme.id, test_audit())
+        .await
+        .unwrap_err();
     assert!(matches!(
         error,
         DomainError::InUse {
@@ -328,9 +370,15 @@ async fn deleting_an_organization_with_users_is_in_use_and_keeps_it() {
 async fn deleting_an_organization_with_projects_is_in_use_and_keeps_it() {
     let db = TestDatabase::new();
     let organizations = repository(&db);
-    let acme = organizations.create(new("Acme")).await.unwrap();
+    let acme = organizations
+        .create(new("Acme"), test_audit())
+        .await
+        .unwrap();
     let project = create_project(&db.pool(), "Apollo", acme.id).await;
-    let error = organizations.delete(acme.id).await.unwrap_err();
+    let error = organizations
+        .delete(acme.id, test_audit())
+        .await
+        .unwrap_err();
     assert!(matches!(
         error,
         DomainError::InUse {
@@ -425,7 +473,7 @@ async fn the_user_count_of_an_organization_follows_its_users_created_moved_and_d
     let db = TestDatabase::new();
     let pool = db.pool();
     let organizations = repository(&db);
-    let users = PgUserRepository::new(pool.clone());
+    let users = PgUserRepository::new(pool.clone(), trail());
     let acme = create_organization(&pool, "Acme").await.id;
     let globex = create_organization(&pool, "Globex").await.id;
     let role = create_role(&pool, "member").await.id;
@@ -439,17 +487,23 @@ async fn the_user_count_of_an_organization_follows_its_users_created_moved_and_d
     assert_eq!(users_of(&organizations, &[acme, globex]).await, [2, 0]);
 
     users
-        .update(ada, move_to(Patch::Set(globex)))
+        .update(ada, move_to(Patch::Set(globex)), test_audit())
         .await
         .unwrap();
     assert_eq!(users_of(&organizations, &[acme, globex]).await, [1, 1]);
-    users.update(bob, move_to(Patch::Clear)).await.unwrap();
+    users
+        .update(bob, move_to(Patch::Clear), test_audit())
+        .await
+        .unwrap();
     assert_eq!(users_of(&organizations, &[acme, globex]).await, [0, 1]);
-    users.update(cyd, move_to(Patch::Set(acme))).await.unwrap();
+    users
+        .update(cyd, move_to(Patch::Set(acme)), test_audit())
+        .await
+        .unwrap();
     assert_eq!(users_of(&organizations, &[acme, globex]).await, [1, 1]);
     // Staying where one is, or changing something else, counts nothing.
     users
-        .update(ada, move_to(Patch::Set(globex)))
+        .update(ada, move_to(Patch::Set(globex)), test_audit())
         .await
         .unwrap();
     users
@@ -459,23 +513,24 @@ async fn the_user_count_of_an_organization_follows_its_users_created_moved_and_d
                 name: Patch::Set(name("Cyd")),
                 ..UserPatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap();
     assert_eq!(users_of(&organizations, &[acme, globex]).await, [1, 1]);
     // A move that fails counts nothing either.
     users
-        .update(ada, move_to(Patch::Set(OrganizationId(4242))))
+        .update(ada, move_to(Patch::Set(OrganizationId(4242))), test_audit())
         .await
         .unwrap_err();
     assert_eq!(users_of(&organizations, &[acme, globex]).await, [1, 1]);
 
-    users.delete(ada).await.unwrap();
-    users.delete(bob).await.unwrap();
+    users.delete(ada, test_audit()).await.unwrap();
+    users.delete(bob, test_audit()).await.unwrap();
     assert_eq!(users_of(&organizations, &[acme, globex]).await, [1, 0]);
     assert_user_counts(&pool);
     // With its last user gone, an organization can be deleted.
-    organizations.delete(globex).await.unwrap();
+    organizations.delete(globex, test_audit()).await.unwrap();
 }
 
 #[tokio::test]
@@ -483,21 +538,27 @@ async fn users_joining_and_leaving_an_organization_leave_its_updated_alone() {
     let db = TestDatabase::new();
     let pool = db.pool();
     let organizations = repository(&db);
-    let users = PgUserRepository::new(pool.clone());
-    let acme = organizations.create(new("Acme")).await.unwrap();
+    let users = PgUserRepository::new(pool.clone(), trail());
+    let acme = organizations
+        .create(new("Acme"), test_audit())
+        .await
+        .unwrap();
     backdate(&pool, "organizations", acme.id.get());
     let acme = organizations.find_by_id(acme.id).await.unwrap().unwrap();
-    let globex = organizations.create(new("Globex")).await.unwrap();
+    let globex = organizations
+        .create(new("Globex"), test_audit())
+        .await
+        .unwrap();
     let role = create_role(&pool, "member").await.id;
     let ada = create_user(&pool, "ada@example.org", role, Some(acme.id))
         .await
         .id;
     create_user(&pool, "bob@example.org", role, Some(globex.id)).await;
     users
-        .update(ada, move_to(Patch::Set(globex.id)))
+        .update(ada, move_to(Patch::Set(globex.id)), test_audit())
         .await
         .unwrap();
-    users.delete(ada).await.unwrap();
+    users.delete(ada, test_audit()).await.unwrap();
     execute(
         &pool,
         &format!(
@@ -514,7 +575,7 @@ async fn users_joining_and_leaving_an_organization_leave_its_updated_alone() {
     assert_eq!(found, Organization { users: 1, ..globex });
     // A rename is still a change.
     let renamed = organizations
-        .update(acme.id, rename("Acme Corp"))
+        .update(acme.id, rename("Acme Corp"), test_audit())
         .await
         .unwrap();
     assert!(renamed.updated > acme.updated);
@@ -566,7 +627,7 @@ async fn the_database_counts_users_written_many_at_a_time() {
         users_of(&organizations, &[acme, globex, initech]).await,
         [10, 10, 4]
     );
-    let roles = PgRoleRepository::new(pool.clone());
+    let roles = PgRoleRepository::new(pool.clone(), trail());
     assert_eq!(
         roles.find_by_id(member).await.unwrap().unwrap().users,
         15 + 6,
@@ -632,7 +693,10 @@ async fn concurrent_moves_between_two_organizations_both_ways_never_deadlock() {
         starts.push((user, organization, role));
     }
 
-    let users = PgUserRepository::new(connect(db.url(), 16, DEFAULT_CONNECTION_TIMEOUT).unwrap());
+    let users = PgUserRepository::new(
+        connect(db.url(), 16, DEFAULT_CONNECTION_TIMEOUT).unwrap(),
+        trail(),
+    );
     let mut tasks = JoinSet::new();
     for (user, organization, role) in starts {
         let users = users.clone();
@@ -654,7 +718,7 @@ async fn concurrent_moves_between_two_organizations_both_ways_never_deadlock() {
                     role: Some(role),
                     ..UserPatch::default()
                 };
-                outcomes.push(users.update(user, patch).await.map(|_| ()));
+                outcomes.push(users.update(user, patch, test_audit()).await.map(|_| ()));
             }
             outcomes
         });

@@ -24,7 +24,7 @@ use gatehouse_infrastructure::{
 };
 
 fn repository(db: &TestDatabase) -> PgProjectRepository {
-    PgProjectRepository::new(db.pool())
+    PgProjectRepository::new(db.pool(), trail())
 }
 
 fn budget(amount: f64) -> Budget {
@@ -113,7 +113,7 @@ async fn creating_a_project_stores_its_budget_and_limits_with_no_members() {
     let projects = repository(&world.db);
     let new = full_project("Apollo", world.acme);
     let before = chrono::Utc::now();
-    let created = projects.create(new.clone()).await.unwrap();
+    let created = projects.create(new.clone(), test_audit()).await.unwrap();
     assert!(created.id.get() > 0);
     assert_eq!(created.name, new.name);
     assert_eq!(created.organization, world.acme);
@@ -134,7 +134,7 @@ async fn creating_a_project_without_budget_or_limits_stores_none() {
     let world = world().await;
     let projects = repository(&world.db);
     let created = projects
-        .create(new_project("Apollo", world.acme))
+        .create(new_project("Apollo", world.acme), test_audit())
         .await
         .unwrap();
     let found = projects.find_by_id(created.id).await.unwrap().unwrap();
@@ -147,7 +147,7 @@ async fn creating_a_project_without_budget_or_limits_stores_none() {
 async fn creating_a_project_in_a_missing_organization_is_organization_not_found() {
     let world = world().await;
     let error = repository(&world.db)
-        .create(full_project("Apollo", OrganizationId(4242)))
+        .create(full_project("Apollo", OrganizationId(4242)), test_audit())
         .await
         .unwrap_err();
     assert!(matches!(error, DomainError::NotFound(Entity::Organization)));
@@ -160,16 +160,16 @@ async fn a_project_name_is_unique_within_its_organization_only() {
     let world = world().await;
     let projects = repository(&world.db);
     projects
-        .create(full_project("Apollo", world.acme))
+        .create(full_project("Apollo", world.acme), test_audit())
         .await
         .unwrap();
     let error = projects
-        .create(full_project("Apollo", world.acme))
+        .create(full_project("Apollo", world.acme), test_audit())
         .await
         .unwrap_err();
     assert!(matches!(error, DomainError::AlreadyExists(Entity::Project)));
     let elsewhere = projects
-        .create(full_project("Apollo", world.other))
+        .create(full_project("Apollo", world.other), test_audit())
         .await
         .unwrap();
     assert_eq!(elsewhere.organization, world.other);
@@ -182,7 +182,7 @@ async fn creating_a_project_is_atomic() {
     let world = world().await;
     break_limit_writes(&world.db);
     let error = repository(&world.db)
-        .create(full_project("Apollo", world.acme))
+        .create(full_project("Apollo", world.acme), test_audit())
         .await
         .unwrap_err();
     assert!(matches!(error, DomainError::Unexpected(_)));
@@ -194,16 +194,25 @@ async fn finding_a_project_gives_its_limits_and_members_counted() {
     let world = world().await;
     let projects = repository(&world.db);
     let apollo = projects
-        .create(full_project("Apollo", world.acme))
+        .create(full_project("Apollo", world.acme), test_audit())
         .await
         .unwrap();
     let gemini = projects
-        .create(full_project("Gemini", world.acme))
+        .create(full_project("Gemini", world.acme), test_audit())
         .await
         .unwrap();
-    projects.add_member(apollo.id, world.ada).await.unwrap();
-    projects.add_member(apollo.id, world.bob).await.unwrap();
-    projects.add_member(gemini.id, world.ada).await.unwrap();
+    projects
+        .add_member(apollo.id, world.ada, test_audit())
+        .await
+        .unwrap();
+    projects
+        .add_member(apollo.id, world.bob, test_audit())
+        .await
+        .unwrap();
+    projects
+        .add_member(gemini.id, world.ada, test_audit())
+        .await
+        .unwrap();
     let found = projects.find_by_id(apollo.id).await.unwrap().unwrap();
     assert_eq!(
         found,
@@ -256,11 +265,11 @@ async fn six_projects(world: &World) -> Vec<Project> {
     scramble(&pool, "projects", "id = (SELECT min(id) FROM projects)");
     let projects = repository(&world.db);
     projects
-        .create(full_project("alpha", world.other))
+        .create(full_project("alpha", world.other), test_audit())
         .await
         .unwrap();
     projects
-        .create(full_project("charlie", world.acme))
+        .create(full_project("charlie", world.acme), test_audit())
         .await
         .unwrap();
     let all = projects
@@ -271,9 +280,18 @@ async fn six_projects(world: &World) -> Vec<Project> {
         .await
         .unwrap()
         .items;
-    projects.add_member(all[0].id, world.ada).await.unwrap();
-    projects.add_member(all[0].id, world.bob).await.unwrap();
-    projects.add_member(all[1].id, world.ada).await.unwrap();
+    projects
+        .add_member(all[0].id, world.ada, test_audit())
+        .await
+        .unwrap();
+    projects
+        .add_member(all[0].id, world.bob, test_audit())
+        .await
+        .unwrap();
+    projects
+        .add_member(all[1].id, world.ada, test_audit())
+        .await
+        .unwrap();
     projects
         .list(
             ProjectFilter::default(),
@@ -423,7 +441,7 @@ async fn updating_a_project_renames_it_sets_its_budget_replaces_its_limits_and_b
     let world = world().await;
     let projects = repository(&world.db);
     let project = projects
-        .create(full_project("Apollo", world.acme))
+        .create(full_project("Apollo", world.acme), test_audit())
         .await
         .unwrap();
     backdate(&world.db.pool(), "projects", project.id.get());
@@ -433,7 +451,10 @@ async fn updating_a_project_renames_it_sets_its_budget_replaces_its_limits_and_b
         budget: Patch::Set(budget(0.0)),
         limits: Some(limits(&[limit(5, LimitType::Rpd, Some(1000))])),
     };
-    let updated = projects.update(project.id, patch.clone()).await.unwrap();
+    let updated = projects
+        .update(project.id, patch.clone(), test_audit())
+        .await
+        .unwrap();
     assert_eq!(
         updated,
         Project {
@@ -457,7 +478,7 @@ async fn a_project_merge_patch_keeps_an_absent_budget_and_clears_a_null_one() {
     let world = world().await;
     let projects = repository(&world.db);
     let project = projects
-        .create(full_project("Apollo", world.acme))
+        .create(full_project("Apollo", world.acme), test_audit())
         .await
         .unwrap();
     let renamed = projects
@@ -467,6 +488,7 @@ async fn a_project_merge_patch_keeps_an_absent_budget_and_clears_a_null_one() {
                 name: Some(name("Artemis")),
                 ..ProjectPatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap();
@@ -479,6 +501,7 @@ async fn a_project_merge_patch_keeps_an_absent_budget_and_clears_a_null_one() {
                 budget: Patch::Clear,
                 ..ProjectPatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap();
@@ -497,7 +520,7 @@ async fn updating_only_the_limits_of_a_project_keeps_the_rest_and_bumps_updated(
     let world = world().await;
     let projects = repository(&world.db);
     let project = projects
-        .create(full_project("Apollo", world.acme))
+        .create(full_project("Apollo", world.acme), test_audit())
         .await
         .unwrap();
     backdate(&world.db.pool(), "projects", project.id.get());
@@ -509,6 +532,7 @@ async fn updating_only_the_limits_of_a_project_keeps_the_rest_and_bumps_updated(
                 limits: Some(Limits::default()),
                 ..ProjectPatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap();
@@ -529,10 +553,13 @@ async fn updating_a_project_returns_its_members_counted() {
     let world = world().await;
     let projects = repository(&world.db);
     let project = projects
-        .create(full_project("Apollo", world.acme))
+        .create(full_project("Apollo", world.acme), test_audit())
         .await
         .unwrap();
-    projects.add_member(project.id, world.ada).await.unwrap();
+    projects
+        .add_member(project.id, world.ada, test_audit())
+        .await
+        .unwrap();
     let updated = projects
         .update(
             project.id,
@@ -540,6 +567,7 @@ async fn updating_a_project_returns_its_members_counted() {
                 name: Some(name("Artemis")),
                 ..ProjectPatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap();
@@ -551,11 +579,11 @@ async fn an_empty_project_patch_changes_nothing_not_even_updated() {
     let world = world().await;
     let projects = repository(&world.db);
     let project = projects
-        .create(full_project("Apollo", world.acme))
+        .create(full_project("Apollo", world.acme), test_audit())
         .await
         .unwrap();
     let unchanged = projects
-        .update(project.id, ProjectPatch::default())
+        .update(project.id, ProjectPatch::default(), test_audit())
         .await
         .unwrap();
     assert_eq!(unchanged, project);
@@ -570,15 +598,15 @@ async fn renaming_a_project_to_a_name_taken_in_its_organization_is_already_exist
     let world = world().await;
     let projects = repository(&world.db);
     projects
-        .create(full_project("Apollo", world.acme))
+        .create(full_project("Apollo", world.acme), test_audit())
         .await
         .unwrap();
     projects
-        .create(full_project("Gemini", world.other))
+        .create(full_project("Gemini", world.other), test_audit())
         .await
         .unwrap();
     let project = projects
-        .create(full_project("Mercury", world.acme))
+        .create(full_project("Mercury", world.acme), test_audit())
         .await
         .unwrap();
     let error = projects
@@ -589,6 +617,7 @@ async fn renaming_a_project_to_a_name_taken_in_its_organization_is_already_exist
                 limits: Some(Limits::default()),
                 ..ProjectPatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap_err();
@@ -605,6 +634,7 @@ async fn renaming_a_project_to_a_name_taken_in_its_organization_is_already_exist
                 name: Some(name("Gemini")),
                 ..ProjectPatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap();
@@ -631,7 +661,10 @@ async fn updating_a_missing_project_is_not_found_whatever_the_patch() {
         },
     ];
     for patch in patches {
-        let error = projects.update(ProjectId(4242), patch).await.unwrap_err();
+        let error = projects
+            .update(ProjectId(4242), patch, test_audit())
+            .await
+            .unwrap_err();
         assert!(matches!(error, DomainError::NotFound(Entity::Project)));
     }
 }
@@ -641,7 +674,7 @@ async fn updating_a_project_is_atomic() {
     let world = world().await;
     let projects = repository(&world.db);
     let project = projects
-        .create(full_project("Apollo", world.acme))
+        .create(full_project("Apollo", world.acme), test_audit())
         .await
         .unwrap();
     break_limit_writes(&world.db);
@@ -653,6 +686,7 @@ async fn updating_a_project_is_atomic() {
                 budget: Patch::Clear,
                 limits: Some(limits(&[limit(3, LimitType::Rpd, Some(1))])),
             },
+            test_audit(),
         )
         .await
         .unwrap_err();
@@ -669,26 +703,29 @@ async fn updating_a_project_is_atomic() {
 async fn deleting_a_project_removes_its_limits_memberships_and_bound_keys() {
     let world = world().await;
     let projects = repository(&world.db);
-    let keys = PgApiKeyRepository::new(world.db.pool());
+    let keys = PgApiKeyRepository::new(world.db.pool(), trail());
     let apollo = projects
-        .create(full_project("Apollo", world.acme))
+        .create(full_project("Apollo", world.acme), test_audit())
         .await
         .unwrap();
     let gemini = projects
-        .create(full_project("Gemini", world.acme))
+        .create(full_project("Gemini", world.acme), test_audit())
         .await
         .unwrap();
     for project in [apollo.id, gemini.id] {
-        projects.add_member(project, world.ada).await.unwrap();
+        projects
+            .add_member(project, world.ada, test_audit())
+            .await
+            .unwrap();
     }
     let (bound, bound_secret) = new_key_in("apollo", world.ada, Some(apollo.id));
-    let bound = keys.create(bound).await.unwrap();
+    let bound = keys.create(bound, test_audit()).await.unwrap();
     let (elsewhere, elsewhere_secret) = new_key_in("gemini", world.ada, Some(gemini.id));
-    let elsewhere = keys.create(elsewhere).await.unwrap();
+    let elsewhere = keys.create(elsewhere, test_audit()).await.unwrap();
     let (unbound, unbound_secret) = new_key_in("own", world.ada, None);
-    let unbound = keys.create(unbound).await.unwrap();
+    let unbound = keys.create(unbound, test_audit()).await.unwrap();
 
-    projects.delete(apollo.id).await.unwrap();
+    projects.delete(apollo.id, test_audit()).await.unwrap();
 
     assert!(projects.find_by_id(apollo.id).await.unwrap().is_none());
     assert_eq!(count(&world.db, "project_limits", apollo.id), 0);
@@ -726,7 +763,7 @@ async fn deleting_a_project_removes_its_limits_memberships_and_bound_keys() {
 async fn deleting_a_missing_project_is_not_found() {
     let world = world().await;
     let error = repository(&world.db)
-        .delete(ProjectId(4242))
+        .delete(ProjectId(4242), test_audit())
         .await
         .unwrap_err();
     assert!(matches!(error, DomainError::NotFound(Entity::Project)));
@@ -740,7 +777,10 @@ async fn adding_a_member_returns_the_membership_and_counts_it() {
     let projects = repository(&world.db);
     let project = create_project(&world.db.pool(), "Apollo", world.acme).await;
     let before = chrono::Utc::now();
-    let member = projects.add_member(project.id, world.ada).await.unwrap();
+    let member = projects
+        .add_member(project.id, world.ada, test_audit())
+        .await
+        .unwrap();
     assert_eq!((member.project, member.user), (project.id, world.ada));
     assert!((member.created - before).num_seconds().abs() < 60);
     assert_eq!(
@@ -763,8 +803,14 @@ async fn adding_a_member_twice_keeps_one_membership_and_the_date_they_joined() {
     let world = world().await;
     let projects = repository(&world.db);
     let project = create_project(&world.db.pool(), "Apollo", world.acme).await;
-    let first = projects.add_member(project.id, world.ada).await.unwrap();
-    let again = projects.add_member(project.id, world.ada).await.unwrap();
+    let first = projects
+        .add_member(project.id, world.ada, test_audit())
+        .await
+        .unwrap();
+    let again = projects
+        .add_member(project.id, world.ada, test_audit())
+        .await
+        .unwrap();
     assert_eq!(again, first);
     assert_eq!(count(&world.db, "project_members", project.id), 1);
     assert_eq!(
@@ -784,17 +830,17 @@ async fn adding_a_member_to_a_missing_project_or_a_missing_user_is_not_found() {
     let projects = repository(&world.db);
     let project = create_project(&world.db.pool(), "Apollo", world.acme).await;
     let error = projects
-        .add_member(ProjectId(4242), world.ada)
+        .add_member(ProjectId(4242), world.ada, test_audit())
         .await
         .unwrap_err();
     assert!(matches!(error, DomainError::NotFound(Entity::Project)));
     let error = projects
-        .add_member(project.id, UserId(4242))
+        .add_member(project.id, UserId(4242), test_audit())
         .await
         .unwrap_err();
     assert!(matches!(error, DomainError::NotFound(Entity::User)));
     let error = projects
-        .add_member(ProjectId(4242), UserId(4242))
+        .add_member(ProjectId(4242), UserId(4242), test_audit())
         .await
         .unwrap_err();
     assert!(matches!(error, DomainError::NotFound(_)));
@@ -807,7 +853,10 @@ async fn a_user_of_another_organization_or_of_none_is_not_in_the_projects_organi
     let projects = repository(&world.db);
     let project = create_project(&world.db.pool(), "Apollo", world.acme).await;
     for user in [world.cyd, world.dan] {
-        let error = projects.add_member(project.id, user).await.unwrap_err();
+        let error = projects
+            .add_member(project.id, user, test_audit())
+            .await
+            .unwrap_err();
         assert!(
             matches!(error, DomainError::NotInOrganization),
             "{user}: {error:?}"
@@ -821,7 +870,10 @@ async fn finding_a_membership_that_does_not_exist_is_none() {
     let world = world().await;
     let projects = repository(&world.db);
     let project = create_project(&world.db.pool(), "Apollo", world.acme).await;
-    projects.add_member(project.id, world.ada).await.unwrap();
+    projects
+        .add_member(project.id, world.ada, test_audit())
+        .await
+        .unwrap();
     for (project, user) in [
         (project.id, world.bob),
         (project.id, UserId(4242)),
@@ -866,9 +918,18 @@ async fn five_members(world: &World) -> (ProjectId, Vec<ProjectMember>) {
     )
     .unwrap();
     let projects = repository(&world.db);
-    projects.add_member(project, users[4]).await.unwrap();
-    projects.add_member(project, users[1]).await.unwrap();
-    projects.add_member(other, users[0]).await.unwrap();
+    projects
+        .add_member(project, users[4], test_audit())
+        .await
+        .unwrap();
+    projects
+        .add_member(project, users[1], test_audit())
+        .await
+        .unwrap();
+    projects
+        .add_member(other, users[0], test_audit())
+        .await
+        .unwrap();
     let all = projects
         .list_members(project, page(0, 100, MemberOrder::User, Direction::Asc))
         .await
@@ -957,7 +1018,7 @@ async fn listing_members_orders_by_each_field_in_both_directions_then_by_user() 
 async fn removing_a_member_ends_the_membership_and_only_their_keys_bound_to_the_project() {
     let world = world().await;
     let projects = repository(&world.db);
-    let keys = PgApiKeyRepository::new(world.db.pool());
+    let keys = PgApiKeyRepository::new(world.db.pool(), trail());
     let pool = world.db.pool();
     let apollo = create_project(&pool, "Apollo", world.acme).await.id;
     let gemini = create_project(&pool, "Gemini", world.acme).await.id;
@@ -966,7 +1027,10 @@ async fn removing_a_member_ends_the_membership_and_only_their_keys_bound_to_the_
         (apollo, world.bob),
         (gemini, world.ada),
     ] {
-        projects.add_member(project, user).await.unwrap();
+        projects
+            .add_member(project, user, test_audit())
+            .await
+            .unwrap();
     }
     let mut created = Vec::new();
     for (user, project) in [
@@ -976,10 +1040,17 @@ async fn removing_a_member_ends_the_membership_and_only_their_keys_bound_to_the_
         (world.ada, None),
         (world.bob, Some(apollo)),
     ] {
-        created.push(keys.create(new_key_in("k", user, project).0).await.unwrap());
+        created.push(
+            keys.create(new_key_in("k", user, project).0, test_audit())
+                .await
+                .unwrap(),
+        );
     }
 
-    projects.remove_member(apollo, world.ada).await.unwrap();
+    projects
+        .remove_member(apollo, world.ada, test_audit())
+        .await
+        .unwrap();
 
     assert!(
         projects
@@ -1021,18 +1092,27 @@ async fn removing_a_user_who_is_not_a_member_is_member_not_found() {
     let world = world().await;
     let projects = repository(&world.db);
     let project = create_project(&world.db.pool(), "Apollo", world.acme).await;
-    projects.add_member(project.id, world.ada).await.unwrap();
+    projects
+        .add_member(project.id, world.ada, test_audit())
+        .await
+        .unwrap();
     for (project, user) in [
         (project.id, world.bob),
         (project.id, UserId(4242)),
         (ProjectId(4242), world.ada),
     ] {
-        let error = projects.remove_member(project, user).await.unwrap_err();
+        let error = projects
+            .remove_member(project, user, test_audit())
+            .await
+            .unwrap_err();
         assert!(matches!(error, DomainError::NotFound(Entity::Member)));
     }
-    projects.remove_member(project.id, world.ada).await.unwrap();
+    projects
+        .remove_member(project.id, world.ada, test_audit())
+        .await
+        .unwrap();
     let error = projects
-        .remove_member(project.id, world.ada)
+        .remove_member(project.id, world.ada, test_audit())
         .await
         .unwrap_err();
     assert!(matches!(error, DomainError::NotFound(Entity::Member)));
@@ -1043,10 +1123,16 @@ async fn deleting_a_user_ends_their_memberships() {
     let world = world().await;
     let projects = repository(&world.db);
     let project = create_project(&world.db.pool(), "Apollo", world.acme).await;
-    projects.add_member(project.id, world.ada).await.unwrap();
-    projects.add_member(project.id, world.bob).await.unwrap();
-    PgUserRepository::new(world.db.pool())
-        .delete(world.ada)
+    projects
+        .add_member(project.id, world.ada, test_audit())
+        .await
+        .unwrap();
+    projects
+        .add_member(project.id, world.bob, test_audit())
+        .await
+        .unwrap();
+    PgUserRepository::new(world.db.pool(), trail())
+        .delete(world.ada, test_audit())
         .await
         .unwrap();
     assert_eq!(
@@ -1133,7 +1219,7 @@ async fn adding_a_member_waits_for_a_move_of_the_user_and_sees_the_new_organizat
     let adding = tokio::spawn({
         let projects = projects.clone();
         let ada = world.ada;
-        async move { projects.add_member(project.id, ada).await }
+        async move { projects.add_member(project.id, ada, test_audit()).await }
     });
     assert_waits(&world.db, &adding).await;
     moving.commit();
@@ -1157,7 +1243,7 @@ async fn a_move_waits_for_a_membership_being_added_and_then_ends_it() {
             ),
         ],
     );
-    let users = PgUserRepository::new(world.db.pool());
+    let users = PgUserRepository::new(world.db.pool(), trail());
     let moving = tokio::spawn({
         let users = users.clone();
         let (ada, other) = (world.ada, world.other);
@@ -1169,6 +1255,7 @@ async fn a_move_waits_for_a_membership_being_added_and_then_ends_it() {
                         organization: Patch::Set(other),
                         ..UserPatch::default()
                     },
+                    test_audit(),
                 )
                 .await
         }
@@ -1350,13 +1437,13 @@ async fn the_database_deletes_the_limits_memberships_and_bound_keys_of_a_deleted
     let world = world().await;
     let pool = world.db.pool();
     let project = repository(&world.db)
-        .create(full_project("Apollo", world.acme))
+        .create(full_project("Apollo", world.acme), test_audit())
         .await
         .unwrap()
         .id;
     add_member(&pool, project, world.ada).await;
-    PgApiKeyRepository::new(pool.clone())
-        .create(new_key_in("k", world.ada, Some(project)).0)
+    PgApiKeyRepository::new(pool.clone(), trail())
+        .create(new_key_in("k", world.ada, Some(project)).0, test_audit())
         .await
         .unwrap();
     execute(&pool, &format!("DELETE FROM projects WHERE id = {project}")).unwrap();

@@ -17,7 +17,7 @@ use gatehouse_infrastructure::testing::TestDatabase;
 use gatehouse_infrastructure::{PgRoleRepository, PgUserRepository};
 
 fn repository(db: &TestDatabase) -> PgRoleRepository {
-    PgRoleRepository::new(db.pool())
+    PgRoleRepository::new(db.pool(), trail())
 }
 
 fn new_role(role_name: &str) -> NewRole {
@@ -41,7 +41,7 @@ async fn creating_a_role_stores_its_permissions_and_limits() {
     let db = TestDatabase::new();
     let roles = repository(&db);
     let new = new_role("admin");
-    let created = roles.create(new.clone()).await.unwrap();
+    let created = roles.create(new.clone(), test_audit()).await.unwrap();
     assert!(created.id.get() > 0);
     assert_eq!(created.name, new.name);
     assert_eq!(created.permissions, new.permissions);
@@ -61,11 +61,14 @@ async fn creating_a_role_without_permissions_or_limits_stores_none() {
     let db = TestDatabase::new();
     let roles = repository(&db);
     let created = roles
-        .create(NewRole {
-            name: name("nobody"),
-            permissions: Permissions::default(),
-            limits: Limits::default(),
-        })
+        .create(
+            NewRole {
+                name: name("nobody"),
+                permissions: Permissions::default(),
+                limits: Limits::default(),
+            },
+            test_audit(),
+        )
         .await
         .unwrap();
     let found = roles.find_by_id(created.id).await.unwrap().unwrap();
@@ -77,8 +80,11 @@ async fn creating_a_role_without_permissions_or_limits_stores_none() {
 async fn creating_a_role_with_a_taken_name_is_already_exists_and_stores_nothing_more() {
     let db = TestDatabase::new();
     let roles = repository(&db);
-    roles.create(new_role("admin")).await.unwrap();
-    let error = roles.create(new_role("admin")).await.unwrap_err();
+    roles.create(new_role("admin"), test_audit()).await.unwrap();
+    let error = roles
+        .create(new_role("admin"), test_audit())
+        .await
+        .unwrap_err();
     assert!(matches!(error, DomainError::AlreadyExists(Entity::Role)));
     let listed = roles
         .list(page(0, 10, RoleOrder::Id, Direction::Asc))
@@ -108,7 +114,10 @@ async fn creating_a_role_is_atomic() {
     let db = TestDatabase::new();
     break_limit_writes(&db);
     let roles = repository(&db);
-    let error = roles.create(new_role("admin")).await.unwrap_err();
+    let error = roles
+        .create(new_role("admin"), test_audit())
+        .await
+        .unwrap_err();
     assert!(matches!(error, DomainError::Unexpected(_)));
     let listed = roles
         .list(page(0, 10, RoleOrder::Id, Direction::Asc))
@@ -122,7 +131,7 @@ async fn creating_a_role_is_atomic() {
 async fn updating_a_role_is_atomic() {
     let db = TestDatabase::new();
     let roles = repository(&db);
-    let role = roles.create(new_role("admin")).await.unwrap();
+    let role = roles.create(new_role("admin"), test_audit()).await.unwrap();
     break_limit_writes(&db);
     let error = roles
         .update(
@@ -132,6 +141,7 @@ async fn updating_a_role_is_atomic() {
                 permissions: Some(Permissions::default()),
                 limits: Some(limits(&[limit(3, LimitType::Rpd, Some(1))])),
             },
+            test_audit(),
         )
         .await
         .unwrap_err();
@@ -143,8 +153,8 @@ async fn updating_a_role_is_atomic() {
 async fn finding_a_role_gives_its_permissions_limits_and_users_counted() {
     let db = TestDatabase::new();
     let roles = repository(&db);
-    let admin = roles.create(new_role("admin")).await.unwrap();
-    let other = roles.create(new_role("other")).await.unwrap();
+    let admin = roles.create(new_role("admin"), test_audit()).await.unwrap();
+    let other = roles.create(new_role("other"), test_audit()).await.unwrap();
     create_user(&db.pool(), "ada@example.org", admin.id, None).await;
     create_user(&db.pool(), "bob@example.org", admin.id, None).await;
     create_user(&db.pool(), "cyd@example.org", other.id, None).await;
@@ -187,13 +197,19 @@ async fn six_roles(db: &TestDatabase) -> Vec<Role> {
     .unwrap();
     scramble(&pool, "roles", "id = (SELECT min(id) FROM roles)");
     let roles = repository(db);
-    roles.create(new_role("foxtrot")).await.unwrap();
     roles
-        .create(NewRole {
-            name: name("echo"),
-            permissions: permissions(&[Permission::ProvideModels]),
-            limits: Limits::default(),
-        })
+        .create(new_role("foxtrot"), test_audit())
+        .await
+        .unwrap();
+    roles
+        .create(
+            NewRole {
+                name: name("echo"),
+                permissions: permissions(&[Permission::ProvideModels]),
+                limits: Limits::default(),
+            },
+            test_audit(),
+        )
         .await
         .unwrap();
     roles
@@ -316,7 +332,7 @@ async fn listing_roles_orders_by_each_field_in_both_directions_then_by_id() {
 async fn updating_a_role_replaces_its_whole_lists_and_renames_it() {
     let db = TestDatabase::new();
     let roles = repository(&db);
-    let role = roles.create(new_role("admin")).await.unwrap();
+    let role = roles.create(new_role("admin"), test_audit()).await.unwrap();
     backdate(&db.pool(), "roles", role.id.get());
     let role = roles.find_by_id(role.id).await.unwrap().unwrap();
     let patch = RolePatch {
@@ -324,7 +340,10 @@ async fn updating_a_role_replaces_its_whole_lists_and_renames_it() {
         permissions: Some(permissions(&[Permission::ProvideModels])),
         limits: Some(limits(&[limit(5, LimitType::Rpd, Some(1000))])),
     };
-    let updated = roles.update(role.id, patch.clone()).await.unwrap();
+    let updated = roles
+        .update(role.id, patch.clone(), test_audit())
+        .await
+        .unwrap();
     assert_eq!(
         updated,
         Role {
@@ -343,7 +362,7 @@ async fn updating_a_role_replaces_its_whole_lists_and_renames_it() {
 async fn updating_a_role_with_empty_lists_removes_every_permission_and_limit() {
     let db = TestDatabase::new();
     let roles = repository(&db);
-    let role = roles.create(new_role("admin")).await.unwrap();
+    let role = roles.create(new_role("admin"), test_audit()).await.unwrap();
     let updated = roles
         .update(
             role.id,
@@ -352,6 +371,7 @@ async fn updating_a_role_with_empty_lists_removes_every_permission_and_limit() {
                 limits: Some(Limits::default()),
                 ..RolePatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap();
@@ -365,7 +385,7 @@ async fn updating_a_role_with_empty_lists_removes_every_permission_and_limit() {
 async fn updating_only_the_permissions_of_a_role_keeps_the_rest_and_bumps_updated() {
     let db = TestDatabase::new();
     let roles = repository(&db);
-    let role = roles.create(new_role("admin")).await.unwrap();
+    let role = roles.create(new_role("admin"), test_audit()).await.unwrap();
     backdate(&db.pool(), "roles", role.id.get());
     let role = roles.find_by_id(role.id).await.unwrap().unwrap();
     let updated = roles
@@ -375,6 +395,7 @@ async fn updating_only_the_permissions_of_a_role_keeps_the_rest_and_bumps_update
                 permissions: Some(Permissions::all()),
                 ..RolePatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap();
@@ -389,7 +410,7 @@ async fn updating_only_the_permissions_of_a_role_keeps_the_rest_and_bumps_update
 async fn updating_only_the_limits_of_a_role_keeps_the_rest_and_bumps_updated() {
     let db = TestDatabase::new();
     let roles = repository(&db);
-    let role = roles.create(new_role("admin")).await.unwrap();
+    let role = roles.create(new_role("admin"), test_audit()).await.unwrap();
     backdate(&db.pool(), "roles", role.id.get());
     let role = roles.find_by_id(role.id).await.unwrap().unwrap();
     let new_limits = limits(&[limit(9, LimitType::Tpm, None)]);
@@ -400,6 +421,7 @@ async fn updating_only_the_limits_of_a_role_keeps_the_rest_and_bumps_updated() {
                 limits: Some(new_limits.clone()),
                 ..RolePatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap();
@@ -412,7 +434,7 @@ async fn updating_only_the_limits_of_a_role_keeps_the_rest_and_bumps_updated() {
 async fn updating_a_role_returns_its_users_counted() {
     let db = TestDatabase::new();
     let roles = repository(&db);
-    let role = roles.create(new_role("admin")).await.unwrap();
+    let role = roles.create(new_role("admin"), test_audit()).await.unwrap();
     create_user(&db.pool(), "ada@example.org", role.id, None).await;
     let updated = roles
         .update(
@@ -421,6 +443,7 @@ async fn updating_a_role_returns_its_users_counted() {
                 name: Some(name("renamed")),
                 ..RolePatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap();
@@ -431,8 +454,11 @@ async fn updating_a_role_returns_its_users_counted() {
 async fn an_empty_role_patch_changes_nothing_not_even_updated() {
     let db = TestDatabase::new();
     let roles = repository(&db);
-    let role = roles.create(new_role("admin")).await.unwrap();
-    let unchanged = roles.update(role.id, RolePatch::default()).await.unwrap();
+    let role = roles.create(new_role("admin"), test_audit()).await.unwrap();
+    let unchanged = roles
+        .update(role.id, RolePatch::default(), test_audit())
+        .await
+        .unwrap();
     assert_eq!(unchanged, role);
     assert_eq!(roles.find_by_id(role.id).await.unwrap().unwrap(), role);
 }
@@ -441,8 +467,8 @@ async fn an_empty_role_patch_changes_nothing_not_even_updated() {
 async fn renaming_a_role_to_a_taken_name_is_already_exists_and_changes_nothing() {
     let db = TestDatabase::new();
     let roles = repository(&db);
-    roles.create(new_role("admin")).await.unwrap();
-    let other = roles.create(new_role("other")).await.unwrap();
+    roles.create(new_role("admin"), test_audit()).await.unwrap();
+    let other = roles.create(new_role("other"), test_audit()).await.unwrap();
     let error = roles
         .update(
             other.id,
@@ -451,6 +477,7 @@ async fn renaming_a_role_to_a_taken_name_is_already_exists_and_changes_nothing()
                 permissions: Some(Permissions::default()),
                 ..RolePatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap_err();
@@ -475,7 +502,10 @@ async fn updating_a_missing_role_is_not_found_whatever_the_patch() {
         },
     ];
     for patch in patches {
-        let error = roles.update(RoleId(4242), patch).await.unwrap_err();
+        let error = roles
+            .update(RoleId(4242), patch, test_audit())
+            .await
+            .unwrap_err();
         assert!(matches!(error, DomainError::NotFound(Entity::Role)));
     }
 }
@@ -484,8 +514,8 @@ async fn updating_a_missing_role_is_not_found_whatever_the_patch() {
 async fn deleting_a_role_removes_it_with_its_permissions_and_limits() {
     let db = TestDatabase::new();
     let roles = repository(&db);
-    let role = roles.create(new_role("admin")).await.unwrap();
-    roles.delete(role.id).await.unwrap();
+    let role = roles.create(new_role("admin"), test_audit()).await.unwrap();
+    roles.delete(role.id, test_audit()).await.unwrap();
     assert!(roles.find_by_id(role.id).await.unwrap().is_none());
     assert_eq!(count(&db, "role_permissions", role.id), 0);
     assert_eq!(count(&db, "role_limits", role.id), 0);
@@ -494,7 +524,10 @@ async fn deleting_a_role_removes_it_with_its_permissions_and_limits() {
 #[tokio::test]
 async fn deleting_a_role_in_the_database_cascades_to_its_permissions_and_limits() {
     let db = TestDatabase::new();
-    let role = repository(&db).create(new_role("admin")).await.unwrap();
+    let role = repository(&db)
+        .create(new_role("admin"), test_audit())
+        .await
+        .unwrap();
     execute(
         &db.pool(),
         &format!("DELETE FROM roles WHERE id = {}", role.id),
@@ -508,9 +541,9 @@ async fn deleting_a_role_in_the_database_cascades_to_its_permissions_and_limits(
 async fn deleting_a_role_held_by_users_is_in_use_and_keeps_it() {
     let db = TestDatabase::new();
     let roles = repository(&db);
-    let role = roles.create(new_role("admin")).await.unwrap();
+    let role = roles.create(new_role("admin"), test_audit()).await.unwrap();
     create_user(&db.pool(), "ada@example.org", role.id, None).await;
-    let error = roles.delete(role.id).await.unwrap_err();
+    let error = roles.delete(role.id, test_audit()).await.unwrap_err();
     assert!(matches!(
         error,
         DomainError::InUse {
@@ -525,7 +558,10 @@ async fn deleting_a_role_held_by_users_is_in_use_and_keeps_it() {
 #[tokio::test]
 async fn deleting_a_missing_role_is_not_found() {
     let db = TestDatabase::new();
-    let error = repository(&db).delete(RoleId(4242)).await.unwrap_err();
+    let error = repository(&db)
+        .delete(RoleId(4242), test_audit())
+        .await
+        .unwrap_err();
     assert!(matches!(error, DomainError::NotFound(Entity::Role)));
 }
 
@@ -645,7 +681,7 @@ async fn the_database_refuses_role_names_outside_1_to_255_characters_and_twice_t
 async fn the_database_sets_updated_on_every_write_of_a_role() {
     let db = TestDatabase::new();
     let roles = repository(&db);
-    let role = roles.create(new_role("admin")).await.unwrap();
+    let role = roles.create(new_role("admin"), test_audit()).await.unwrap();
     backdate(&db.pool(), "roles", role.id.get());
     let role = roles.find_by_id(role.id).await.unwrap().unwrap();
     execute(
@@ -691,25 +727,28 @@ async fn the_user_count_of_a_role_follows_its_users_created_moved_and_deleted() 
     let db = TestDatabase::new();
     let pool = db.pool();
     let roles = repository(&db);
-    let users = PgUserRepository::new(pool.clone());
+    let users = PgUserRepository::new(pool.clone(), trail());
     let member = create_role(&pool, "member").await.id;
     let admin = create_role(&pool, "admin").await.id;
     let ada = create_user(&pool, "ada@example.org", member, None).await.id;
     let bob = create_user(&pool, "bob@example.org", member, None).await.id;
     assert_eq!(users_of(&roles, &[member, admin]).await, [2, 0]);
 
-    users.update(ada, give(admin)).await.unwrap();
+    users.update(ada, give(admin), test_audit()).await.unwrap();
     assert_eq!(users_of(&roles, &[member, admin]).await, [1, 1]);
-    users.update(ada, give(admin)).await.unwrap();
-    users.update(bob, give(RoleId(4242))).await.unwrap_err();
+    users.update(ada, give(admin), test_audit()).await.unwrap();
+    users
+        .update(bob, give(RoleId(4242)), test_audit())
+        .await
+        .unwrap_err();
     assert_eq!(users_of(&roles, &[member, admin]).await, [1, 1]);
-    users.update(bob, give(admin)).await.unwrap();
+    users.update(bob, give(admin), test_audit()).await.unwrap();
     assert_eq!(users_of(&roles, &[member, admin]).await, [0, 2]);
 
-    users.delete(ada).await.unwrap();
+    users.delete(ada, test_audit()).await.unwrap();
     assert_eq!(users_of(&roles, &[member, admin]).await, [0, 1]);
     assert_user_counts(&pool);
-    roles.delete(member).await.unwrap();
+    roles.delete(member, test_audit()).await.unwrap();
 }
 
 #[tokio::test]
@@ -717,18 +756,24 @@ async fn users_taking_and_leaving_a_role_leave_its_updated_alone() {
     let db = TestDatabase::new();
     let pool = db.pool();
     let roles = repository(&db);
-    let users = PgUserRepository::new(pool.clone());
-    let member = roles.create(new_role("member")).await.unwrap();
+    let users = PgUserRepository::new(pool.clone(), trail());
+    let member = roles
+        .create(new_role("member"), test_audit())
+        .await
+        .unwrap();
     backdate(&pool, "roles", member.id.get());
     let member = roles.find_by_id(member.id).await.unwrap().unwrap();
-    let admin = roles.create(new_role("admin")).await.unwrap();
+    let admin = roles.create(new_role("admin"), test_audit()).await.unwrap();
     let ada = create_user(&pool, "ada@example.org", member.id, None)
         .await
         .id;
     create_user(&pool, "bob@example.org", member.id, None).await;
-    users.update(ada, give(admin.id)).await.unwrap();
+    users
+        .update(ada, give(admin.id), test_audit())
+        .await
+        .unwrap();
     create_user(&pool, "cyd@example.org", admin.id, None).await;
-    users.delete(ada).await.unwrap();
+    users.delete(ada, test_audit()).await.unwrap();
 
     let found = roles.find_by_id(member.id).await.unwrap().unwrap();
     assert_eq!(found, Role { users: 1, ..member });
@@ -742,6 +787,7 @@ async fn users_taking_and_leaving_a_role_leave_its_updated_alone() {
                 permissions: Some(Permissions::all()),
                 ..RolePatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap();

@@ -34,12 +34,12 @@ struct World {
 
 impl World {
     fn users(&self) -> PgUserRepository {
-        PgUserRepository::new(self.db.pool())
+        PgUserRepository::new(self.db.pool(), trail())
     }
 
     /// Ada's keys, sessions first, then Bob's session: which of them still exist.
     async fn existing(&self) -> Vec<bool> {
-        let keys = PgApiKeyRepository::new(self.db.pool());
+        let keys = PgApiKeyRepository::new(self.db.pool(), trail());
         let mut found = Vec::new();
         for id in self
             .ada_sessions
@@ -70,8 +70,8 @@ async fn key(pool: &PgPool, key_name: &str, user: UserId, project: bool) -> ApiK
     } else {
         None
     };
-    PgApiKeyRepository::new(pool.clone())
-        .create(new_key_in(key_name, user, project).0)
+    PgApiKeyRepository::new(pool.clone(), trail())
+        .create(new_key_in(key_name, user, project).0, test_audit())
         .await
         .unwrap()
         .id
@@ -81,10 +81,10 @@ async fn world() -> World {
     let db = TestDatabase::new();
     let pool = db.pool();
     let role: RoleId = create_role(&pool, "member").await.id;
-    let users = PgUserRepository::new(pool.clone());
+    let users = PgUserRepository::new(pool.clone(), trail());
     let mut ada = new_user("ada@example.org", role, None);
     ada.password = Some(PasswordHash::new(OLD_HASH));
-    let ada = users.create(ada).await.unwrap().id;
+    let ada = users.create(ada, test_audit()).await.unwrap().id;
     let bob = create_user(&pool, "bob@example.org", role, None).await.id;
     let ada_sessions = [
         key(&pool, SESSION, ada, false).await,
@@ -142,7 +142,7 @@ async fn a_password_change_deletes_exactly_the_users_keys_of_the_name_but_the_ke
     let kept = world.ada_sessions[1];
     world
         .users()
-        .update(world.ada, new_password(Some(kept)))
+        .update(world.ada, new_password(Some(kept)), test_audit())
         .await
         .unwrap();
     assert_eq!(
@@ -164,7 +164,7 @@ async fn keeping_no_key_or_another_users_key_ends_every_session_of_the_user() {
         let except = keep_bobs.then_some(world.bob_session);
         world
             .users()
-            .update(world.ada, new_password(except))
+            .update(world.ada, new_password(except), test_audit())
             .await
             .unwrap();
         assert_eq!(
@@ -183,13 +183,19 @@ async fn a_change_that_fails_ends_no_session() {
         email: Some(email("bob@example.org")),
         ..new_password(None)
     };
-    let error = users.update(world.ada, taken).await.unwrap_err();
+    let error = users
+        .update(world.ada, taken, test_audit())
+        .await
+        .unwrap_err();
     assert!(matches!(error, DomainError::AlreadyExists(Entity::User)));
     let missing_role = UserPatch {
         role: Some(RoleId(4242)),
         ..new_password(None)
     };
-    let error = users.update(world.ada, missing_role).await.unwrap_err();
+    let error = users
+        .update(world.ada, missing_role, test_audit())
+        .await
+        .unwrap_err();
     assert!(matches!(error, DomainError::NotFound(Entity::Role)));
     assert_eq!(world.existing().await, [true; 6]);
     assert_eq!(
@@ -212,7 +218,7 @@ async fn sessions_that_cannot_be_ended_leave_the_password_unchanged() {
     }
     let error = world
         .users()
-        .update(world.ada, new_password(None))
+        .update(world.ada, new_password(None), test_audit())
         .await
         .unwrap_err();
     assert!(matches!(error, DomainError::Unexpected(_)), "{error:?}");
@@ -233,7 +239,7 @@ async fn a_patch_that_only_ends_keys_deletes_them_and_leaves_the_user_alone() {
         ..UserPatch::default()
     };
     let after = users
-        .update(world.ada, only_sessions.clone())
+        .update(world.ada, only_sessions.clone(), test_audit())
         .await
         .unwrap();
     assert_eq!(after, before);
@@ -242,7 +248,10 @@ async fn a_patch_that_only_ends_keys_deletes_them_and_leaves_the_user_alone() {
         world.existing().await,
         [false, false, false, true, true, true]
     );
-    let error = users.update(UserId(4242), only_sessions).await.unwrap_err();
+    let error = users
+        .update(UserId(4242), only_sessions, test_audit())
+        .await
+        .unwrap_err();
     assert!(matches!(error, DomainError::NotFound(Entity::User)));
 }
 
@@ -258,6 +267,7 @@ async fn a_change_without_keys_to_end_keeps_every_key() {
                 email: Some(email("lovelace@example.org")),
                 ..UserPatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap();

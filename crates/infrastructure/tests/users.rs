@@ -19,7 +19,7 @@ use gatehouse_infrastructure::testing::TestDatabase;
 use gatehouse_infrastructure::{PgApiKeyRepository, PgPool, PgProjectRepository, PgUserRepository};
 
 fn repository(db: &TestDatabase) -> PgUserRepository {
-    PgUserRepository::new(db.pool())
+    PgUserRepository::new(db.pool(), trail())
 }
 
 /// Microsecond precision, as PostgreSQL stores it.
@@ -90,7 +90,10 @@ fn full_user(world: &World) -> NewUser {
 async fn creating_a_user_returns_every_field_as_stored() {
     let world = world().await;
     let new = full_user(&world);
-    let created = repository(&world.db).create(new.clone()).await.unwrap();
+    let created = repository(&world.db)
+        .create(new.clone(), test_audit())
+        .await
+        .unwrap();
     assert!(created.id.get() > 0);
     assert_eq!(created.email.as_str(), "Ada.Lovelace@Example.org");
     assert_eq!(created.name, new.name);
@@ -118,7 +121,7 @@ async fn creating_a_user_returns_every_field_as_stored() {
 async fn creating_a_user_stores_the_password_hash() {
     let world = world().await;
     let created = repository(&world.db)
-        .create(full_user(&world))
+        .create(full_user(&world), test_audit())
         .await
         .unwrap();
     assert_eq!(
@@ -131,7 +134,7 @@ async fn creating_a_user_stores_the_password_hash() {
 async fn creating_a_user_with_only_the_required_fields_leaves_the_others_empty() {
     let world = world().await;
     let created = repository(&world.db)
-        .create(new_user("ada@example.org", world.role, None))
+        .create(new_user("ada@example.org", world.role, None), test_audit())
         .await
         .unwrap();
     assert_eq!(created.name, None);
@@ -147,11 +150,14 @@ async fn creating_a_user_with_a_taken_email_is_already_exists() {
     let world = world().await;
     let users = repository(&world.db);
     users
-        .create(new_user("ada@example.org", world.role, None))
+        .create(new_user("ada@example.org", world.role, None), test_audit())
         .await
         .unwrap();
     let error = users
-        .create(new_user("ada@example.org", world.other_role, None))
+        .create(
+            new_user("ada@example.org", world.other_role, None),
+            test_audit(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(error, DomainError::AlreadyExists(Entity::User)));
@@ -162,11 +168,11 @@ async fn creating_a_user_with_an_email_taken_in_another_case_is_already_exists()
     let world = world().await;
     let users = repository(&world.db);
     users
-        .create(new_user("ada@example.org", world.role, None))
+        .create(new_user("ada@example.org", world.role, None), test_audit())
         .await
         .unwrap();
     let error = users
-        .create(new_user("ADA@Example.ORG", world.role, None))
+        .create(new_user("ADA@Example.ORG", world.role, None), test_audit())
         .await
         .unwrap_err();
     assert!(matches!(error, DomainError::AlreadyExists(Entity::User)));
@@ -176,7 +182,10 @@ async fn creating_a_user_with_an_email_taken_in_another_case_is_already_exists()
 async fn creating_a_user_with_a_missing_role_is_role_not_found() {
     let world = world().await;
     let error = repository(&world.db)
-        .create(new_user("ada@example.org", RoleId(4242), None))
+        .create(
+            new_user("ada@example.org", RoleId(4242), None),
+            test_audit(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(error, DomainError::NotFound(Entity::Role)));
@@ -186,11 +195,10 @@ async fn creating_a_user_with_a_missing_role_is_role_not_found() {
 async fn creating_a_user_with_a_missing_organization_is_organization_not_found() {
     let world = world().await;
     let error = repository(&world.db)
-        .create(new_user(
-            "ada@example.org",
-            world.role,
-            Some(OrganizationId(4242)),
-        ))
+        .create(
+            new_user("ada@example.org", world.role, Some(OrganizationId(4242))),
+            test_audit(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(error, DomainError::NotFound(Entity::Organization)));
@@ -210,9 +218,9 @@ async fn finding_a_missing_user_is_none() {
 async fn ada_and_bob(world: &World) -> (Credentials, Credentials) {
     let users = repository(&world.db);
     let new = full_user(world);
-    let ada = users.create(new.clone()).await.unwrap();
+    let ada = users.create(new.clone(), test_audit()).await.unwrap();
     let bob = users
-        .create(new_user("bob@example.org", world.role, None))
+        .create(new_user("bob@example.org", world.role, None), test_audit())
         .await
         .unwrap();
     (
@@ -293,6 +301,7 @@ async fn credentials_follow_a_password_change() {
                 password: Some(PasswordHash::new("$argon2id$new")),
                 ..UserPatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap();
@@ -321,18 +330,24 @@ async fn six_users(world: &World) -> Vec<User> {
     scramble(&pool, "users", "id = (SELECT min(id) FROM users)");
     let users = repository(&world.db);
     users
-        .create(NewUser {
-            name: Some(name("amy")),
-            ..new_user(
-                "fff@example.org",
-                world.role,
-                Some(world.other_organization),
-            )
-        })
+        .create(
+            NewUser {
+                name: Some(name("amy")),
+                ..new_user(
+                    "fff@example.org",
+                    world.role,
+                    Some(world.other_organization),
+                )
+            },
+            test_audit(),
+        )
         .await
         .unwrap();
     users
-        .create(new_user("eee@example.org", world.other_role, None))
+        .create(
+            new_user("eee@example.org", world.other_role, None),
+            test_audit(),
+        )
         .await
         .unwrap();
     users
@@ -646,10 +661,11 @@ async fn the_totals_of_an_organization_and_a_role_follow_moves_and_deletions() {
                 role: Some(world.other_role),
                 ..UserPatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap();
-    users.delete(all[1].id).await.unwrap();
+    users.delete(all[1].id, test_audit()).await.unwrap();
     assert_user_counts(&world.db.pool());
     for (filter, expected) in filters_of_one(&world).into_iter().zip([1, 2, 2, 3]) {
         let listed = users
@@ -666,7 +682,7 @@ async fn updating_a_user_sets_every_field_given_and_the_database_bumps_updated()
     let world = world().await;
     let users = repository(&world.db);
     let user = users
-        .create(new_user("ada@example.org", world.role, None))
+        .create(new_user("ada@example.org", world.role, None), test_audit())
         .await
         .unwrap();
     backdate(&world.db.pool(), "users", user.id.get());
@@ -686,6 +702,7 @@ async fn updating_a_user_sets_every_field_given_and_the_database_bumps_updated()
                 priority: Some(Priority::new(9).unwrap()),
                 end_keys: None,
             },
+            test_audit(),
         )
         .await
         .unwrap();
@@ -709,7 +726,7 @@ async fn updating_a_user_sets_every_field_given_and_the_database_bumps_updated()
 async fn a_user_merge_patch_keeps_absent_fields_and_clears_null_ones() {
     let world = world().await;
     let users = repository(&world.db);
-    let user = users.create(full_user(&world)).await.unwrap();
+    let user = users.create(full_user(&world), test_audit()).await.unwrap();
 
     let kept = users
         .update(
@@ -718,6 +735,7 @@ async fn a_user_merge_patch_keeps_absent_fields_and_clears_null_ones() {
                 priority: Some(Priority::new(4).unwrap()),
                 ..UserPatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap();
@@ -741,6 +759,7 @@ async fn a_user_merge_patch_keeps_absent_fields_and_clears_null_ones() {
                 expires: Patch::Clear,
                 ..UserPatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap();
@@ -761,8 +780,11 @@ async fn a_user_merge_patch_keeps_absent_fields_and_clears_null_ones() {
 async fn an_empty_user_patch_changes_nothing_not_even_updated() {
     let world = world().await;
     let users = repository(&world.db);
-    let user = users.create(full_user(&world)).await.unwrap();
-    let unchanged = users.update(user.id, UserPatch::default()).await.unwrap();
+    let user = users.create(full_user(&world), test_audit()).await.unwrap();
+    let unchanged = users
+        .update(user.id, UserPatch::default(), test_audit())
+        .await
+        .unwrap();
     assert_eq!(unchanged, user);
     assert_eq!(users.find_by_id(user.id).await.unwrap().unwrap(), user);
 }
@@ -772,11 +794,11 @@ async fn updating_a_user_email_to_one_taken_in_another_case_is_already_exists() 
     let world = world().await;
     let users = repository(&world.db);
     users
-        .create(new_user("ada@example.org", world.role, None))
+        .create(new_user("ada@example.org", world.role, None), test_audit())
         .await
         .unwrap();
     let bob = users
-        .create(new_user("bob@example.org", world.role, None))
+        .create(new_user("bob@example.org", world.role, None), test_audit())
         .await
         .unwrap();
     let error = users
@@ -786,6 +808,7 @@ async fn updating_a_user_email_to_one_taken_in_another_case_is_already_exists() 
                 email: Some(email("Ada@EXAMPLE.org")),
                 ..UserPatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap_err();
@@ -797,7 +820,7 @@ async fn a_user_may_change_the_case_of_their_own_email() {
     let world = world().await;
     let users = repository(&world.db);
     let ada = users
-        .create(new_user("ada@example.org", world.role, None))
+        .create(new_user("ada@example.org", world.role, None), test_audit())
         .await
         .unwrap();
     let updated = users
@@ -807,6 +830,7 @@ async fn a_user_may_change_the_case_of_their_own_email() {
                 email: Some(email("ADA@example.org")),
                 ..UserPatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap();
@@ -818,7 +842,7 @@ async fn updating_a_user_to_a_missing_role_or_organization_is_not_found() {
     let world = world().await;
     let users = repository(&world.db);
     let user = users
-        .create(new_user("ada@example.org", world.role, None))
+        .create(new_user("ada@example.org", world.role, None), test_audit())
         .await
         .unwrap();
     let error = users
@@ -828,6 +852,7 @@ async fn updating_a_user_to_a_missing_role_or_organization_is_not_found() {
                 role: Some(RoleId(4242)),
                 ..UserPatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap_err();
@@ -839,6 +864,7 @@ async fn updating_a_user_to_a_missing_role_or_organization_is_not_found() {
                 organization: Patch::Set(OrganizationId(4242)),
                 ..UserPatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap_err();
@@ -862,7 +888,10 @@ async fn updating_a_missing_user_is_not_found_whatever_the_patch() {
         },
     ];
     for patch in patches {
-        let error = users.update(UserId(4242), patch).await.unwrap_err();
+        let error = users
+            .update(UserId(4242), patch, test_audit())
+            .await
+            .unwrap_err();
         assert!(matches!(error, DomainError::NotFound(Entity::User)));
     }
 }
@@ -871,32 +900,35 @@ async fn updating_a_missing_user_is_not_found_whatever_the_patch() {
 async fn deleting_a_user_removes_them_and_their_keys() {
     let world = world().await;
     let users = repository(&world.db);
-    let keys = PgApiKeyRepository::new(world.db.pool());
+    let keys = PgApiKeyRepository::new(world.db.pool(), trail());
     let ada = users
-        .create(new_user("ada@example.org", world.role, None))
+        .create(new_user("ada@example.org", world.role, None), test_audit())
         .await
         .unwrap();
     let bob = users
-        .create(new_user("bob@example.org", world.role, None))
+        .create(new_user("bob@example.org", world.role, None), test_audit())
         .await
         .unwrap();
     let mut created = Vec::new();
     for (owner, hash) in [(ada.id, [1_u8; 32]), (ada.id, [2; 32]), (bob.id, [3; 32])] {
         let key = keys
-            .create(NewApiKey {
-                name: name("key"),
-                user: owner,
-                hash: KeyHash::new(hash),
-                masked: "sk-abcd...wxyz".to_owned(),
-                project: None,
-                expires: None,
-            })
+            .create(
+                NewApiKey {
+                    name: name("key"),
+                    user: owner,
+                    hash: KeyHash::new(hash),
+                    masked: "sk-abcd...wxyz".to_owned(),
+                    project: None,
+                    expires: None,
+                },
+                test_audit(),
+            )
             .await
             .unwrap();
         created.push(key);
     }
 
-    users.delete(ada.id).await.unwrap();
+    users.delete(ada.id, test_audit()).await.unwrap();
 
     assert!(users.find_by_id(ada.id).await.unwrap().is_none());
     assert!(keys.find_by_id(created[0].id).await.unwrap().is_none());
@@ -914,7 +946,7 @@ async fn deleting_a_user_removes_them_and_their_keys() {
 async fn deleting_a_missing_user_is_not_found() {
     let world = world().await;
     let error = repository(&world.db)
-        .delete(UserId(4242))
+        .delete(UserId(4242), test_audit())
         .await
         .unwrap_err();
     assert!(matches!(error, DomainError::NotFound(Entity::User)));
@@ -1020,7 +1052,7 @@ async fn the_database_sets_updated_on_every_write_of_a_user() {
     let world = world().await;
     let users = repository(&world.db);
     let user = users
-        .create(new_user("ada@example.org", world.role, None))
+        .create(new_user("ada@example.org", world.role, None), test_audit())
         .await
         .unwrap();
     backdate(&world.db.pool(), "users", user.id.get());
@@ -1043,7 +1075,7 @@ async fn a_stored_value_the_domain_refuses_is_unexpected_not_a_panic() {
     let world = world().await;
     let users = repository(&world.db);
     let user = users
-        .create(new_user("ada@example.org", world.role, None))
+        .create(new_user("ada@example.org", world.role, None), test_audit())
         .await
         .unwrap();
     execute(
@@ -1110,18 +1142,18 @@ async fn memberships(world: &World) -> Memberships {
     ] {
         add_member(&pool, project, user).await;
     }
-    let keys = PgApiKeyRepository::new(pool.clone());
+    let keys = PgApiKeyRepository::new(pool.clone(), trail());
     let mut ada_keys = Vec::new();
     for project in [Some(apollo), Some(gemini), None] {
         ada_keys.push(
-            keys.create(new_key_in("k", ada, project).0)
+            keys.create(new_key_in("k", ada, project).0, test_audit())
                 .await
                 .unwrap()
                 .id,
         );
     }
     let bob_key = keys
-        .create(new_key_in("k", bob, Some(apollo)).0)
+        .create(new_key_in("k", bob, Some(apollo)).0, test_audit())
         .await
         .unwrap()
         .id;
@@ -1136,7 +1168,7 @@ async fn memberships(world: &World) -> Memberships {
 
 /// Which of `projects` the user is a member of.
 async fn member_of(world: &World, user: UserId, projects: &[ProjectId]) -> Vec<bool> {
-    let repository = PgProjectRepository::new(world.db.pool());
+    let repository = PgProjectRepository::new(world.db.pool(), trail());
     let mut found = Vec::new();
     for &project in projects {
         found.push(
@@ -1152,7 +1184,7 @@ async fn member_of(world: &World, user: UserId, projects: &[ProjectId]) -> Vec<b
 
 /// Which of `keys` still exist.
 async fn existing(world: &World, keys: &[ApiKeyId]) -> Vec<bool> {
-    let repository = PgApiKeyRepository::new(world.db.pool());
+    let repository = PgApiKeyRepository::new(world.db.pool(), trail());
     let mut found = Vec::new();
     for &key in keys {
         found.push(repository.find_by_id(key).await.unwrap().is_some());
@@ -1172,7 +1204,11 @@ async fn moving_a_user_to_another_organization_ends_their_memberships_and_bound_
     let world = world().await;
     let m = memberships(&world).await;
     let moved = repository(&world.db)
-        .update(m.ada, move_to(Patch::Set(world.other_organization)))
+        .update(
+            m.ada,
+            move_to(Patch::Set(world.other_organization)),
+            test_audit(),
+        )
         .await
         .unwrap();
     assert_eq!(moved.organization, Some(world.other_organization));
@@ -1189,7 +1225,7 @@ async fn taking_a_user_out_of_every_organization_ends_all_their_memberships() {
     let world = world().await;
     let m = memberships(&world).await;
     let moved = repository(&world.db)
-        .update(m.ada, move_to(Patch::Clear))
+        .update(m.ada, move_to(Patch::Clear), test_audit())
         .await
         .unwrap();
     assert_eq!(moved.organization, None);
@@ -1204,7 +1240,7 @@ async fn setting_a_user_to_the_organization_they_are_in_keeps_their_memberships(
     let m = memberships(&world).await;
     let users = repository(&world.db);
     users
-        .update(m.ada, move_to(Patch::Set(world.organization)))
+        .update(m.ada, move_to(Patch::Set(world.organization)), test_audit())
         .await
         .unwrap();
     users
@@ -1214,10 +1250,14 @@ async fn setting_a_user_to_the_organization_they_are_in_keeps_their_memberships(
                 priority: Some(Priority::new(2).unwrap()),
                 ..UserPatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap();
-    users.update(m.ada, UserPatch::default()).await.unwrap();
+    users
+        .update(m.ada, UserPatch::default(), test_audit())
+        .await
+        .unwrap();
     assert_eq!(member_of(&world, m.ada, &m.projects).await, [true, true]);
     assert_eq!(existing(&world, &m.ada_keys).await, [true, true, true]);
 }
@@ -1228,7 +1268,11 @@ async fn a_move_that_fails_keeps_the_users_memberships() {
     let m = memberships(&world).await;
     let users = repository(&world.db);
     let error = users
-        .update(m.ada, move_to(Patch::Set(OrganizationId(4242))))
+        .update(
+            m.ada,
+            move_to(Patch::Set(OrganizationId(4242))),
+            test_audit(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(error, DomainError::NotFound(Entity::Organization)));
@@ -1240,6 +1284,7 @@ async fn a_move_that_fails_keeps_the_users_memberships() {
                 organization: Patch::Clear,
                 ..UserPatch::default()
             },
+            test_audit(),
         )
         .await
         .unwrap_err();
@@ -1253,7 +1298,7 @@ async fn moving_a_missing_user_is_not_found() {
     let world = world().await;
     memberships(&world).await;
     let error = repository(&world.db)
-        .update(UserId(4242), move_to(Patch::Clear))
+        .update(UserId(4242), move_to(Patch::Clear), test_audit())
         .await
         .unwrap_err();
     assert!(matches!(error, DomainError::NotFound(Entity::User)));

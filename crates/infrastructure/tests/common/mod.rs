@@ -7,19 +7,85 @@
 )]
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use diesel::RunQueryDsl;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use gatehouse_domain::{
-    Direction, Email, KeyGenerator, Limit, LimitType, Limits, Name, NewApiKey, NewOrganization,
-    NewProject, NewRole, NewUser, Organization, OrganizationId, OrganizationRepository,
-    PageRequest, Permission, Permissions, Priority, Project, ProjectId, ProjectRepository, Role,
-    RoleId, RoleRepository, User, UserId, UserRepository,
+    Actor, Audit, AuditAction, AuditEntity, Direction, Email, KeyGenerator, Limit, LimitType,
+    Limits, Name, NewApiKey, NewAuditEvent, NewOrganization, NewProject, NewRole, NewUser,
+    Organization, OrganizationId, OrganizationRepository, PageRequest, Permission, Permissions,
+    Priority, Project, ProjectId, ProjectRepository, Role, RoleId, RoleRepository, Snapshot,
+    SnapshotView, User, UserId, UserRepository,
 };
 use gatehouse_infrastructure::{
-    PgOrganizationRepository, PgPool, PgProjectRepository, PgRoleRepository, PgUserRepository,
-    Sha256KeyGenerator,
+    AuditTrail, PgOrganizationRepository, PgPool, PgProjectRepository, PgRoleRepository,
+    PgUserRepository, Sha256KeyGenerator,
 };
+
+/// Shows an object as its kind and id: enough for these tests to tell events apart, without the
+/// API's views (the api crate's tests check those).
+#[derive(Debug)]
+pub struct TestView;
+
+impl SnapshotView for TestView {
+    fn render(&self, snapshot: &Snapshot) -> String {
+        let (object, id) = match snapshot {
+            Snapshot::Organization(organization) => ("organization", organization.id.get()),
+            Snapshot::User(user) => ("user", user.id.get()),
+            Snapshot::PasswordChanged(user) => {
+                return format!(
+                    r#"{{"object":"user","id":{},"password":"changed"}}"#,
+                    user.id.get()
+                );
+            }
+            Snapshot::Role(role) => ("role", role.id.get()),
+            Snapshot::Token(key) => ("token", key.id.get()),
+            Snapshot::Project(project) => ("project", project.id.get()),
+            Snapshot::Member(member) => {
+                return format!(
+                    r#"{{"object":"projectMember","project":{},"user":{}}}"#,
+                    member.project.get(),
+                    member.user.get()
+                );
+            }
+            Snapshot::FailedLogin { email } => {
+                return format!(r#"{{"email":"{}"}}"#, email.escape_default());
+            }
+        };
+        format!(r#"{{"object":"{object}","id":{id}}}"#)
+    }
+}
+
+/// The trail the repositories of these tests record on.
+pub fn trail() -> AuditTrail {
+    AuditTrail::new(Arc::new(TestView))
+}
+
+/// The audit of a change by the master user, for the tests that do not look at its event.
+pub fn test_audit() -> Audit {
+    Audit::new(
+        Actor {
+            user: Some(UserId::MASTER),
+            ..Actor::default()
+        },
+        AuditAction::Update,
+    )
+}
+
+/// The event of a failed login, for the tests that do not look at it.
+pub fn failed_login_event() -> NewAuditEvent {
+    NewAuditEvent {
+        actor: Actor::default(),
+        action: AuditAction::LoginFailed,
+        entity: AuditEntity::Session,
+        entity_id: None,
+        before: None,
+        after: Some(Snapshot::FailedLogin {
+            email: "someone@example.com".to_owned(),
+        }),
+    }
+}
 
 pub fn name(raw: &str) -> Name {
     Name::parse(raw).unwrap()
@@ -46,21 +112,27 @@ pub fn page<O>(offset: i64, limit: i64, order_by: O, direction: Direction) -> Pa
 }
 
 pub async fn create_role(pool: &PgPool, role_name: &str) -> Role {
-    PgRoleRepository::new(pool.clone())
-        .create(NewRole {
-            name: name(role_name),
-            permissions: Permissions::default(),
-            limits: Limits::default(),
-        })
+    PgRoleRepository::new(pool.clone(), trail())
+        .create(
+            NewRole {
+                name: name(role_name),
+                permissions: Permissions::default(),
+                limits: Limits::default(),
+            },
+            test_audit(),
+        )
         .await
         .unwrap()
 }
 
 pub async fn create_organization(pool: &PgPool, organization_name: &str) -> Organization {
-    PgOrganizationRepository::new(pool.clone())
-        .create(NewOrganization {
-            name: name(organization_name),
-        })
+    PgOrganizationRepository::new(pool.clone(), trail())
+        .create(
+            NewOrganization {
+                name: name(organization_name),
+            },
+            test_audit(),
+        )
         .await
         .unwrap()
 }
@@ -85,8 +157,8 @@ pub async fn create_user(
     role: RoleId,
     organization: Option<OrganizationId>,
 ) -> User {
-    PgUserRepository::new(pool.clone())
-        .create(new_user(address, role, organization))
+    PgUserRepository::new(pool.clone(), trail())
+        .create(new_user(address, role, organization), test_audit())
         .await
         .unwrap()
 }
@@ -106,15 +178,15 @@ pub async fn create_project(
     project_name: &str,
     organization: OrganizationId,
 ) -> Project {
-    PgProjectRepository::new(pool.clone())
-        .create(new_project(project_name, organization))
+    PgProjectRepository::new(pool.clone(), trail())
+        .create(new_project(project_name, organization), test_audit())
         .await
         .unwrap()
 }
 
 pub async fn add_member(pool: &PgPool, project: ProjectId, user: UserId) {
-    PgProjectRepository::new(pool.clone())
-        .add_member(project, user)
+    PgProjectRepository::new(pool.clone(), trail())
+        .add_member(project, user, test_audit())
         .await
         .unwrap();
 }
