@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use diesel::prelude::*;
 use diesel::sql_types::{Int8, Nullable, Text};
-use gatehouse_domain::{Audit, AuditEntity, DomainError, NewAuditEvent, Snapshot, SnapshotView};
+use gatehouse_domain::{
+    ApiKeyId, Audit, AuditEntity, DomainError, NewAuditEvent, Snapshot, SnapshotView, UserId,
+};
 
 use crate::error::on_query;
 
@@ -68,8 +70,8 @@ impl AuditTrail {
              entity_type, entity_id, before, after) \
              VALUES ($1, $2, $3::inet, $4, $5, $6, $7, $8::json, $9::json)",
         )
-        .bind::<Nullable<Int8>, _>(event.actor.user.map(|user| user.get()))
-        .bind::<Nullable<Int8>, _>(event.actor.key.map(|key| key.get()))
+        .bind::<Nullable<Int8>, _>(event.actor.user.map(UserId::get))
+        .bind::<Nullable<Int8>, _>(event.actor.key.map(ApiKeyId::get))
         .bind::<Nullable<Text>, _>(event.actor.address.map(|address| address.to_string()))
         .bind::<Nullable<Text>, _>(event.actor.request_id.map(|id| id.as_str().to_owned()))
         .bind::<Text, _>(event.action.as_str())

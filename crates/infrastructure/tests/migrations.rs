@@ -61,6 +61,13 @@ const AUDIT_UP: &str = include_str!("../../../migrations/2026-12-12-080000_audit
 const AUDIT_DOWN: &str =
     include_str!("../../../migrations/2026-12-12-080000_audit_events/down.sql");
 
+/// The functions left below the user counters: `set_updated`, and those of the lent audit log.
+const SET_UPDATED_AND_LENT_AUDIT_LOG: [&str; 3] = [
+    "audit_events_append_only",
+    "purge_audit_events",
+    "set_updated",
+];
+
 /// Puts the audit log's schema back after a revert, for the adapters.
 fn lend_audit_log(pool: &PgPool) {
     let mut conn = pool.get().unwrap();
@@ -308,15 +315,7 @@ async fn the_user_counters_migration_counts_the_users_already_there_and_reverts_
         ),
         "{after_revert:?}"
     );
-    // The audit log's functions are lent (see `lend_audit_log`).
-    assert_eq!(
-        functions(&pool),
-        [
-            "audit_events_append_only",
-            "purge_audit_events",
-            "set_updated"
-        ]
-    );
+    assert_eq!(functions(&pool), SET_UPDATED_AND_LENT_AUDIT_LOG);
     assert_eq!(
         count_rows(
             &pool,

@@ -8,9 +8,12 @@ mod support;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use gatehouse_api::AuditView;
 use gatehouse_domain::chrono::TimeDelta;
-use gatehouse_domain::{Email, NewUser, Priority, RoleId, UserRepository};
-use gatehouse_infrastructure::PgUserRepository;
+use gatehouse_domain::{
+    Actor, Audit, AuditAction, Email, NewUser, Priority, RoleId, UserRepository,
+};
+use gatehouse_infrastructure::{AuditTrail, PgUserRepository};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::{Answer, MASTER_KEY, TestApp, TestClock, ids, unix_now};
@@ -88,17 +91,21 @@ async fn member(app: &TestApp, email: &str) -> i64 {
 /// cannot make: their id.
 async fn user_without_password(app: &TestApp, email: &str) -> i64 {
     let role = app.create_role(&format!("role of {email}"), &[]).await;
-    let user = PgUserRepository::new(app.db.pool())
-        .create(NewUser {
-            email: Email::parse(email).unwrap(),
-            name: None,
-            password: None,
-            role: RoleId(role),
-            organization: None,
-            budget: None,
-            expires: None,
-            priority: Priority::default(),
-        })
+    let trail = AuditTrail::new(Arc::new(AuditView));
+    let user = PgUserRepository::new(app.db.pool(), trail)
+        .create(
+            NewUser {
+                email: Email::parse(email).unwrap(),
+                name: None,
+                password: None,
+                role: RoleId(role),
+                organization: None,
+                budget: None,
+                expires: None,
+                priority: Priority::default(),
+            },
+            Audit::new(Actor::default(), AuditAction::Create),
+        )
         .await
         .unwrap();
     user.id.get()

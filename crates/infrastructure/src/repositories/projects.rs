@@ -403,7 +403,7 @@ impl ProjectRepository for PgProjectRepository {
                     DomainError::unexpected("a membership just inserted is not there")
                 })?;
                 if joined > 0 {
-                    let after = Snapshot::Member(member.clone());
+                    let after = Snapshot::Member(member);
                     record(&trail, conn, &audit, project, None, Some(after))?;
                 }
                 Ok(member)
