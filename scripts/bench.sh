@@ -5,7 +5,8 @@
 # SQL Gatehouse runs for it, taken from PostgreSQL's log), their scaling from 10,000 to 1,000,000
 # users (and 10,000,000 usage records and decisions), whether a failed login takes as long for
 # an unknown email as for a wrong password (one connection each; their answers are 401 on purpose),
-# and what a flood of failed logins does to reads and to other users' logins.
+# what a flood of failed logins does to reads and to other users' logins, and filtered pages of
+# the audit log with 10,000,000 events in it. The write scenarios record their audit events.
 #
 #   scripts/bench.sh [DURATION_SECONDS] [CONNECTIONS]     (defaults: 10, 32)
 #
@@ -13,7 +14,8 @@
 # from the one tests use) and a fresh database, seeds users with SQL (generate_series, not the API),
 # starts Gatehouse on 127.0.0.1:18080 and loads it with wrk. Needs wrk and curl (installed with apt
 # when missing) and python3 (to turn the statement log into pgbench scripts). About 9 minutes with
-# the defaults, plus the seeding of 10,000,000 usage records and decisions (a few minutes).
+# the defaults, plus the seeding of 10,000,000 usage records and decisions and of 10,000,000 audit
+# events (a few minutes each).
 # docs/benchmarks.md records the results with the machine they came from.
 set -euo pipefail
 [[ -n ${BENCH_TRACE:-} ]] && set -x
@@ -137,6 +139,27 @@ CHECKPOINT;
 SQL
 }
 
+# $1 audit events, a second apart up to now: 1,000 actors, a million objects of the six kinds
+# (each with about ten events), the eight actions, and an object before and after as the API shows
+# one. The history a year of busy administration leaves behind.
+seed_audit() {
+  sql <<SQL
+INSERT INTO audit_events (created, actor_user, actor_key, actor_address, request_id, action,
+    entity_type, entity_id, before, after)
+  SELECT date_trunc('second', now() - make_interval(secs => g)), 1 + g % 1000, g % 5000,
+         '10.0.0.1', 'seed-' || g,
+         (ARRAY['create', 'update', 'update', 'update', 'delete', 'login', 'login_failed',
+                'password_change'])[1 + g % 8],
+         (ARRAY['user', 'organization', 'role', 'token', 'project', 'session'])[1 + g % 6],
+         1 + (g / 7) % 1000000,
+         format('{"object":"user","id":%s,"email":"user%s@example.com","name":"User %s","role":1,"organization":1,"budget":100.0,"expires":null,"priority":0,"created":1764547200,"updated":1764547200}', g, g, g)::json,
+         format('{"object":"user","id":%s,"email":"user%s@example.com","name":"User %s","role":2,"organization":1,"budget":100.0,"expires":null,"priority":0,"created":1764547200,"updated":1764633600}', g, g, g)::json
+  FROM generate_series(1, $1) g;
+VACUUM ANALYZE audit_events;
+CHECKPOINT;
+SQL
+}
+
 # Samples the server's resident memory every 100 ms into $work/rss while a scenario runs.
 start_sampler() {
   : >"$work/rss"
@@ -165,9 +188,10 @@ wrk_figures() {
     END { printf "%.0f %.2f %.2f %d", rps, p50, p99, errors }'
 }
 
-# A wrk Lua script: METHOD PATH [BODY]; in BODY, {n} becomes a number unique to the request.
+# A wrk Lua script: METHOD PATH [BODY [ACCEPT]]; in BODY, {n} becomes a number unique to the
+# request.
 lua() {
-  local method="$1" path="$2" body="${3:-}"
+  local method="$1" path="$2" body="${3:-}" accept="${4:-application/json}"
   cat <<LUA
 local counter = 0
 local id = 0
@@ -175,6 +199,7 @@ function setup(thread) thread:set("id", math.random(1, 1000000000)) end
 function init(args) id = wrk.thread:get("id") end
 wrk.headers["Authorization"] = "Bearer $key"
 wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "$accept"
 function request()
   counter = counter + 1
   local body = string.gsub([[$body]], "{n}", id .. "-" .. counter)
@@ -185,12 +210,13 @@ LUA
 }
 
 results=()
-# Runs wrk for one scenario (with CONNECTIONS, or the given number) and records
-# "name|requests/s|p50|p99|errors|peak MiB".
+# Runs wrk for one scenario (with CONNECTIONS, or the given number, and an Accept header) and
+# records "name|requests/s|p50|p99|errors|peak MiB".
 scenario() {
-  local name="$1" method="$2" path="$3" body="${4:-}" clients="${5:-$connections}" figures peak
+  local name="$1" method="$2" path="$3" body="${4:-}" clients="${5:-$connections}"
+  local accept="${6:-application/json}" figures peak
   local threads=$((clients < 2 ? 1 : 2))
-  lua "$method" "$path" "$body" >"$work/scenario.lua"
+  lua "$method" "$path" "$body" "$accept" >"$work/scenario.lua"
   # Requests of the previous scenario still queued in the server must not weigh on this one.
   sleep 2
   log "$name: $method $path"
@@ -361,6 +387,15 @@ log "seeding 10,000,000 usage records and access decisions"
 seed_usage 10000000
 reads 1m
 authorize 1m
+
+log "seeding 10,000,000 audit events"
+seed_audit 10000000
+# Who changed this object, and what an actor did lately: the questions an auditor asks.
+read -r audited_type audited_id < <(sql -F ' ' -c "SELECT entity_type, entity_id FROM audit_events WHERE request_id = 'seed-5000000'")
+scenario "audit: one object's history @10m" GET "/v1/admin/audit?entity_type=$audited_type&entity_id=$audited_id&limit=10"
+scenario "audit: an actor, newest first @10m" GET "/v1/admin/audit?actor=42&order_direction=desc&limit=10"
+scenario "audit: an actor's failed logins @10m" GET "/v1/admin/audit?actor=42&action=login_failed&limit=10"
+scenario "audit: last hour, CSV @10m" GET "/v1/admin/audit?from=$(($(date +%s) - 3600))&limit=100" "" "$connections" "text/csv"
 
 echo
 printf '%-36s %10s %9s %9s %7s %9s\n' scenario requests/s "p50 ms" "p99 ms" errors "peak MiB"
