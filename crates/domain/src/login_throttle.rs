@@ -73,6 +73,7 @@ pub trait LoginFailures: Send + Sync {
     /// `since`, otherwise in a new window starting at `now`. Each count is one atomic step, so
     /// that concurrent failures all count. An adapter may forget, at the same time, a few windows
     /// of other keys that started at or before `since`: they count for nothing any more.
+    /// `event`, the failure's audit event, is written in the same transaction as the counts.
     ///
     /// # Errors
     /// `Unavailable` when the storage cannot be reached.

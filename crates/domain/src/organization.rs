@@ -56,6 +56,11 @@ order_fields!(
 );
 
 /// Stores organizations.
+///
+/// Every change takes the [`Audit`] of who makes it, and an adapter MUST record it, with the
+/// object as it was before and after, in the change's own transaction (see [`crate::audit`]): a
+/// change that fails records nothing, and a change that changes nothing (an empty patch)
+/// neither.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait OrganizationRepository: Send + Sync {

@@ -340,6 +340,11 @@ order_fields!(
 );
 
 /// Stores roles with their permissions and limits.
+///
+/// Every change takes the [`Audit`] of who makes it, and an adapter MUST record it, with the
+/// object as it was before and after, in the change's own transaction (see [`crate::audit`]): a
+/// change that fails records nothing, and a change that changes nothing (an empty patch)
+/// neither.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait RoleRepository: Send + Sync {
