@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use gatehouse::Application;
 use gatehouse::config::{DatabaseSettings, ServeSettings};
 use gatehouse_api::TrustedProxies;
-use gatehouse_application::LoginLimits;
+use gatehouse_application::{LoginLimits, Retention};
 use gatehouse_domain::chrono::{DateTime, TimeDelta, Utc};
 use gatehouse_domain::{Clock, Secret};
 use gatehouse_infrastructure::testing::TestDatabase;
@@ -276,6 +276,7 @@ pub fn settings(db: &TestDatabase) -> ServeSettings {
         login_max_failures: LoginLimits::DEFAULT_PER_EMAIL,
         login_max_failures_per_address: LoginLimits::DEFAULT_PER_ADDRESS,
         trusted_proxies: TrustedProxies::default(),
+        audit_retention_days: Retention::DEFAULT_DAYS,
     }
 }
 
