@@ -50,6 +50,13 @@ fn page(
     PageRequest::new(offset, limit, order_by, direction).unwrap()
 }
 
+/// The filter `set` makes of the default one.
+fn filter(set: impl FnOnce(&mut AuditFilter)) -> AuditFilter {
+    let mut filter = AuditFilter::default();
+    set(&mut filter);
+    filter
+}
+
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 12, 9, 0, 0).unwrap()
 }
@@ -200,71 +207,32 @@ async fn every_filter_narrows_the_list_and_the_total() {
     let id = |n: usize| ids[n - 1];
 
     let cases = [
+        (filter(|f| f.actor = Some(UserId(1))), vec![id(1), id(2)]),
+        (filter(|f| f.entity = Some(Role)), vec![id(3), id(5)]),
         (
-            AuditFilter {
-                actor: Some(UserId(1)),
-                ..AuditFilter::default()
-            },
-            vec![id(1), id(2)],
-        ),
-        (
-            AuditFilter {
-                entity: Some(Role),
-                ..AuditFilter::default()
-            },
-            vec![id(3), id(5)],
-        ),
-        (
-            AuditFilter {
-                entity_id: Some(10),
-                ..AuditFilter::default()
-            },
+            filter(|f| f.entity_id = Some(10)),
             vec![id(1), id(2), id(3)],
         ),
         (
-            AuditFilter {
-                entity: Some(User),
-                entity_id: Some(10),
-                ..AuditFilter::default()
-            },
+            filter(|f| (f.entity, f.entity_id) = (Some(User), Some(10))),
             vec![id(1), id(2)],
         ),
-        (
-            AuditFilter {
-                action: Some(Update),
-                ..AuditFilter::default()
-            },
-            vec![id(2), id(5)],
-        ),
+        (filter(|f| f.action = Some(Update)), vec![id(2), id(5)]),
         // `from` is inclusive, `to` exclusive.
         (
-            AuditFilter {
-                from: Some(t0() + TimeDelta::minutes(1)),
-                to: Some(t0() + TimeDelta::minutes(3)),
-                ..AuditFilter::default()
-            },
+            filter(|f| {
+                f.from = Some(t0() + TimeDelta::minutes(1));
+                f.to = Some(t0() + TimeDelta::minutes(3));
+            }),
             vec![id(2), id(3)],
         ),
         (
-            AuditFilter {
-                from: Some(t0() + TimeDelta::minutes(4)),
-                ..AuditFilter::default()
-            },
+            filter(|f| f.from = Some(t0() + TimeDelta::minutes(4))),
             vec![id(5)],
         ),
+        (filter(|f| f.to = Some(t0())), vec![]),
         (
-            AuditFilter {
-                to: Some(t0()),
-                ..AuditFilter::default()
-            },
-            vec![],
-        ),
-        (
-            AuditFilter {
-                actor: Some(UserId(2)),
-                action: Some(Create),
-                ..AuditFilter::default()
-            },
+            filter(|f| (f.actor, f.action) = (Some(UserId(2)), Some(Create))),
             vec![id(3)],
         ),
     ];

@@ -539,3 +539,26 @@ impl TestApp {
         answer.body["budget"].clone()
     }
 }
+
+impl TestApp {
+    /// A server on `db`, which the test prepared before it starts (rows its start-up tasks must
+    /// find), whose time is `clock`'s, with settings changed by `configure`.
+    #[allow(clippy::unused_async)]
+    pub async fn spawn_on_database(
+        db: TestDatabase,
+        clock: Arc<TestClock>,
+        configure: impl FnOnce(&mut ServeSettings),
+    ) -> Self {
+        let mut settings = settings(&db);
+        configure(&mut settings);
+        let application = Application::build_with_clock(&settings, db.pool(), clock)
+            .expect("the application starts");
+        let address = application.address();
+        tokio::spawn(application.run_until_stopped());
+        Self {
+            address: format!("http://{address}"),
+            client: reqwest::Client::new(),
+            db,
+        }
+    }
+}
