@@ -15,7 +15,7 @@ use gatehouse_domain::chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use gatehouse_infrastructure::testing::TestDatabase;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Answer, MASTER_KEY, TestApp, TestClock, ids};
+use support::{Answer, MASTER_KEY, TestApp, TestClock, ids as ids_of};
 
 const AUDIT: &str = "/v1/admin/audit";
 
@@ -148,7 +148,7 @@ async fn app_with_events() -> (TestApp, Vec<i64>) {
     .await;
     five_events(&app.db);
     let all = list(&app, "").await;
-    let ids = ids(&all);
+    let ids = ids_of(&all);
     assert_eq!(ids.len(), 5, "{all}");
     (app, ids)
 }
@@ -292,10 +292,6 @@ async fn every_filter_narrows_the_list_and_its_total() {
         assert_eq!(ids_of(&found), expected, "{query}: {found}");
         assert_eq!(found["total"], json!(expected.len()), "{query}");
     }
-}
-
-fn ids_of(list: &Value) -> Vec<i64> {
-    ids(list)
 }
 
 #[tokio::test]
