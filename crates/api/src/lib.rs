@@ -38,6 +38,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
     routes::login::configure(config);
     routes::gateway::configure(config);
     routes::usage::configure(config);
+    routes::audit::configure(config);
     routes::operations::configure(config);
     config.default_service(web::to(routes::not_found));
 }

@@ -14,6 +14,7 @@ use utoipa::{Modify, OpenApi, PartialSchema};
 
 use crate::dto::account::{UpdateAccountRequest, UserInfoResponse};
 use crate::dto::api_keys::{CreateKeyRequest, CreateTokenRequest, KeyResponse, TokenResponse};
+use crate::dto::audit::{AuditActorResponse, AuditEntityResponse, AuditEventResponse};
 use crate::dto::gateway::{
     AuthorizationResponse, AuthorizeRequest, QuotaResponse, UsageReportRequest, UsageResponse,
     UsageSummaryResponse, UsageTotalResponse,
@@ -32,7 +33,8 @@ use crate::dto::roles::{
 use crate::dto::users::{CreateUserRequest, UpdateUserRequest, UserResponse};
 use crate::error::{ErrorBody, FieldError, LocPart, ValidationErrorBody};
 use crate::routes::{
-    account, api_keys, gateway, login, operations, organizations, projects, roles, usage, users,
+    account, api_keys, audit, gateway, login, operations, organizations, projects, roles, usage,
+    users,
 };
 
 /// The API's OpenAPI document.
@@ -53,6 +55,7 @@ use crate::routes::{
         api_keys::create_key, api_keys::list_keys, api_keys::get_key, api_keys::delete_key,
         account::info, account::update, login::login,
         gateway::authorize, gateway::report_usage, usage::own_usage, usage::usage, usage::summary,
+        audit::list,
         operations::health, operations::metrics, operations::openapi_json, operations::docs,
         operations::home, operations::console,
     ),
@@ -65,6 +68,7 @@ use crate::routes::{
         UserInfoResponse, UpdateAccountRequest, LoginRequest, LoginResponse,
         AuthorizeRequest, AuthorizationResponse, QuotaResponse, UsageReportRequest, UsageResponse,
         UsageTotalResponse, UsageSummaryResponse, Amount,
+        AuditEventResponse, AuditActorResponse, AuditEntityResponse,
         ErrorBody, ValidationErrorBody, FieldError, LocPart, operations::Health,
     )),
     modifiers(&BearerAuth, &SharedResponses, &RequestIdHeader),
@@ -78,6 +82,7 @@ use crate::routes::{
         (name = "auth", description = "Email and password login."),
         (name = "gateway", description = "Access decisions and usage reports, for LLM gateways."),
         (name = "usage", description = "Everyone's usage, for admins."),
+        (name = "audit", description = "Who changed what, when and from where, for admins."),
         (name = "operations", description = "Health and metrics."),
     ),
 )]

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use gatehouse_application::{
-    AccountService, ApiKeyService, AuthService, GatewayService, LoginService, OrganizationService,
-    ProjectService, RoleService, UsageService, UserService,
+    AccountService, ApiKeyService, AuditService, AuthService, GatewayService, LoginService,
+    OrganizationService, ProjectService, RoleService, UsageService, UserService,
 };
 use gatehouse_domain::{Clock, DomainError};
 
@@ -44,6 +44,8 @@ pub struct AppState {
     pub gateway: GatewayService,
     /// Usage records and summaries.
     pub usage: UsageService,
+    /// The audit log.
+    pub audit: AuditService,
     /// The time, for the checks done at the edge: admin rights and account expiry before the
     /// request is read, and expiry dates with the other fields of a body.
     pub clock: Arc<dyn Clock>,

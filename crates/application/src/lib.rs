@@ -12,6 +12,7 @@
 
 pub mod account;
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod budgets;
 pub mod gateway;
@@ -32,6 +33,7 @@ mod secrets_in_debug;
 
 pub use account::{AccountInfo, AccountService, MASTER_EMAIL, UpdateAccount};
 pub use api_keys::{ApiKeyService, CreateApiKey, CreatedApiKey};
+pub use audit::{AuditService, Retention};
 pub use auth::AuthService;
 pub use budgets::{BudgetService, Charge, Charged};
 pub use gateway::{AuthorizeCall, GatewayService, ReportUsage, Reported};

@@ -10,7 +10,7 @@ use std::num::{NonZeroU32, NonZeroUsize};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gatehouse_api::TrustedProxies;
-use gatehouse_application::LoginLimits;
+use gatehouse_application::{LoginLimits, Retention};
 use gatehouse_domain::Secret;
 
 /// Gatehouse: organizations, users, roles and API keys for OpenGateLLM.
@@ -92,6 +92,9 @@ pub struct ServeSettings {
     /// networks, separated by commas. Empty: the TCP peer is the client.
     #[arg(long, env = "TRUSTED_PROXIES", default_value = "", value_parser = TrustedProxies::parse)]
     pub trusted_proxies: TrustedProxies,
+    /// Days audit events are kept, 1 to 36500; older ones are deleted once a day.
+    #[arg(long, env = "AUDIT_RETENTION_DAYS", default_value_t = Retention::DEFAULT_DAYS, value_parser = non_zero_u32(MAX_AUDIT_RETENTION_DAYS))]
+    pub audit_retention_days: NonZeroU32,
 }
 
 impl ServeSettings {
@@ -179,6 +182,10 @@ pub const MAX_KEY_EXPIRATION_DAYS: u32 = 36_500;
 /// keyboard; longer-lived keys are API keys, which can be deleted one by one.
 pub const MAX_SESSION_DURATION_SECS: u32 = 31_536_000;
 
+/// Longest `AUDIT_RETENTION_DAYS`: a century, as for keys. It keeps the purge's cutoff far inside
+/// the dates chrono and PostgreSQL represent.
+pub const MAX_AUDIT_RETENTION_DAYS: u32 = 36_500;
+
 /// Most `HTTP_WORKERS`. Each worker is a thread with its own event loop and Argon2 threads; no
 /// machine needs more, and a larger number would exhaust memory before serving anything.
 pub const MAX_HTTP_WORKERS: u16 = 1024;
@@ -250,6 +257,7 @@ mod tests {
         assert_eq!(settings.database.database_pool_size, 10);
         assert_eq!(settings.key_max_expiration_days, None);
         assert_eq!(settings.session_duration.get(), 3600);
+        assert_eq!(settings.audit_retention_days, Retention::DEFAULT_DAYS);
         assert_eq!(cli.log.log_format, LogFormat::Text);
     }
 
@@ -274,6 +282,7 @@ mod tests {
         assert!(serve(&["--key-max-expiration-days", "0"]).is_err());
         assert!(serve(&["--database-pool-size", "0"]).is_err());
         assert!(serve(&["--http-workers", "0"]).is_err());
+        assert!(serve(&["--audit-retention-days", "0"]).is_err());
         assert!(serve(&["--key-max-expiration-days", "30"]).is_ok());
     }
 
@@ -349,6 +358,11 @@ mod tests {
                 "HTTP_WORKERS",
                 u64::from(MAX_HTTP_WORKERS),
             ),
+            (
+                "--audit-retention-days",
+                "AUDIT_RETENTION_DAYS",
+                u64::from(MAX_AUDIT_RETENTION_DAYS),
+            ),
         ];
         for (flag, variable, max) in bounded {
             assert!(with(flag, max.to_string()).is_ok(), "{flag} {max}");
@@ -371,6 +385,15 @@ mod tests {
         assert_eq!(
             settings.key_max_expiration_days.map(NonZeroU32::get),
             Some(MAX_KEY_EXPIRATION_DAYS)
+        );
+        let settings = with(
+            "--audit-retention-days",
+            MAX_AUDIT_RETENTION_DAYS.to_string(),
+        )
+        .unwrap();
+        assert_eq!(
+            settings.audit_retention_days.get(),
+            MAX_AUDIT_RETENTION_DAYS
         );
         let settings = with("--http-workers", MAX_HTTP_WORKERS.to_string()).unwrap();
         assert_eq!(settings.workers(), usize::from(MAX_HTTP_WORKERS));

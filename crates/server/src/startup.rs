@@ -16,8 +16,8 @@ use actix_web::{App, web};
 use async_trait::async_trait;
 use gatehouse_api::{AppState, AuditView, StorageProbe, http_metrics};
 use gatehouse_application::{
-    AccountService, ApiKeyService, AuthService, GatewayService, LoginService, OrganizationService,
-    ProjectService, RoleService, UsageService, UserService,
+    AccountService, ApiKeyService, AuditService, AuthService, GatewayService, LoginService,
+    OrganizationService, ProjectService, Retention, RoleService, UsageService, UserService,
 };
 use gatehouse_domain::{Clock, DomainError, SystemClock};
 use gatehouse_infrastructure::{
@@ -58,6 +58,11 @@ const MAX_HASHING_THREADS: usize = 2;
 /// and without the sweep, those of users and projects that stopped calling (or were deleted)
 /// would pile up. Every instance sweeps; the work is idempotent.
 pub const COUNTER_SWEEP_INTERVAL: Duration = Duration::from_hours(1);
+
+/// How often an instance asks for the audit log's purge. The purge itself runs once a day
+/// across all instances (the database marks the day done); asking every hour lets it happen soon
+/// after midnight UTC whichever instance is up.
+pub const AUDIT_PURGE_INTERVAL: Duration = Duration::from_hours(1);
 
 /// Any error of start-up.
 pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
@@ -132,6 +137,14 @@ pub fn services(
             Arc::new(PgUsageRepository::new(pool.clone())),
             clock.clone(),
         ),
+        audit: AuditService::new(
+            Arc::new(PgAuditLog::new(
+                pool.clone(),
+                AuditTrail::new(Arc::new(gatehouse_api::AuditView)),
+            )),
+            clock.clone(),
+            Retention::days(settings.audit_retention_days),
+        ),
         auth,
         clock,
         storage: Arc::new(PgProbe(pool.clone())),
@@ -168,6 +181,7 @@ pub struct Application {
     server: Server,
     address: SocketAddr,
     gateway: GatewayService,
+    audit: AuditService,
 }
 
 impl Application {
@@ -192,6 +206,7 @@ impl Application {
     ) -> Result<Self, StartupError> {
         let services = services(&pool, settings, clock)?;
         let gateway = services.gateway.clone();
+        let audit = services.audit.clone();
         let state = web::Data::new(services);
         let registry = Registry::new();
         registry.register(Box::new(PoolCollector::new(pool)?))?;
@@ -241,6 +256,7 @@ impl Application {
             server,
             address,
             gateway,
+            audit,
         })
     }
 
@@ -250,7 +266,9 @@ impl Application {
     }
 
     /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight. Meanwhile, sweeps
-    /// the rate limit counters of past days every [`COUNTER_SWEEP_INTERVAL`].
+    /// the rate limit counters of past days every [`COUNTER_SWEEP_INTERVAL`], and asks for the
+    /// audit log's daily purge at start-up and every [`AUDIT_PURGE_INTERVAL`]. Neither task
+    /// stops the server when it fails: it logs a warning and tries again next time.
     ///
     /// # Errors
     /// When the server fails.
@@ -266,9 +284,22 @@ impl Application {
                 }
             }
         };
+        let audit = self.audit;
+        let purger = async move {
+            let mut every = tokio::time::interval(AUDIT_PURGE_INTERVAL);
+            loop {
+                every.tick().await;
+                match audit.purge().await {
+                    Ok(Some(deleted)) => tracing::info!(deleted, "audit events purged"),
+                    Ok(None) => tracing::debug!("audit events already purged today"),
+                    Err(error) => tracing::warn!(%error, "audit events not purged"),
+                }
+            }
+        };
         tokio::select! {
             served = self.server => served,
             () = sweeper => Ok(()),
+            () = purger => Ok(()),
         }
     }
 }

@@ -198,6 +198,7 @@ async fn the_openapi_document_is_3_1_and_lists_every_endpoint() {
         ("/v1/me/usage", &["get"]),
         ("/v1/admin/usage", &["get"]),
         ("/v1/admin/usage/summary", &["get"]),
+        ("/v1/admin/audit", &["get"]),
         ("/health", &["get"]),
         ("/metrics", &["get"]),
         ("/openapi.json", &["get"]),

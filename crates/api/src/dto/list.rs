@@ -62,6 +62,7 @@ order_by!(
     MemberOrderBy => gatehouse_domain::MemberOrder,
     ApiKeyOrderBy => gatehouse_domain::ApiKeyOrder,
     UsageOrderBy => gatehouse_domain::UsageOrder,
+    AuditOrderBy => gatehouse_domain::AuditOrder,
 );
 
 /// The schema of a usage summary's `group_by` parameter: one of its words, no default (without

@@ -15,8 +15,8 @@
 use std::borrow::Cow;
 
 use gatehouse_domain::{
-    DateTime, Email, LimitType, Name, Password, Permission, Priority, RequestId, Utc, router,
-    tokens,
+    AuditAction, AuditEntity, DateTime, Email, LimitType, Name, Password, Permission, Priority,
+    RequestId, Utc, router, tokens,
 };
 use serde_json::Value;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type};
@@ -185,6 +185,18 @@ value_schema!(
     LimitTypeWord as "LimitType" => string()
         .description(Some("Tokens or requests, per minute or per day."))
         .enum_values(Some(LimitType::ALL.map(LimitType::as_str)))
+);
+
+value_schema!(
+    /// One of the actions an audit event records.
+    AuditActionWord as "AuditAction" => string()
+        .enum_values(Some(AuditAction::ALL.iter().map(|action| action.as_str())))
+);
+
+value_schema!(
+    /// One of the kinds of object an audit event is about.
+    AuditEntityWord as "AuditEntityType" => string()
+        .enum_values(Some(AuditEntity::ALL.iter().map(|entity| entity.as_str())))
 );
 
 /// Makes a type the kind of the fields that hold its values: read from the JSON type `parse`

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod api_keys;
+pub mod audit;
 pub mod gateway;
 pub mod login;
 pub mod operations;

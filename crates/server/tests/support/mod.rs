@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use gatehouse::Application;
 use gatehouse::config::{DatabaseSettings, ServeSettings};
 use gatehouse_api::TrustedProxies;
-use gatehouse_application::LoginLimits;
+use gatehouse_application::{LoginLimits, Retention};
 use gatehouse_domain::chrono::{DateTime, TimeDelta, Utc};
 use gatehouse_domain::{Clock, Secret};
 use gatehouse_infrastructure::testing::TestDatabase;
@@ -276,6 +276,7 @@ pub fn settings(db: &TestDatabase) -> ServeSettings {
         login_max_failures: LoginLimits::DEFAULT_PER_EMAIL,
         login_max_failures_per_address: LoginLimits::DEFAULT_PER_ADDRESS,
         trusted_proxies: TrustedProxies::default(),
+        audit_retention_days: Retention::DEFAULT_DAYS,
     }
 }
 
@@ -536,5 +537,28 @@ impl TestApp {
         let answer = self.get(&format!("/v1/admin/projects/{id}")).await;
         assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
         answer.body["budget"].clone()
+    }
+}
+
+impl TestApp {
+    /// A server on `db`, which the test prepared before it starts (rows its start-up tasks must
+    /// find), whose time is `clock`'s, with settings changed by `configure`.
+    #[allow(clippy::unused_async)]
+    pub async fn spawn_on_database(
+        db: TestDatabase,
+        clock: Arc<TestClock>,
+        configure: impl FnOnce(&mut ServeSettings),
+    ) -> Self {
+        let mut settings = settings(&db);
+        configure(&mut settings);
+        let application = Application::build_with_clock(&settings, db.pool(), clock)
+            .expect("the application starts");
+        let address = application.address();
+        tokio::spawn(application.run_until_stopped());
+        Self {
+            address: format!("http://{address}"),
+            client: reqwest::Client::new(),
+            db,
+        }
     }
 }
