@@ -156,7 +156,11 @@ where
                 ));
             }
             let mut conn = connections.get_timeout(remaining).map_err(error::on_pool)?;
-            work(&mut conn)
+            let result = work(&mut conn);
+            if matches!(result, Err(DomainError::Unavailable(_))) {
+                mark_if_lost(&mut conn);
+            }
+            result
         });
         let _ = reply.send(result);
     }));
@@ -166,6 +170,19 @@ where
     answer
         .await
         .map_err(|_| DomainError::unexpected("a database call panicked"))?
+}
+
+/// Makes sure a connection whose server went away is thrown away when it is given back, not handed
+/// to the next caller.
+///
+/// diesel marks a connection broken when a statement fails on it for that reason, and r2d2 then
+/// drops it, except when the statement fails while being prepared, on its first run on that
+/// connection (diesel 2.3 returns that error before it reads the connection's state). Such a
+/// connection would go back to the pool and fail every later call that prepares a statement on
+/// it. One more statement reads the state, and marks it; on the error path only, so it costs
+/// nothing otherwise.
+fn mark_if_lost(conn: &mut PgConnection) {
+    let _ = diesel::connection::SimpleConnection::batch_execute(conn, "SELECT 1");
 }
 
 /// Runs `work` on one of the pool's threads with a pooled connection (or the reason there is

@@ -15,7 +15,7 @@ use diesel::RunQueryDsl;
 use diesel::sql_types::Text;
 use diesel_migrations::MigrationHarness;
 use gatehouse_domain::{
-    ApiKeyRepository, Direction, DomainError, NewOrganization, OrganizationOrder,
+    ApiKeyRepository, Direction, DomainError, NewOrganization, OrganizationId, OrganizationOrder,
     OrganizationRepository, RoleOrder, RoleRepository,
 };
 use gatehouse_infrastructure::testing::TestDatabase;
@@ -484,6 +484,32 @@ async fn a_pool_recovers_by_itself_when_its_connections_are_cut() {
     ));
     ping(&pool).await.unwrap();
     create_organization(&pool, "Acme").await;
+}
+
+#[tokio::test]
+async fn a_connection_lost_before_a_statement_was_ever_prepared_on_it_is_thrown_away_too() {
+    let db = TestDatabase::new();
+    let pool = connect(db.url(), 1, Duration::from_secs(2)).unwrap();
+    ping(&pool).await.unwrap();
+    let mut admin = db.pool().get().unwrap();
+    diesel::sql_query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&mut admin)
+    .unwrap();
+    drop(admin);
+    // A query this connection never ran fails while it is being prepared: the connection must
+    // not go back to the pool as if it were alive, or every such query would fail on it.
+    let organizations = PgOrganizationRepository::new(pool.clone(), trail());
+    assert!(matches!(
+        organizations.find_by_id(OrganizationId(1)).await,
+        Err(DomainError::Unavailable(_))
+    ));
+    assert_eq!(
+        organizations.find_by_id(OrganizationId(1)).await.unwrap(),
+        None
+    );
 }
 
 #[derive(diesel::QueryableByName)]

@@ -119,7 +119,7 @@ pub fn services(
             settings.session_duration,
             Arc::new(PgLoginFailures::new(pool.clone(), trail)),
             settings.login_limits()?,
-            audit_log,
+            audit_log.clone(),
         ),
         api_keys: ApiKeyService::new(
             keys,
@@ -138,10 +138,7 @@ pub fn services(
             clock.clone(),
         ),
         audit: AuditService::new(
-            Arc::new(PgAuditLog::new(
-                pool.clone(),
-                AuditTrail::new(Arc::new(gatehouse_api::AuditView)),
-            )),
+            audit_log,
             clock.clone(),
             Retention::days(settings.audit_retention_days),
         ),
