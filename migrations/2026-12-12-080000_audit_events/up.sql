@@ -31,9 +31,14 @@ CREATE TABLE audit_events (
 );
 
 -- One index per filter of the list, each ending with `id`: a filtered page is read in `id` order
--- from its index, whatever the size of the table. `created` also serves the purge.
-CREATE INDEX audit_events_actor_idx ON audit_events (actor_user, id);
-CREATE INDEX audit_events_entity_idx ON audit_events (entity_type, entity_id, id);
+-- from its index, whatever the size of the table. The two that answer an auditor's usual
+-- questions (what did this actor do, what happened to this object) include the other filters'
+-- columns, so that combined filters (an actor's failed logins) are counted and paged from the
+-- index alone, without reading an event per match. `created` also serves the purge.
+CREATE INDEX audit_events_actor_idx ON audit_events (actor_user, id)
+    INCLUDE (action, entity_type, entity_id, created);
+CREATE INDEX audit_events_entity_idx ON audit_events (entity_type, entity_id, id)
+    INCLUDE (actor_user, action, created);
 CREATE INDEX audit_events_action_idx ON audit_events (action, id);
 CREATE INDEX audit_events_created_idx ON audit_events (created, id);
 

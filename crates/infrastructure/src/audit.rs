@@ -7,12 +7,15 @@ use std::fmt;
 use std::sync::Arc;
 
 use diesel::prelude::*;
-use diesel::sql_types::{Int8, Nullable, Text};
 use gatehouse_domain::{
-    ApiKeyId, Audit, AuditEntity, DomainError, NewAuditEvent, Snapshot, SnapshotView, UserId,
+    ApiKeyId, Audit, AuditEntity, DomainError, NewAuditEvent, RequestId, Snapshot, SnapshotView,
+    UserId,
 };
+use ipnet::IpNet;
 
 use crate::error::on_query;
+use crate::rows::audit::{JsonText, NewAuditEventRow};
+use crate::schema::audit_events;
 
 /// Writes events, showing their objects through the driving adapter's [`SnapshotView`], so that
 /// an event shows an object as reading it does.
@@ -63,24 +66,21 @@ impl AuditTrail {
         conn: &mut PgConnection,
         event: NewAuditEvent,
     ) -> Result<(), DomainError> {
-        let render = |snapshot: Option<Snapshot>| snapshot.map(|s| self.view.render(&s));
-        // Raw SQL for the casts to `inet` and `json`: diesel binds neither from text.
-        diesel::sql_query(
-            "INSERT INTO audit_events (actor_user, actor_key, actor_address, request_id, action, \
-             entity_type, entity_id, before, after) \
-             VALUES ($1, $2, $3::inet, $4, $5, $6, $7, $8::json, $9::json)",
-        )
-        .bind::<Nullable<Int8>, _>(event.actor.user.map(UserId::get))
-        .bind::<Nullable<Int8>, _>(event.actor.key.map(ApiKeyId::get))
-        .bind::<Nullable<Text>, _>(event.actor.address.map(|address| address.to_string()))
-        .bind::<Nullable<Text>, _>(event.actor.request_id.map(|id| id.as_str().to_owned()))
-        .bind::<Text, _>(event.action.as_str())
-        .bind::<Text, _>(event.entity.as_str())
-        .bind::<Nullable<Int8>, _>(event.entity_id)
-        .bind::<Nullable<Text>, _>(render(event.before))
-        .bind::<Nullable<Text>, _>(render(event.after))
-        .execute(conn)
-        .map(drop)
-        .map_err(on_query)
+        let render = |snapshot: Option<Snapshot>| snapshot.map(|s| JsonText(self.view.render(&s)));
+        diesel::insert_into(audit_events::table)
+            .values(NewAuditEventRow {
+                actor_user: event.actor.user.map(UserId::get),
+                actor_key: event.actor.key.map(ApiKeyId::get),
+                actor_address: event.actor.address.map(IpNet::from),
+                request_id: event.actor.request_id.as_ref().map(RequestId::as_str),
+                action: event.action.as_str(),
+                entity_type: event.entity.as_str(),
+                entity_id: event.entity_id,
+                before: render(event.before),
+                after: render(event.after),
+            })
+            .execute(conn)
+            .map(drop)
+            .map_err(on_query)
     }
 }

@@ -10,7 +10,7 @@ use gatehouse_domain::{
 use crate::audit::AuditTrail;
 use crate::db::{PgPool, run_blocking, transaction};
 use crate::error::{on_delete, on_query};
-use crate::repositories::{lock_row, lock_with_holder, order_by};
+use crate::repositories::{lock_with_holder, order_by};
 use crate::rows::organizations::{NewOrganizationRow, OrganizationChangeset, OrganizationRow};
 use crate::schema::organizations;
 
@@ -159,13 +159,14 @@ impl OrganizationRepository for PgOrganizationRepository {
                     organizations::name.eq(name.as_str())
                 )?;
                 let before = found(conn, id)?;
-                diesel::update(organizations::table.find(id.get()))
+                let after = diesel::update(organizations::table.find(id.get()))
                     .set(&OrganizationChangeset {
                         name: Some(name.as_str()),
                     })
-                    .execute(conn)
-                    .map_err(on_query)?;
-                let after = found(conn, id)?;
+                    .returning(OrganizationRow::as_returning())
+                    .get_result(conn)
+                    .map_err(on_query)?
+                    .into_domain()?;
                 record(&trail, conn, &audit, id, Some(before), Some(after.clone()))?;
                 Ok(after)
             })
@@ -177,11 +178,13 @@ impl OrganizationRepository for PgOrganizationRepository {
         let trail = self.trail.clone();
         run_blocking(&self.pool, move |conn| {
             transaction(conn, |conn| {
-                lock_row!(conn, organizations, id.get(), Entity::Organization)?;
-                let before = found(conn, id)?;
-                diesel::delete(organizations::table.find(id.get()))
-                    .execute(conn)
-                    .map_err(on_delete)?;
+                let before = diesel::delete(organizations::table.find(id.get()))
+                    .returning(OrganizationRow::as_returning())
+                    .get_result(conn)
+                    .optional()
+                    .map_err(on_delete)?
+                    .ok_or(DomainError::NotFound(Entity::Organization))?
+                    .into_domain()?;
                 record(&trail, conn, &audit, id, Some(before), None)
             })
         })

@@ -12,7 +12,7 @@ use gatehouse_domain::{
 use crate::audit::AuditTrail;
 use crate::db::{PgPool, run_blocking, transaction};
 use crate::error::{on_delete, on_query};
-use crate::repositories::{lock_row, lock_with_holder, order_by};
+use crate::repositories::{lock_with_holder, order_by};
 use crate::rows::users::{CredentialsRow, NewUserRow, UserChangeset, UserRow};
 use crate::schema::{api_keys, organizations, project_members, projects, roles, users};
 
@@ -35,6 +35,20 @@ impl PgUserRepository {
     pub fn new(pool: PgPool, trail: AuditTrail) -> Self {
         Self { pool, trail }
     }
+}
+
+/// The user `id`, which must exist, locked until the end of the transaction: what a change reads
+/// as its `before`, so that of two concurrent changes the second records the first's `after`.
+fn locked(conn: &mut PgConnection, id: UserId) -> Result<User, DomainError> {
+    users::table
+        .find(id.get())
+        .select(UserRow::as_select())
+        .for_no_key_update()
+        .first(conn)
+        .optional()
+        .map_err(on_query)?
+        .ok_or(DomainError::NotFound(Entity::User))?
+        .into_domain()
 }
 
 /// The user `id`, which must exist.
@@ -239,17 +253,20 @@ impl UserRepository for PgUserRepository {
             let sets_password = patch.password.is_some();
             let end_keys = patch.end_keys.take();
             transaction(conn, |conn| {
-                match &patch.email {
-                    // The holder of the address in any letter case, as the unique index sees it.
-                    Some(email) => lock_with_holder!(
-                        conn,
-                        users,
-                        id.get(),
-                        lower(users::email).eq(lower(email.as_str().to_owned()))
-                    )?,
-                    None => lock_row!(conn, users, id.get(), Entity::User)?,
-                }
-                let before = found(conn, id)?;
+                let before = match &patch.email {
+                    Some(email) => {
+                        // The holder of the address in any letter case, as the unique index sees
+                        // it.
+                        lock_with_holder!(
+                            conn,
+                            users,
+                            id.get(),
+                            lower(users::email).eq(lower(email.as_str().to_owned()))
+                        )?;
+                        found(conn, id)?
+                    }
+                    None => locked(conn, id)?,
+                };
                 let user = if patch.changes_no_field() {
                     // Only keys end: the row is locked as an update would, not written.
                     users::table
@@ -298,12 +315,14 @@ impl UserRepository for PgUserRepository {
         let trail = self.trail.clone();
         run_blocking(&self.pool, move |conn| {
             transaction(conn, |conn| {
-                lock_row!(conn, users, id.get(), Entity::User)?;
-                let before = Snapshot::User(found(conn, id)?);
                 // The user's keys and memberships go by cascade.
-                diesel::delete(users::table.find(id.get()))
-                    .execute(conn)
-                    .map_err(on_delete)?;
+                let deleted = diesel::delete(users::table.find(id.get()))
+                    .returning(UserRow::as_returning())
+                    .get_result(conn)
+                    .optional()
+                    .map_err(on_delete)?
+                    .ok_or(DomainError::NotFound(Entity::User))?;
+                let before = Snapshot::User(deleted.into_domain()?);
                 trail.change(
                     conn,
                     &audit,

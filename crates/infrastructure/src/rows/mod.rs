@@ -3,6 +3,7 @@
 //! changed behind Gatehouse's back surfaces as an error, never as an invalid value.
 
 pub(crate) mod api_keys;
+pub(crate) mod audit;
 pub(crate) mod gateway;
 pub(crate) mod organizations;
 pub(crate) mod projects;
