@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers and bodies.
 //!
-//! Each handler documents the answers of its own use case; [`SharedResponses`] adds the answers
+//! Each handler documents the answers of its own use case; `SharedResponses` adds the answers
 //! every operation of a kind can give (authentication, validation, body limits, an unavailable
 //! database), so that every status the server can send is in the document.
 

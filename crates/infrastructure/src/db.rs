@@ -16,7 +16,7 @@ use crate::workers::Workers;
 
 /// A pool of PostgreSQL connections, shared by every repository (it derefs to the r2d2 pool).
 ///
-/// Its calls run on threads of its own, one per connection (see [`crate::workers`]): a burst of
+/// Its calls run on threads of its own, one per connection (see `workers.rs`): a burst of
 /// requests queues as jobs, not as threads, so the process keeps its size under any load.
 #[derive(Clone)]
 pub struct PgPool {

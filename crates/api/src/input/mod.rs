@@ -2,7 +2,7 @@
 //!
 //! Bodies are read as JSON objects and each field is converted on its own, so that one bad field
 //! does not hide the others (serde stops at the first). Values are then parsed into the domain's
-//! value types, which hold the rules. Each body is one table of fields ([`request_body!`]), from
+//! value types, which hold the rules. Each body is one table of fields (`request_body!`), from
 //! which both its parser and its OpenAPI schema are made.
 
 pub(crate) mod body;

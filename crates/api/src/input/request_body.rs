@@ -175,7 +175,7 @@ macro_rules! request_body {
 
 pub(crate) use request_body;
 
-/// The schema of a request body, built from its table by [`request_body!`].
+/// The schema of a request body, built from its table by `request_body!`.
 pub struct BodySchema {
     object: ObjectBuilder,
     /// The paragraphs of its description.

@@ -89,7 +89,7 @@ impl Drop for Place<'_> {
 /// Decisions are taken in batches: with many calls on one key, each decision locks the same
 /// counter and budget rows until its transaction commits, so a commit per decision would bound the
 /// decisions of a key to the commits per second of the disk. Callers queue their admissions; a few
-/// runners (at most [`RUNNERS`]) each take every decision waiting into one transaction, until none
+/// runners (at most `RUNNERS`) each take every decision waiting into one transaction, until none
 /// wait (group commit, without waiting for anyone: a batch is what queued while the previous ran).
 #[derive(Clone)]
 pub struct PgAccessLedger {

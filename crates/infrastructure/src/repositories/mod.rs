@@ -13,7 +13,7 @@
 //! value taken (or freed) like any later request: a 409 (or success). Creations need no such lock:
 //! a new row has no old version for an update to wait on, and an index is checked and written in
 //! one step, so of two equal new values the second waits for the first, never the other way round.
-//! [`lock_with_holder!`] takes those locks for every such update.
+//! `lock_with_holder!` takes those locks for every such update.
 
 mod api_keys;
 mod audit;

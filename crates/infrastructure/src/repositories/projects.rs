@@ -28,7 +28,7 @@ use crate::schema::{project_limits, project_members, projects, users};
 /// organization, memberships and limits going with their project, and keys bound to a project
 /// going with the membership they point at. That a member belongs to the project's organization
 /// is checked here, under row locks (see [`ProjectRepository::add_member`]), and kept by
-/// [`crate::PgUserRepository::update`], which drops the memberships of a user who moves.
+/// [`PgUserRepository::update`](crate::PgUserRepository), which drops the memberships of a user who moves.
 ///
 /// A page of projects is read in two queries whatever its length: the projects with their member
 /// counts, then the limits of all of them.
