@@ -462,12 +462,8 @@ async fn a_pool_pointed_at_a_closed_port_is_unavailable_quickly() {
     );
 }
 
-#[tokio::test]
-async fn a_pool_recovers_by_itself_when_its_connections_are_cut() {
-    let db = TestDatabase::new();
-    let pool = connect(db.url(), 1, Duration::from_secs(2)).unwrap();
-    ping(&pool).await.unwrap();
-    // Cut every connection to this database but the one doing the cutting, as a restart would.
+/// Cuts every connection to `db` but the one doing the cutting, as a restart of the server would.
+fn cut_connections(db: &TestDatabase) {
     let mut admin = db.pool().get().unwrap();
     diesel::sql_query(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
@@ -475,7 +471,14 @@ async fn a_pool_recovers_by_itself_when_its_connections_are_cut() {
     )
     .execute(&mut admin)
     .unwrap();
-    drop(admin);
+}
+
+#[tokio::test]
+async fn a_pool_recovers_by_itself_when_its_connections_are_cut() {
+    let db = TestDatabase::new();
+    let pool = connect(db.url(), 1, Duration::from_secs(2)).unwrap();
+    ping(&pool).await.unwrap();
+    cut_connections(&db);
     // Nothing tests a connection as it is checked out (a round trip per call), so the one call that
     // draws the cut connection fails; the connection is then thrown away, not given back.
     assert!(matches!(
@@ -491,14 +494,7 @@ async fn a_connection_lost_before_a_statement_was_ever_prepared_on_it_is_thrown_
     let db = TestDatabase::new();
     let pool = connect(db.url(), 1, Duration::from_secs(2)).unwrap();
     ping(&pool).await.unwrap();
-    let mut admin = db.pool().get().unwrap();
-    diesel::sql_query(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = current_database() AND pid <> pg_backend_pid()",
-    )
-    .execute(&mut admin)
-    .unwrap();
-    drop(admin);
+    cut_connections(&db);
     // A query this connection never ran fails while it is being prepared: the connection must
     // not go back to the pool as if it were alive, or every such query would fail on it.
     let organizations = PgOrganizationRepository::new(pool.clone(), trail());
