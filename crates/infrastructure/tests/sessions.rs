@@ -105,22 +105,6 @@ async fn world() -> World {
     }
 }
 
-fn stored_password_hash(pool: &PgPool, user: UserId) -> Option<String> {
-    use diesel::prelude::*;
-    use diesel::sql_types::{BigInt, Nullable, Text};
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = Nullable<Text>)]
-        password_hash: Option<String>,
-    }
-    let mut conn = pool.get().unwrap();
-    diesel::sql_query("SELECT password_hash FROM users WHERE id = $1")
-        .bind::<BigInt, _>(user.get())
-        .get_result::<Row>(&mut conn)
-        .unwrap()
-        .password_hash
-}
-
 fn end_sessions(except: Option<ApiKeyId>) -> KeysToEnd {
     KeysToEnd {
         name: name(SESSION),

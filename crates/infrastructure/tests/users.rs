@@ -16,7 +16,7 @@ use gatehouse_domain::{
     ProjectRepository, RoleId, User, UserFilter, UserId, UserOrder, UserPatch, UserRepository,
 };
 use gatehouse_infrastructure::testing::TestDatabase;
-use gatehouse_infrastructure::{PgApiKeyRepository, PgPool, PgProjectRepository, PgUserRepository};
+use gatehouse_infrastructure::{PgApiKeyRepository, PgProjectRepository, PgUserRepository};
 
 fn repository(db: &TestDatabase) -> PgUserRepository {
     PgUserRepository::new(db.pool(), trail())
@@ -30,22 +30,6 @@ fn in_days(days: i64) -> DateTime<Utc> {
 
 fn expiry(days: i64) -> Expiry {
     Expiry::future(in_days(days), Utc::now()).unwrap()
-}
-
-fn stored_password_hash(pool: &PgPool, user: UserId) -> Option<String> {
-    use diesel::prelude::*;
-    use diesel::sql_types::{BigInt, Nullable, Text};
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = Nullable<Text>)]
-        password_hash: Option<String>,
-    }
-    let mut conn = pool.get().unwrap();
-    diesel::sql_query("SELECT password_hash FROM users WHERE id = $1")
-        .bind::<BigInt, _>(user.get())
-        .get_result::<Row>(&mut conn)
-        .unwrap()
-        .password_hash
 }
 
 struct World {
