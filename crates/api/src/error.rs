@@ -106,11 +106,41 @@ impl ApiError {
         Self::Invalid(vec![FieldError::new(loc, error)])
     }
 
-    fn parts(&self) -> (StatusCode, Cow<'static, str>) {
+    /// The status and the sentence a client is shown: what the console shows too. Empty for
+    /// invalid input, whose sentences are [`field_errors`](Self::field_errors).
+    pub fn parts(&self) -> (StatusCode, Cow<'static, str>) {
         match self {
             Self::Domain(error) => domain_answer(error),
             Self::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, Cow::Borrowed("")),
             Self::Status { status, detail } => (*status, detail.clone()),
+        }
+    }
+}
+
+impl ApiError {
+    /// Every invalid field, as a 422 answer lists them; none for other errors.
+    pub fn field_errors(&self) -> Vec<FieldError> {
+        match self {
+            Self::Invalid(errors) => errors.clone(),
+            Self::Domain(DomainError::Invalid(violations)) => violations
+                .iter()
+                .cloned()
+                .map(|violation| FieldError::from_violation("body", violation))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Logs the cause of a 5xx, which its answer never shows; other errors are the client's.
+    pub fn log_cause(&self) {
+        match self {
+            Self::Domain(DomainError::Unavailable(cause)) => {
+                tracing::warn!(error = %cause, "storage unavailable");
+            }
+            Self::Domain(DomainError::Unexpected(cause)) => {
+                tracing::error!(error = %cause, cause = ?cause, "unexpected error");
+            }
+            _ => {}
         }
     }
 }
@@ -226,24 +256,12 @@ impl ResponseError for ApiError {
             // The rest of the request may never come: the connection cannot serve another one.
             answer.force_close();
         }
+        self.log_cause();
         match self {
-            Self::Invalid(errors) => answer.json(ValidationErrorBody {
-                detail: errors.clone(),
-            }),
-            Self::Domain(DomainError::Invalid(violations)) => answer.json(ValidationErrorBody {
-                detail: violations
-                    .iter()
-                    .cloned()
-                    .map(|violation| FieldError::from_violation("body", violation))
-                    .collect(),
-            }),
-            Self::Domain(DomainError::Unavailable(cause)) => {
-                tracing::warn!(error = %cause, "storage unavailable");
-                answer.json(ErrorBody { detail })
-            }
-            Self::Domain(DomainError::Unexpected(cause)) => {
-                tracing::error!(error = %cause, cause = ?cause, "unexpected error");
-                answer.json(ErrorBody { detail })
+            Self::Invalid(_) | Self::Domain(DomainError::Invalid(_)) => {
+                answer.json(ValidationErrorBody {
+                    detail: self.field_errors(),
+                })
             }
             _ => answer.json(ErrorBody { detail }),
         }

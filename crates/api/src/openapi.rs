@@ -57,7 +57,7 @@ use crate::routes::{
         gateway::authorize, gateway::report_usage, usage::own_usage, usage::usage, usage::summary,
         audit::list,
         operations::health, operations::metrics, operations::openapi_json, operations::docs,
-        operations::home, operations::console,
+        operations::home,
     ),
     components(schemas(
         OrganizationResponse, CreateOrganizationRequest, UpdateOrganizationRequest,
@@ -392,12 +392,7 @@ mod tests {
             }
         }
         assert!(answers > 200, "{answers}");
-        for path in ["/", "/console/"] {
-            assert!(
-                document["paths"][path]["get"]["responses"]["302"].is_object(),
-                "{path}"
-            );
-        }
+        assert!(document["paths"]["/"]["get"]["responses"]["302"].is_object());
     }
 
     #[test]

@@ -95,6 +95,10 @@ pub struct ServeSettings {
     /// Days audit events are kept, 1 to 36500; older ones are deleted once a day.
     #[arg(long, env = "AUDIT_RETENTION_DAYS", default_value_t = Retention::DEFAULT_DAYS, value_parser = non_zero_u32(MAX_AUDIT_RETENTION_DAYS))]
     pub audit_retention_days: NonZeroU32,
+    /// The server's address as people reach it (`https://gatehouse.example.com`). With https,
+    /// the web console's cookies are `Secure`. Unset: the console works over plain http.
+    #[arg(long, env = "PUBLIC_URL", value_parser = public_url)]
+    pub public_url: Option<String>,
 }
 
 impl ServeSettings {
@@ -207,6 +211,19 @@ fn non_zero_usize(max: u16) -> impl clap::builder::TypedValueParser<Value = NonZ
         .try_map(|n| NonZeroUsize::try_from(usize::from(n)))
 }
 
+/// An http or https address with a host, without a trailing slash.
+fn public_url(raw: &str) -> Result<String, String> {
+    let url = raw.trim().trim_end_matches('/');
+    let host = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or("must start with http:// or https://")?;
+    if host.is_empty() || host.starts_with('/') || host.chars().any(char::is_whitespace) {
+        return Err("must name a host, e.g. https://gatehouse.example.com".to_owned());
+    }
+    Ok(url.to_owned())
+}
+
 fn master_key(raw: &str) -> Result<Secret, String> {
     if raw.chars().count() < MASTER_KEY_MIN_CHARS {
         return Err(format!(
@@ -313,6 +330,22 @@ mod tests {
         settings.login_max_failures_per_address = 0;
         let error = settings.login_limits().unwrap_err();
         assert!(error.contains("LOGIN_MAX_FAILURES_PER_ADDRESS"), "{error}");
+    }
+
+    #[test]
+    fn the_public_url_is_an_http_or_https_address_with_a_host() {
+        assert_eq!(serve(&[]).unwrap().public_url, None);
+        assert_eq!(
+            serve(&["--public-url", "https://gatehouse.example.com/"])
+                .unwrap()
+                .public_url
+                .as_deref(),
+            Some("https://gatehouse.example.com")
+        );
+        for wrong in ["gatehouse.example.com", "ftp://host", "https://", "https:///path"] {
+            let error = serve(&["--public-url", wrong]).unwrap_err().to_string();
+            assert!(error.contains("--public-url"), "{wrong}: {error}");
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ use actix_web::middleware::from_fn;
 use actix_web::rt::net::TcpStream;
 use actix_web::{App, web};
 use async_trait::async_trait;
+use gatehouse_console::ConsoleSettings;
 use gatehouse_api::{AppState, AuditView, StorageProbe, http_metrics};
 use gatehouse_application::{
     AccountService, ApiKeyService, AuditService, AuthService, GatewayService, LoginService,
@@ -205,6 +206,12 @@ impl Application {
         let gateway = services.gateway.clone();
         let audit = services.audit.clone();
         let state = web::Data::new(services);
+        let console = web::Data::new(ConsoleSettings {
+            secure_cookies: settings
+                .public_url
+                .as_deref()
+                .is_some_and(|url| url.starts_with("https://")),
+        });
         let registry = Registry::new();
         registry.register(Box::new(PoolCollector::new(pool)?))?;
         let metrics = http_metrics(&registry)?;
@@ -229,6 +236,8 @@ impl Application {
                     .wrap(from_fn(gatehouse_api::request_id::assign))
                     .app_data(state.clone())
                     .app_data(registry.clone())
+                    .app_data(console.clone())
+                    .configure(gatehouse_console::configure)
                     .configure(gatehouse_api::configure);
                 let shutdown = shutdown.clone();
                 let http = HttpService::build()

@@ -204,7 +204,6 @@ async fn the_openapi_document_is_3_1_and_lists_every_endpoint() {
         ("/openapi.json", &["get"]),
         ("/docs", &["get"]),
         ("/", &["get"]),
-        ("/console/", &["get"]),
     ];
     for (path, methods) in expected {
         for method in *methods {

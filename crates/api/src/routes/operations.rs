@@ -1,5 +1,5 @@
-//! `/health`, `/metrics`, `/openapi.json`, `/docs` and the front door (`/`, `/console/`): for
-//! operators, client authors and people, without authentication.
+//! `/health`, `/metrics`, `/openapi.json`, `/docs` and the front door (`/`, which leads to the
+//! web console): for operators, client authors and people, without authentication.
 
 use std::sync::LazyLock;
 
@@ -43,11 +43,6 @@ pub fn configure(config: &mut web::ServiceConfig) {
             web::resource("/")
                 .get(home)
                 .default_service(method_not_allowed("GET")),
-        )
-        .service(
-            web::resource(CONSOLE)
-                .get(console)
-                .default_service(method_not_allowed("GET")),
         );
 }
 
@@ -55,7 +50,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
 pub const CONSOLE: &str = "/console/";
 
 /// A `302 Found` to `location`: temporary, so that neither a browser nor a cache keeps it (where
-/// `/` and `/console/` lead will change once the console exists).
+/// `/` leads may change).
 fn found(location: &'static str) -> HttpResponse {
     HttpResponse::Found()
         .insert_header((header::LOCATION, location))
@@ -69,15 +64,6 @@ fn found(location: &'static str) -> HttpResponse {
 )]
 pub async fn home() -> HttpResponse {
     found(CONSOLE)
-}
-
-/// Until the web console exists, it leads to the API's Swagger UI.
-#[utoipa::path(
-    get, path = "/console/", tag = "operations",
-    responses((status = 302, description = "Redirects to `/docs/` until the web console exists.")),
-)]
-pub async fn console() -> HttpResponse {
-    found("/docs/")
 }
 
 /// The answer of `/health`.

@@ -277,6 +277,7 @@ pub fn settings(db: &TestDatabase) -> ServeSettings {
         login_max_failures_per_address: LoginLimits::DEFAULT_PER_ADDRESS,
         trusted_proxies: TrustedProxies::default(),
         audit_retention_days: Retention::DEFAULT_DAYS,
+        public_url: None,
     }
 }
 
