@@ -8,11 +8,11 @@
 //! which works unchanged across several instances.
 
 use actix_web::HttpMessage;
+use actix_web::HttpRequest;
 use actix_web::body::MessageBody;
 use actix_web::cookie::SameSite;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::HttpRequest;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -73,5 +73,6 @@ pub fn token(request: &HttpRequest) -> String {
 
 /// Whether `sent` is the token of `request`: never for a browser without the cookie.
 pub fn is_valid(request: &HttpRequest, sent: &str) -> bool {
-    request.cookie(CSRF_COOKIE).is_some() && bool::from(token(request).as_bytes().ct_eq(sent.as_bytes()))
+    request.cookie(CSRF_COOKIE).is_some()
+        && bool::from(token(request).as_bytes().ct_eq(sent.as_bytes()))
 }

@@ -34,7 +34,9 @@ impl Problems {
         let fields = error.field_errors();
         if fields.is_empty() {
             match field_of(&error).filter(|field| names.contains(field)) {
-                Some(field) => problems.by_field.push((field.to_owned(), detail.into_owned())),
+                Some(field) => problems
+                    .by_field
+                    .push((field.to_owned(), detail.into_owned())),
                 None => problems.general.push(detail.into_owned()),
             }
         }
@@ -51,7 +53,9 @@ impl Problems {
                 .join(".");
             // A field the form does not have (or `loc` naming the body itself): above the form.
             let known = names.iter().any(|known| {
-                name == *known || name.starts_with(&format!("{known}.")) || known.starts_with(&format!("{name}."))
+                name == *known
+                    || name.starts_with(&format!("{known}."))
+                    || known.starts_with(&format!("{name}."))
             });
             if known {
                 problems.by_field.push((name, field.msg));

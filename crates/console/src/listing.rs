@@ -84,7 +84,9 @@ impl ListQuery {
         let mut pairs: Vec<(String, String)> = self
             .pairs
             .iter()
-            .filter(|(key, value)| !value.is_empty() && !changes.iter().any(|(name, _)| name == key))
+            .filter(|(key, value)| {
+                !value.is_empty() && !changes.iter().any(|(name, _)| name == key)
+            })
             .cloned()
             .collect();
         pairs.extend(
@@ -152,9 +154,8 @@ impl ListQuery {
         Listing {
             columns,
             summary,
-            previous: (offset > 0).then(|| {
-                self.link(&[("offset", (offset - limit).max(0).to_string())])
-            }),
+            previous: (offset > 0)
+                .then(|| self.link(&[("offset", (offset - limit).max(0).to_string())])),
             next: (offset + limit < total)
                 .then(|| self.link(&[("offset", (offset + limit).to_string())])),
         }

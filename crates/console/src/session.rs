@@ -28,7 +28,12 @@ pub struct ConsoleSettings {
 
 impl ConsoleSettings {
     /// A cookie of the console: only sent to it, never to scripts.
-    pub fn cookie(&self, name: &'static str, value: String, same_site: SameSite) -> Cookie<'static> {
+    pub fn cookie(
+        &self,
+        name: &'static str,
+        value: String,
+        same_site: SameSite,
+    ) -> Cookie<'static> {
         Cookie::build(name, value)
             .path(PATH)
             .http_only(true)
@@ -85,13 +90,18 @@ impl Session {
             .filter(|key| !key.is_empty())
             .ok_or(ConsoleError::SignIn)?;
         let state = state(&request)?;
-        let mut principal = state.auth.authenticate(&key).await.map_err(|error| match error {
-            DomainError::Unauthenticated | DomainError::InvalidApiKey => ConsoleError::SignIn,
-            other => other.into(),
-        })?;
+        let mut principal = state
+            .auth
+            .authenticate(&key)
+            .await
+            .map_err(|error| match error {
+                DomainError::Unauthenticated | DomainError::InvalidApiKey => ConsoleError::SignIn,
+                other => other.into(),
+            })?;
         principal.origin = origin_of(&request, &state.trusted_proxies);
         let info = state.account.info(&principal).await?;
-        let admin = principal.permissions.contains(Permission::Admin) && principal.project.is_none();
+        let admin =
+            principal.permissions.contains(Permission::Admin) && principal.project.is_none();
         let context = PageContext::new(&request, Some((info.email.clone(), admin)));
         Ok(Self {
             principal,

@@ -342,7 +342,12 @@ mod tests {
                 .as_deref(),
             Some("https://gatehouse.example.com")
         );
-        for wrong in ["gatehouse.example.com", "ftp://host", "https://", "https:///path"] {
+        for wrong in [
+            "gatehouse.example.com",
+            "ftp://host",
+            "https://",
+            "https:///path",
+        ] {
             let error = serve(&["--public-url", wrong]).unwrap_err().to_string();
             assert!(error.contains("--public-url"), "{wrong}: {error}");
         }

@@ -14,12 +14,12 @@ use actix_web::middleware::from_fn;
 use actix_web::rt::net::TcpStream;
 use actix_web::{App, web};
 use async_trait::async_trait;
-use gatehouse_console::ConsoleSettings;
 use gatehouse_api::{AppState, AuditView, StorageProbe, http_metrics};
 use gatehouse_application::{
     AccountService, ApiKeyService, AuditService, AuthService, GatewayService, LoginService,
     OrganizationService, ProjectService, Retention, RoleService, UsageService, UserService,
 };
+use gatehouse_console::ConsoleSettings;
 use gatehouse_domain::{Clock, DomainError, SystemClock};
 use gatehouse_infrastructure::{
     Argon2PasswordHasher, AuditTrail, PgAccessLedger, PgApiKeyRepository, PgAuditLog,

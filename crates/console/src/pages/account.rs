@@ -3,9 +3,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use gatehouse_api::dto::account::{UpdateAccountRequest, UserInfoResponse};
 use gatehouse_api::input::JsonObject;
 use gatehouse_api::{ApiError, AppState};
-use gatehouse_api::dto::account::{UpdateAccountRequest, UserInfoResponse};
 
 use crate::error::ConsoleError;
 use crate::fields::{Field, Problems};
@@ -50,13 +50,22 @@ fn account_page(session: Session, sent: Sent<'_>) -> Result<HttpResponse, Consol
         Sent::Password(problems) => (None, Problems::none(), problems),
     };
     let status = profile_problems.status.max(password_problems.status);
-    let value = |name: &str, current: &str| form.map_or(current.to_owned(), |form| form.get(name).to_owned());
+    let value = |name: &str, current: &str| {
+        form.map_or(current.to_owned(), |form| form.get(name).to_owned())
+    };
     let profile = vec![
-        Field::new("text", "name", "Name").value(value("name", info.name.as_deref().unwrap_or_default())),
-        Field::new("email", "email", "Email").value(value("email", &info.email)).autocomplete("email"),
-        Field::new("password", "current_password", "Current password (to change the email)")
-            .id("profile-current_password")
-            .autocomplete("current-password"),
+        Field::new("text", "name", "Name")
+            .value(value("name", info.name.as_deref().unwrap_or_default())),
+        Field::new("email", "email", "Email")
+            .value(value("email", &info.email))
+            .autocomplete("email"),
+        Field::new(
+            "password",
+            "current_password",
+            "Current password (to change the email)",
+        )
+        .id("profile-current_password")
+        .autocomplete("current-password"),
     ]
     .into_iter()
     .map(|field| field.problems(&profile_problems))
@@ -93,11 +102,7 @@ async fn show(session: Session) -> Result<HttpResponse, ConsoleError> {
 }
 
 /// Sends `body` as `PATCH /v1/me/info` would.
-async fn update(
-    state: &AppState,
-    session: &Session,
-    body: JsonObject,
-) -> Result<(), ApiError> {
+async fn update(state: &AppState, session: &Session, body: JsonObject) -> Result<(), ApiError> {
     state.account.may_update(&session.principal)?;
     let update = UpdateAccountRequest::parse(body)?;
     state.account.update(&session.principal, update).await?;
@@ -130,9 +135,16 @@ async fn change_password(
     session: Session,
     form: Form,
 ) -> Result<HttpResponse, ConsoleError> {
-    let body = form.json(&[("current_password", As::TextOrAbsent), ("password", As::Text)]);
+    let body = form.json(&[
+        ("current_password", As::TextOrAbsent),
+        ("password", As::Text),
+    ]);
     match update(&state, &session, body).await {
-        Ok(()) => Ok(page::done(&request, "/console/account", "Password changed.")),
+        Ok(()) => Ok(page::done(
+            &request,
+            "/console/account",
+            "Password changed.",
+        )),
         Err(error) => {
             let problems = Problems::of(error, &["current_password", "password"]);
             account_page(session, Sent::Password(problems))

@@ -31,7 +31,11 @@ struct LoginPage {
     fields: Vec<Field>,
 }
 
-fn login_page(request: &HttpRequest, email: &str, problems: Problems) -> Result<HttpResponse, ConsoleError> {
+fn login_page(
+    request: &HttpRequest,
+    email: &str,
+    problems: Problems,
+) -> Result<HttpResponse, ConsoleError> {
     let fields = vec![
         Field::new("email", "email", "Email")
             .value(email)
@@ -47,7 +51,15 @@ fn login_page(request: &HttpRequest, email: &str, problems: Problems) -> Result<
     .collect();
     let ctx = PageContext::new(request, None);
     let status = problems.status;
-    page::render(&ctx, status, &LoginPage { ctx: ctx.clone(), problems, fields })
+    page::render(
+        &ctx,
+        status,
+        &LoginPage {
+            ctx: ctx.clone(),
+            problems,
+            fields,
+        },
+    )
 }
 
 async fn show(request: HttpRequest) -> Result<HttpResponse, ConsoleError> {
@@ -75,11 +87,7 @@ async fn sign_in(request: HttpRequest, form: Form) -> Result<HttpResponse, Conso
                 .cookie(cookie)
                 .finish())
         }
-        Err(error) => login_page(
-            &request,
-            form.get("email"),
-            Problems::of(error, &[]),
-        ),
+        Err(error) => login_page(&request, form.get("email"), Problems::of(error, &[])),
     }
 }
 

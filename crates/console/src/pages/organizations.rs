@@ -24,7 +24,10 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/admin/organizations", web::post().to(create))
         .route("/admin/organizations/{id}", web::get().to(edit))
         .route("/admin/organizations/{id}", web::post().to(update))
-        .route("/admin/organizations/{id}/delete", web::get().to(confirm_delete))
+        .route(
+            "/admin/organizations/{id}/delete",
+            web::get().to(confirm_delete),
+        )
         .route("/admin/organizations/{id}/delete", web::post().to(delete));
 }
 
@@ -38,7 +41,12 @@ fn names() -> Vec<&'static str> {
 }
 
 fn fields(name: &str, problems: &Problems) -> Vec<Field> {
-    vec![Field::new("text", "name", "Name").value(name).required().problems(problems)]
+    vec![
+        Field::new("text", "name", "Name")
+            .value(name)
+            .required()
+            .problems(problems),
+    ]
 }
 
 /// A row of the list.
@@ -116,7 +124,12 @@ async fn create(
 ) -> Result<HttpResponse, ConsoleError> {
     let created = async {
         let new = CreateOrganizationRequest::parse(form.json(FIELDS))?;
-        Ok::<_, ApiError>(state.organizations.create(&session.0.principal, new).await?)
+        Ok::<_, ApiError>(
+            state
+                .organizations
+                .create(&session.0.principal, new)
+                .await?,
+        )
     };
     match created.await {
         Ok(organization) => Ok(page::done(
@@ -147,7 +160,8 @@ async fn edit_page(
     sent: Option<(&Form, Problems)>,
 ) -> Result<HttpResponse, ConsoleError> {
     let id = OrganizationId(path_id(request, "id")?);
-    let organization = OrganizationResponse::from(state.organizations.get(&session.principal, id).await?);
+    let organization =
+        OrganizationResponse::from(state.organizations.get(&session.principal, id).await?);
     let (name, problems) = match sent {
         Some((form, problems)) => (form.get("name").to_owned(), problems),
         None => (organization.name.clone(), Problems::none()),
@@ -180,7 +194,12 @@ async fn update(
     let id = OrganizationId(path_id(&request, "id")?);
     let updated = async {
         let patch = UpdateOrganizationRequest::parse(form.json(FIELDS))?;
-        Ok::<_, ApiError>(state.organizations.update(&session.0.principal, id, patch).await?)
+        Ok::<_, ApiError>(
+            state
+                .organizations
+                .update(&session.0.principal, id, patch)
+                .await?,
+        )
     };
     match updated.await {
         Ok(_) => Ok(page::done(&request, LIST, "Organization saved.")),

@@ -4,6 +4,8 @@
 #![allow(dead_code)] // Each test file uses its own part of this module.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // Test support: a failure is a failed test.
 
+pub mod console;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
