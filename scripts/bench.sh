@@ -6,7 +6,9 @@
 # users (and 10,000,000 usage records and decisions), whether a failed login takes as long for
 # an unknown email as for a wrong password (one connection each; their answers are 401 on purpose),
 # what a flood of failed logins does to reads and to other users' logins, and filtered pages of
-# the audit log with 10,000,000 events in it. The write scenarios record their audit events.
+# the audit log with 10,000,000 events in it, and the web console's pages at 10,000 users (their
+# weight on the wire too). The write scenarios record their audit events. BENCH_SCOPE=console stops
+# after the console's pages (a few minutes).
 #
 #   scripts/bench.sh [DURATION_SECONDS] [CONNECTIONS]     (defaults: 10, 32)
 #
@@ -200,6 +202,7 @@ function init(args) id = wrk.thread:get("id") end
 wrk.headers["Authorization"] = "Bearer $key"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Accept"] = "$accept"
+if "$cookie" ~= "" then wrk.headers["Cookie"] = "$cookie" end
 function request()
   counter = counter + 1
   local body = string.gsub([[$body]], "{n}", id .. "-" .. counter)
@@ -210,6 +213,7 @@ LUA
 }
 
 results=()
+cookie=""
 # Runs wrk for one scenario (with CONNECTIONS, or the given number, and an Accept header) and
 # records "name|requests/s|p50|p99|errors|peak MiB".
 scenario() {
@@ -312,10 +316,48 @@ authorize() {
   ceiling "authorize @$1" POST /v1/auth/authorize "$authorize_body"
 }
 
+# The web console's pages, signed in as the benchmark's admin (its session key in the cookie),
+# and what each weighs on the wire with its stylesheet, script and icon (gzip, as browsers ask).
+console_weights=()
+console_pages() {
+  local session page bytes assets=0 asset
+  session=$(curl -fsS -X POST "$base/v1/auth/login" -H "Content-Type: application/json" \
+    -d "{\"email\":\"bench@example.com\",\"password\":\"$password\"}" | json_field key)
+  cookie="gatehouse_session=$session"
+  for asset in console.css console.js icon.svg; do
+    bytes=$(curl -fsS --compressed -o /dev/null -w '%{size_download}' "$base/console/assets/$asset")
+    assets=$((assets + bytes))
+  done
+  for page in account keys usage admin/organizations admin/users admin/roles admin/keys \
+    admin/projects admin/usage admin/audit; do
+    bytes=$(curl -fsS --compressed -H "Cookie: $cookie" -o /dev/null -w '%{size_download}' "$base/console/$page")
+    console_weights+=("console/$page|$bytes|$((bytes + assets))")
+    scenario "console $page @$1" GET "/console/$page"
+  done
+  cookie=""
+}
+
 log "seeding 10,000 users"
 seed_users 1 9999
-reads 10k
-authorize 10k
+if [[ ${BENCH_SCOPE:-} != console ]]; then
+  reads 10k
+  authorize 10k
+fi
+console_pages 10k
+if [[ ${BENCH_SCOPE:-} == console ]]; then
+  log "BENCH_SCOPE=console: the console's pages only"
+  printf '%-36s %10s %9s %9s %7s %9s\n' scenario requests/s "p50 ms" "p99 ms" errors "peak MiB"
+  for row in "${results[@]}"; do
+    IFS='|' read -r name rps p50 p99 errors peak <<<"$row"
+    printf '%-36s %10s %9s %9s %7s %9s\n' "$name" "$rps" "$p50" "$p99" "$errors" "$peak"
+  done
+  printf '\n%-36s %12s %22s\n' page "HTML bytes" "with assets (target < 204800)"
+  for row in "${console_weights[@]}"; do
+    IFS='|' read -r name html total <<<"$row"
+    printf '%-36s %12s %22s\n' "$name" "$html" "$total"
+  done
+  exit 0
+fi
 
 log "writes and logins"
 scenario "create organization" POST /v1/admin/organizations '{"name":"load {n}"}'
@@ -432,6 +474,11 @@ echo "a real user's logins during the flood: $login_statuses, slowest $slowest_l
 echo "failed logins, p50: unknown email $unknown_p50 ms, wrong password $wrong_p50 ms, difference" \
   "$(awk -v a="$unknown_p50" -v b="$wrong_p50" 'BEGIN { d = a - b; if (d < 0) d = -d; printf "%.1f", 100 * d / (a > b ? a : b) }') %"
 echo "server peak memory over all scenarios: $(for row in "${results[@]}"; do echo "${row##*|}"; done | sort -n | tail -n 1) MiB"
+printf '%-36s %12s %22s\n' "console page" "HTML bytes" "with assets (target < 204800)"
+for row in "${console_weights[@]}"; do
+  IFS='|' read -r name html total <<<"$row"
+  printf '%-36s %12s %22s\n' "$name" "$html" "$total"
+done
 echo "statements per read (pgbench scripts):"
 for file in "$work"/ceiling-*@10k.sql; do
   echo "-- ${file##*/ceiling-}"

@@ -72,6 +72,7 @@ done
 cat >&2 <<MSG
 
   Gatehouse on http://localhost:$port
+  Console:    http://localhost:$port/console/ (sign in as "master" with the master key)
   API docs:   http://localhost:$port/docs
   Master key: $MASTER_KEY
 

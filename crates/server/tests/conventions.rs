@@ -672,25 +672,24 @@ async fn a_missing_or_invalid_request_id_is_replaced_by_a_made_up_one() {
 // The front door
 
 #[tokio::test]
-async fn the_root_leads_to_the_console_which_leads_to_the_api_docs_for_now() {
+async fn the_root_leads_to_the_console_which_leads_a_visitor_to_its_sign_in_page() {
     let app = TestApp::spawn().await;
     let no_redirects = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    for (path, location) in [("/", "/console/"), ("/console/", "/docs/")] {
+    for (path, status, location) in [
+        ("/", StatusCode::FOUND, "/console/"),
+        ("/console/", StatusCode::SEE_OTHER, "/console/login"),
+    ] {
         let answer = app.send(no_redirects.get(app.url(path))).await;
-        assert_eq!(answer.status, StatusCode::FOUND, "{path}");
+        assert_eq!(answer.status, status, "{path}");
         assert_eq!(answer.header("location"), Some(location), "{path}");
     }
-    // A browser following them ends on the Swagger UI.
+    // A browser following them ends on the sign-in page.
     let answer = app.call(Method::GET, "/", None, None).await;
     assert_eq!(answer.status, StatusCode::OK);
-    assert!(
-        answer.text.to_lowercase().contains("swagger"),
-        "{}",
-        answer.text
-    );
+    assert!(answer.text.contains("<h1>Sign in</h1>"), "{}", answer.text);
     // Other methods are not redirected.
     let answer = app.send(no_redirects.post(app.url("/"))).await;
     assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
