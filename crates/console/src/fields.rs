@@ -31,9 +31,13 @@ impl Problems {
             status,
             ..Self::default()
         };
-        let fields = error.field_errors();
+        let about = field_of(&error);
+        let fields = match error {
+            ApiError::Invalid(fields) => fields,
+            other => other.field_errors(),
+        };
         if fields.is_empty() {
-            match field_of(&error).filter(|field| names.contains(field)) {
+            match about.filter(|field| names.contains(field)) {
                 Some(field) => problems
                     .by_field
                     .push((field.to_owned(), detail.into_owned())),
@@ -183,7 +187,7 @@ impl Field {
     /// With the element id `id` (when two forms of a page have a field of the same name).
     #[must_use]
     pub fn id(mut self, id: &str) -> Self {
-        self.id = id.to_owned();
+        id.clone_into(&mut self.id);
         self
     }
 

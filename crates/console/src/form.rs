@@ -119,11 +119,16 @@ impl Form {
         let as_text = || Value::String(raw.to_owned());
         let empty = text.is_empty();
         match kind {
+            As::List => Some(Value::Array(
+                self.all(name)
+                    .into_iter()
+                    .map(|value| Value::String(value.to_owned()))
+                    .collect(),
+            )),
             As::Text => Some(as_text()),
-            As::TextOrNull if empty => Some(Value::Null),
             As::TextOrAbsent | As::Integer if empty => None,
+            _ if empty => Some(Value::Null),
             As::TextOrNull | As::TextOrAbsent => Some(as_text()),
-            As::IntegerOrNull | As::MoneyOrNull | As::DateOrNull if empty => Some(Value::Null),
             As::Integer | As::IntegerOrNull => {
                 Some(text.parse::<i64>().map_or_else(|_| as_text(), Value::from))
             }
@@ -135,12 +140,6 @@ impl Form {
                     .map_or_else(as_text, Value::Number),
             ),
             As::DateOrNull => Some(date(text).map_or_else(as_text, Value::from)),
-            As::List => Some(Value::Array(
-                self.all(name)
-                    .into_iter()
-                    .map(|value| Value::String(value.to_owned()))
-                    .collect(),
-            )),
         }
     }
 }

@@ -65,7 +65,7 @@ pub fn render(
 ) -> Result<HttpResponse, ConsoleError> {
     let html = page
         .render()
-        .map_err(|error| gatehouse_domain::DomainError::unexpected(error))?;
+        .map_err(gatehouse_domain::DomainError::unexpected)?;
     let mut answer = HttpResponse::build(status);
     answer
         .content_type("text/html; charset=utf-8")
