@@ -1,8 +1,10 @@
 //! The pages, one module per section, and what they share.
 
 mod account;
+mod keys;
 mod login;
 mod organizations;
+mod users;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -17,7 +19,9 @@ pub fn configure(config: &mut web::ServiceConfig) {
     config.route("/", web::get().to(index));
     login::configure(config);
     account::configure(config);
+    keys::configure(config);
     organizations::configure(config);
+    users::configure(config);
 }
 
 /// The console's front page: one's account when signed in, the sign-in page otherwise.
