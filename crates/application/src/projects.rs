@@ -80,6 +80,31 @@ impl ProjectService {
         self.projects.list(filter, page).await
     }
 
+    /// One page of the projects the caller may bind a key to: those they are a member of, or
+    /// under a project-bound key, that project alone. No admin right needed.
+    ///
+    /// # Errors
+    /// `AccountExpired`.
+    pub async fn list_own(
+        &self,
+        actor: &Principal,
+        page: PageRequest<ProjectOrder>,
+    ) -> Result<Page<Project>, DomainError> {
+        actor.require_active(self.clock.now())?;
+        if let Some(scope) = &actor.project {
+            let project = self.find(scope.id).await?;
+            return Ok(Page {
+                items: vec![project],
+                total: 1,
+            });
+        }
+        let filter = ProjectFilter {
+            member: Some(actor.user),
+            ..ProjectFilter::default()
+        };
+        self.projects.list(filter, page).await
+    }
+
     /// Applies a merge patch (limits replace the whole list) and returns the project.
     ///
     /// # Errors
@@ -303,6 +328,59 @@ mod tests {
             );
             expected(service.remove_member(&actor, ProjectId(3), UserId(7)).await);
         }
+    }
+
+    #[tokio::test]
+    async fn ones_own_projects_are_those_one_is_a_member_of_without_admin_rights() {
+        let mut ports = Ports::default();
+        ports
+            .projects
+            .expect_list()
+            .with(
+                eq(ProjectFilter {
+                    organization: None,
+                    member: Some(non_admin().user),
+                }),
+                eq(PageRequest::default()),
+            )
+            .times(1)
+            .returning(|_, _| {
+                Ok(Page {
+                    items: vec![project(3)],
+                    total: 1,
+                })
+            });
+        let service = ports.service();
+        let own = service
+            .list_own(&non_admin(), PageRequest::default())
+            .await
+            .unwrap();
+        assert_eq!(own.items, [project(3)]);
+        assert!(matches!(
+            service
+                .list_own(&expired_admin(), PageRequest::default())
+                .await,
+            Err(DomainError::AccountExpired)
+        ));
+    }
+
+    #[tokio::test]
+    async fn under_a_project_bound_key_ones_own_projects_are_that_project_alone() {
+        let service = Ports::default().with_project().service();
+        let bound = Principal {
+            project: Some(crate::principal::ProjectScope {
+                id: ProjectId(3),
+                budget: None,
+                limits: Limits::default(),
+            }),
+            ..non_admin()
+        };
+        let own = service
+            .list_own(&bound, PageRequest::default())
+            .await
+            .unwrap();
+        assert_eq!(own.total, 1);
+        assert_eq!(own.items[0].id, ProjectId(3));
     }
 
     #[tokio::test]

@@ -80,11 +80,6 @@ impl Problems {
             .collect();
         (!sentences.is_empty()).then(|| sentences.join(" "))
     }
-
-    /// Whether there is any.
-    pub fn is_empty(&self) -> bool {
-        self.by_field.is_empty() && self.general.is_empty()
-    }
 }
 
 /// The field a refusal without a `loc` is about, in the forms that have it.

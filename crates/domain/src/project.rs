@@ -70,6 +70,8 @@ impl ProjectPatch {
 pub struct ProjectFilter {
     /// Only the projects of this organization.
     pub organization: Option<OrganizationId>,
+    /// Only the projects this user is a member of.
+    pub member: Option<UserId>,
 }
 
 order_fields!(

@@ -357,6 +357,7 @@ async fn listing_projects_filters_by_organization_and_counts_only_theirs() {
             .list(
                 ProjectFilter {
                     organization: Some(organization),
+                    ..ProjectFilter::default()
                 },
                 page(0, 100, ProjectOrder::Id, Direction::Asc),
             )
@@ -374,6 +375,7 @@ async fn listing_projects_filters_by_organization_and_counts_only_theirs() {
         .list(
             ProjectFilter {
                 organization: Some(world.acme),
+                ..ProjectFilter::default()
             },
             page(0, 1, ProjectOrder::Id, Direction::Asc),
         )
@@ -381,6 +383,47 @@ async fn listing_projects_filters_by_organization_and_counts_only_theirs() {
         .unwrap();
     assert_eq!(first.total, 4);
     assert_eq!(first.items, all[..1]);
+}
+
+#[tokio::test]
+async fn listing_projects_filters_by_member() {
+    let world = world().await;
+    let all = six_projects(&world).await;
+    let projects = repository(&world.db);
+    for (member, expected) in [
+        (world.ada, vec![all[0].clone(), all[1].clone()]),
+        (world.bob, vec![all[0].clone()]),
+        (UserId(4242), vec![]),
+    ] {
+        let listed = projects
+            .list(
+                ProjectFilter {
+                    member: Some(member),
+                    ..ProjectFilter::default()
+                },
+                page(0, 100, ProjectOrder::Id, Direction::Asc),
+            )
+            .await
+            .unwrap();
+        assert_eq!(listed.total, i64::try_from(expected.len()).unwrap());
+        assert_eq!(listed.items, expected);
+    }
+    let both = projects
+        .list(
+            ProjectFilter {
+                organization: Some(world.other),
+                member: Some(world.ada),
+            },
+            page(0, 100, ProjectOrder::Id, Direction::Asc),
+        )
+        .await
+        .unwrap();
+    let expected: Vec<_> = all[..2]
+        .iter()
+        .filter(|p| p.organization == world.other)
+        .cloned()
+        .collect();
+    assert_eq!(both.items, expected);
 }
 
 #[tokio::test]

@@ -86,6 +86,7 @@ pub async fn list(
     let mut query = QueryFields::new(query);
     let filter = ProjectFilter {
         organization: query.get::<i64>("organization").map(OrganizationId),
+        member: None,
     };
     let page = query.finish_page()?;
     let projects = state.projects.list(&actor, filter, page).await?;

@@ -9,10 +9,12 @@ use gatehouse_api::dto::api_keys::{
 };
 use gatehouse_api::{ApiError, AppState};
 use gatehouse_application::CreatedApiKey;
-use gatehouse_domain::{ApiKeyFilter, ApiKeyId, ApiKeyOrder, UserId};
+use gatehouse_domain::{
+    ApiKeyFilter, ApiKeyId, ApiKeyOrder, Direction, DomainError, PageRequest, ProjectOrder, UserId,
+};
 
 use crate::error::ConsoleError;
-use crate::fields::{Field, Problems};
+use crate::fields::{Choice, Field, Problems};
 use crate::form::{As, Form};
 use crate::listing::{ListQuery, Listing};
 use crate::page::{self, PageContext, unix_time};
@@ -147,8 +149,25 @@ async fn own_page(
         form.map(|form| form.get(name).to_owned())
             .unwrap_or_default()
     };
-    // No use case lists the projects one is a member of (only admins list projects and their
-    // members), so the project is asked by its id; the API checks the membership.
+    // The projects one may bind a key to (the first 100 by name: more than anyone belongs to).
+    let projects = state
+        .projects
+        .list_own(
+            &session.principal,
+            PageRequest::new(0, 100, ProjectOrder::Name, Direction::Asc)
+                .map_err(DomainError::Invalid)?,
+        )
+        .await?;
+    let chosen = sent("project");
+    let choices = std::iter::once(Choice::new("", "None: the key acts as you", &chosen))
+        .chain(projects.items.into_iter().map(|project| {
+            Choice::new(
+                project.id.get().to_string(),
+                project.name.into_string(),
+                &chosen,
+            )
+        }))
+        .collect();
     let fields = vec![
         Field::new("text", "name", "Name")
             .value(sent("name"))
@@ -156,9 +175,9 @@ async fn own_page(
         Field::new("date", "expires", "Expires")
             .value(sent("expires"))
             .hint("UTC midnight; empty for never."),
-        Field::new("number", "project", "Project id (optional)")
-            .value(sent("project"))
-            .hint("A project you are a member of: the key acts in it."),
+        Field::new("select", "project", "Project")
+            .options(choices)
+            .hint("A key in a project acts only inside it, on its budget and limits."),
     ]
     .into_iter()
     .map(|field| field.problems(&problems))

@@ -117,7 +117,22 @@ fn filtered(filter: ProjectFilter) -> projects::BoxedQuery<'static, diesel::pg::
     if let Some(organization) = filter.organization {
         query = query.filter(projects::organization_id.eq(organization.get()));
     }
+    if let Some(member) = filter.member {
+        query = query.filter(projects::id.eq_any(projects_of(member.get())));
+    }
     query
+}
+
+/// The ids of the projects `user` is a member of.
+fn projects_of(
+    user: i64,
+) -> diesel::dsl::Select<
+    diesel::dsl::Filter<project_members::table, diesel::dsl::Eq<project_members::user_id, i64>>,
+    project_members::project_id,
+> {
+    project_members::table
+        .filter(project_members::user_id.eq(user))
+        .select(project_members::project_id)
 }
 
 /// The membership of `user` in `project`, if any.
@@ -211,6 +226,9 @@ impl ProjectRepository for PgProjectRepository {
             let mut query = with_member_counts!().into_boxed();
             if let Some(organization) = filter.organization {
                 query = query.filter(projects::organization_id.eq(organization.get()));
+            }
+            if let Some(member) = filter.member {
+                query = query.filter(projects::id.eq_any(projects_of(member.get())));
             }
             let direction = page.direction();
             let id = projects::id;
