@@ -1,8 +1,11 @@
 //! The pages, one module per section, and what they share.
 
 mod account;
+mod limits;
 mod login;
 mod organizations;
+mod projects;
+mod roles;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -18,6 +21,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
     login::configure(config);
     account::configure(config);
     organizations::configure(config);
+    roles::configure(config);
+    projects::configure(config);
 }
 
 /// The console's front page: one's account when signed in, the sign-in page otherwise.
