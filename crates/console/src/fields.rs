@@ -70,6 +70,11 @@ impl Problems {
         problems
     }
 
+    /// Whether there is any.
+    pub fn is_empty(&self) -> bool {
+        self.by_field.is_empty() && self.general.is_empty()
+    }
+
     /// The sentences about `name`, or about a part of it (`limits.0` for `limits.0.type`).
     pub fn field(&self, name: &str) -> Option<String> {
         let sentences: Vec<&str> = self

@@ -144,6 +144,19 @@ impl Form {
     }
 }
 
+#[cfg(test)]
+impl Form {
+    /// A form of `pairs` as sent, for the pages' unit tests.
+    pub fn of(pairs: &[(&str, &str)]) -> Self {
+        Self {
+            pairs: pairs
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
+        }
+    }
+}
+
 /// `YYYY-MM-DD` as the Unix second of its UTC midnight.
 pub fn date(text: &str) -> Option<i64> {
     let day = gatehouse_domain::chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;

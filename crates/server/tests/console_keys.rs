@@ -167,7 +167,10 @@ async fn a_key_may_act_in_a_project_its_owner_is_a_member_of() {
         Some("Project not found.")
     );
     // A project she is not a member of (sent by hand) is not offered, so none is chosen.
-    assert_eq!(refused.attribute("#project option[selected]", "value"), None);
+    assert_eq!(
+        refused.attribute("#project option[selected]", "value"),
+        None
+    );
     assert_eq!(
         refused.attribute("#name", "value").as_deref(),
         Some("gemini")

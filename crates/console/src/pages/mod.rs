@@ -2,8 +2,11 @@
 
 mod account;
 mod keys;
+mod limits;
 mod login;
 mod organizations;
+mod projects;
+mod roles;
 mod users;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -22,6 +25,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
     keys::configure(config);
     organizations::configure(config);
     users::configure(config);
+    roles::configure(config);
+    projects::configure(config);
 }
 
 /// The console's front page: one's account when signed in, the sign-in page otherwise.
