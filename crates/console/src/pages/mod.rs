@@ -1,8 +1,12 @@
 //! The pages, one module per section, and what they share.
 
 mod account;
+mod audit;
+mod chart;
+mod filters;
 mod login;
 mod organizations;
+mod usage;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -18,6 +22,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
     login::configure(config);
     account::configure(config);
     organizations::configure(config);
+    usage::configure(config);
+    audit::configure(config);
 }
 
 /// The console's front page: one's account when signed in, the sign-in page otherwise.
