@@ -27,7 +27,7 @@ pub const OFFSET_HEADER: &str = "X-Offset";
 pub const LIMIT_HEADER: &str = "X-Limit";
 
 /// The media type of a CSV export.
-const TEXT_CSV_UTF_8: &str = "text/csv; charset=utf-8";
+pub const TEXT_CSV_UTF_8: &str = "text/csv; charset=utf-8";
 
 /// Mounts the audit endpoint.
 pub fn configure(config: &mut web::ServiceConfig) {
@@ -38,8 +38,12 @@ pub fn configure(config: &mut web::ServiceConfig) {
     );
 }
 
-/// The list's query: its filters and its page, every invalid parameter reported at once.
-fn list_query(query: RawQuery) -> Result<(AuditFilter, PageRequest<AuditOrder>), ApiError> {
+/// The list's query: its filters and its page, every invalid parameter reported at once. Public
+/// so that the console reads its filters by the same rules.
+///
+/// # Errors
+/// [`ApiError::Invalid`] with every invalid parameter.
+pub fn list_query(query: RawQuery) -> Result<(AuditFilter, PageRequest<AuditOrder>), ApiError> {
     let mut query = QueryFields::new(query);
     let filter = AuditFilter {
         actor: query.get::<i64>("actor").map(UserId),
@@ -82,13 +86,12 @@ fn wants_csv(request: &HttpRequest) -> bool {
     }
 }
 
-/// The page as CSV: a header row, then one row per event; `total`, `offset` and `limit` in
-/// headers, so that a client can page through a whole export.
-fn csv_answer(
-    events: &[AuditEventResponse],
-    total: i64,
-    page: &PageRequest<AuditOrder>,
-) -> Result<HttpResponse, ApiError> {
+/// The events as CSV: a header row of [`CSV_COLUMNS`], then one row per event. Public so that
+/// the console's export is this very text.
+///
+/// # Errors
+/// `Unexpected` when the writer fails, which writing to memory does not.
+pub fn csv_body(events: &[AuditEventResponse]) -> Result<Vec<u8>, ApiError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer
         .write_record(CSV_COLUMNS)
@@ -98,7 +101,17 @@ fn csv_answer(
             .write_record(event.csv_record())
             .map_err(DomainError::unexpected)?;
     }
-    let body = writer.into_inner().map_err(DomainError::unexpected)?;
+    Ok(writer.into_inner().map_err(DomainError::unexpected)?)
+}
+
+/// The page as CSV; `total`, `offset` and `limit` in headers, so that a client can page through
+/// a whole export.
+fn csv_answer(
+    events: &[AuditEventResponse],
+    total: i64,
+    page: &PageRequest<AuditOrder>,
+) -> Result<HttpResponse, ApiError> {
+    let body = csv_body(events)?;
     Ok(HttpResponse::Ok()
         .insert_header((
             header::CONTENT_TYPE,

@@ -36,8 +36,9 @@ pub fn configure(config: &mut web::ServiceConfig) {
 }
 
 /// The filters every usage query takes: `project`, `router`, `from` and `to`; `user` and
-/// `organization` too for `everyones`.
-fn filter(query: &mut QueryFields, everyones: bool) -> UsageFilter {
+/// `organization` too for `everyones`. Public so that the console reads its filters by the same
+/// rules.
+pub fn filter(query: &mut QueryFields, everyones: bool) -> UsageFilter {
     let (user, organization) = if everyones {
         (
             query.get::<i64>("user").map(UserId),

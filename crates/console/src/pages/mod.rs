@@ -1,12 +1,16 @@
 //! The pages, one module per section, and what they share.
 
 mod account;
+mod audit;
+mod chart;
+mod filters;
 mod keys;
 mod limits;
 mod login;
 mod organizations;
 mod projects;
 mod roles;
+mod usage;
 mod users;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -24,9 +28,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
     account::configure(config);
     keys::configure(config);
     organizations::configure(config);
+    usage::configure(config);
     users::configure(config);
     roles::configure(config);
     projects::configure(config);
+    audit::configure(config);
 }
 
 /// The console's front page: one's account when signed in, the sign-in page otherwise.
