@@ -290,3 +290,95 @@ async fn lists_page_and_sort_as_the_api_does() {
     let invalid = browser.get("/console/admin/organizations?limit=1000").await;
     assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn the_master_users_account_shows_why_it_cannot_change_instead_of_forms() {
+    let app = TestApp::spawn().await;
+    let mut browser = Browser::new(&app);
+    let account = browser.sign_in_as_master().await;
+    assert_eq!(
+        account.text(".alert.info").as_deref(),
+        Some("Master is not allowed to process this action.")
+    );
+    assert!(account.texts("main form").is_empty(), "{}", account.html);
+}
+
+#[tokio::test]
+async fn a_person_renames_themselves_and_changes_email_and_password_with_the_apis_rules() {
+    let app = TestApp::spawn().await;
+    let role = app.create_role("people", &[]).await;
+    let ada = app.create_user("ada@example.com", role, None).await;
+    let mut browser = Browser::new(&app);
+    browser
+        .sign_in("ada@example.com", "correct horse battery")
+        .await;
+
+    let renamed = browser
+        .post(
+            "/console/account",
+            &[("name", "Ada"), ("email", "ada@example.com")],
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::SEE_OTHER);
+    let account = browser.follow(&renamed).await;
+    assert_eq!(account.flash().as_deref(), Some("Profile saved."));
+    let user = app.get(&format!("/v1/admin/users/{ada}")).await;
+    assert_eq!(user.body["name"], "Ada");
+
+    // A new email needs the current password, as PATCH /v1/me/info does.
+    let refused = browser
+        .post(
+            "/console/account",
+            &[
+                ("name", "Ada"),
+                ("email", "lovelace@example.com"),
+                ("current_password", "nope"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        refused.field_error("profile-current_password").as_deref(),
+        Some("Invalid current password.")
+    );
+    assert_eq!(
+        refused.attribute("#email", "value").as_deref(),
+        Some("lovelace@example.com")
+    );
+
+    // The session that changes the password goes on (a sign-in replaces the person's previous
+    // session, so there is no other console session to end).
+    let short = browser
+        .post(
+            "/console/account/password",
+            &[
+                ("current_password", "correct horse battery"),
+                ("password", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(short.field_error("password").is_some(), "{}", short.html);
+    let changed = browser
+        .post(
+            "/console/account/password",
+            &[
+                ("current_password", "correct horse battery"),
+                ("password", "a much longer passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        browser.follow(&changed).await.flash().as_deref(),
+        Some("Password changed.")
+    );
+    assert_eq!(browser.get("/console/account").await.status, StatusCode::OK);
+    let login = app
+        .post(
+            "/v1/auth/login",
+            serde_json::json!({"email": "ada@example.com", "password": "a much longer passphrase"}),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::OK);
+}

@@ -29,6 +29,8 @@ struct AccountPage {
     budget: String,
     expires: String,
     created: String,
+    /// Why the account cannot change here, instead of the forms.
+    locked: Option<String>,
     profile_problems: Problems,
     profile: Vec<Field>,
     password_problems: Problems,
@@ -42,7 +44,17 @@ enum Sent<'a> {
     Password(Problems),
 }
 
-fn account_page(session: Session, sent: Sent<'_>) -> Result<HttpResponse, ConsoleError> {
+fn account_page(
+    state: &AppState,
+    session: Session,
+    sent: Sent<'_>,
+) -> Result<HttpResponse, ConsoleError> {
+    // The use case's own rule says whether this account may change here (not the master's).
+    let locked = state
+        .account
+        .may_update(&session.principal)
+        .err()
+        .map(|error| ApiError::from(error).parts().1.into_owned());
     let info = UserInfoResponse::from(session.account);
     let (form, profile_problems, password_problems) = match sent {
         Sent::Nothing => (None, Problems::none(), Problems::none()),
@@ -88,6 +100,7 @@ fn account_page(session: Session, sent: Sent<'_>) -> Result<HttpResponse, Consol
         expires: info.expires.map_or_else(|| "Never".to_owned(), unix_time),
         created: unix_time(info.created),
         info,
+        locked,
         ctx: ctx.clone(),
         profile_problems,
         profile,
@@ -97,8 +110,8 @@ fn account_page(session: Session, sent: Sent<'_>) -> Result<HttpResponse, Consol
     page::render(&ctx, status, &page)
 }
 
-async fn show(session: Session) -> Result<HttpResponse, ConsoleError> {
-    account_page(session, Sent::Nothing)
+async fn show(state: web::Data<AppState>, session: Session) -> Result<HttpResponse, ConsoleError> {
+    account_page(&state, session, Sent::Nothing)
 }
 
 /// Sends `body` as `PATCH /v1/me/info` would.
@@ -124,7 +137,7 @@ async fn save_profile(
         Ok(()) => Ok(page::done(&request, "/console/account", "Profile saved.")),
         Err(error) => {
             let problems = Problems::of(error, &["name", "email", "current_password"]);
-            account_page(session, Sent::Profile(&form, problems))
+            account_page(&state, session, Sent::Profile(&form, problems))
         }
     }
 }
@@ -147,7 +160,7 @@ async fn change_password(
         )),
         Err(error) => {
             let problems = Problems::of(error, &["current_password", "password"]);
-            account_page(session, Sent::Password(problems))
+            account_page(&state, session, Sent::Password(problems))
         }
     }
 }

@@ -37,7 +37,7 @@ fn login_page(
     problems: Problems,
 ) -> Result<HttpResponse, ConsoleError> {
     let fields = vec![
-        Field::new("email", "email", "Email")
+        Field::new("text", "email", "Email")
             .value(email)
             .required()
             .autocomplete("username")
