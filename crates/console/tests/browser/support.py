@@ -262,11 +262,23 @@ def set_value(scope, name: str, value) -> None:
     """Fills the field `name`: types into an input, or picks the option of a select whose value
     or text is `value`."""
     control = field(scope, name)
+    if re.fullmatch(r"limits\.\d+\.\w+", name):
+        reveal_limit_row(scope, control)
     value = "" if value is None else str(value)
     if control.evaluate("e => e.tagName") == "SELECT":
         control.select_option(value)
     else:
         control.fill(value)
+
+
+def reveal_limit_row(form: Locator, control: Locator) -> None:
+    """Makes the limits editor's row of `control` visible as a person does, when the page keeps
+    its empty rows out of sight until asked: with the button "Add a limit"."""
+    add = form.get_by_role("button", name=re.compile(r"^Add\b.*\blimit", re.IGNORECASE))
+    for _ in range(5):
+        if control.is_visible() or add.count() != 1:
+            return
+        add.click()
 
 
 def no_browser_validation(form: Locator) -> None:

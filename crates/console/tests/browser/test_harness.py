@@ -7,9 +7,10 @@ import re
 import shutil
 import subprocess
 
+import pytest
 from playwright.sync_api import expect
 
-from support import SCREENSHOTS, _snapshot, page_weight, run_axe, shot
+from support import SCREENSHOTS, _snapshot, axe_check, page_weight, run_axe, shot
 
 
 def test_the_browser_is_debians_chromium(browser):
@@ -54,3 +55,24 @@ def test_the_api_docs_render_and_the_checks_run(page, server):
         f"axe-core {engine['version']}, pinned {wanted}"
     )
     assert isinstance(results["violations"], list)
+
+
+def test_axe_check_fails_on_a_page_with_serious_violations(page, server):
+    # A page made here, served at the server's address: a field without a label and an image
+    # without a text alternative are critical violations for axe-core.
+    address = server.url("/harness/inaccessible")
+    page.route(
+        address,
+        lambda route: route.fulfill(
+            content_type="text/html",
+            body='<!doctype html><html lang="en"><head><title>Bad · Gatehouse</title></head>'
+            '<body><main id="main"><h1>Bad</h1><input name="q"><img src="data:,"></main>'
+            "</body></html>",
+        ),
+    )
+    page.goto(address)
+    with pytest.raises(AssertionError) as failure:
+        axe_check(page)
+    message = str(failure.value)
+    assert "label" in message and "image-alt" in message, message
+    assert address in message, f"the failure does not say which page: {message}"
