@@ -2,8 +2,8 @@
 submitting forms, reading errors and flashes, and the checks every page gets (structure, axe-core,
 weight, screenshots).
 
-The page contract is CONSOLE-SPEC (docs of the console crate): field names, ids, button texts,
-roles and headers come from it, so that a failure names what the contract expected and where.
+Field names, ids, button texts, roles and headers come from the console's page contract (which
+docs/console.md tells), so that a failure names what the contract expected, and on which page.
 """
 
 import json
