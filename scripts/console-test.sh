@@ -36,7 +36,7 @@ log() { echo "console-test.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
 
 [[ -n ${DATABASE_URL:-} ]] \
-  || die 'DATABASE_URL is not set (a server whose role may CREATE DATABASE, e.g. "$(scripts/db.sh)")'
+  || die "DATABASE_URL is not set (a server whose role may CREATE DATABASE: scripts/db.sh prints one)"
 
 if [[ $EUID -eq 0 ]]; then sudo=(); else sudo=(sudo); fi
 apt_updated=false
@@ -62,7 +62,7 @@ chromium="$(command -v chromium)" || die "chromium not found after install"
 
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 venv="$PWD/.data/console-venv"
-if [[ "$(cat "$venv/pins" 2>/dev/null)" != "${python_pins[*]}" ]]; then
+if [[ ! -x $venv/bin/python || "$(cat "$venv/pins" 2>/dev/null)" != "${python_pins[*]}" ]]; then
   log "installing ${python_pins[*]} into $venv"
   mkdir -p .data
   rm -rf "$venv"
