@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check CI runs: formatting, clippy with warnings as errors, every test of the
 # workspace against a real PostgreSQL (curl and jq, which the guides' examples use, are installed
-# with apt when missing), then the reliability scenarios (scripts/reliability.sh: database outage,
+# with apt when missing), the web console's browser tests (scripts/console-test.sh: headless
+# Chromium, axe-core), then the reliability scenarios (scripts/reliability.sh: database outage,
 # crash, hostile input) against the release server.
 #
 # Without DATABASE_URL, scripts/db.sh provisions the local cluster and a throwaway database is
@@ -59,5 +60,7 @@ echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings 7>&-
 echo "== cargo test" >&2
 cargo test --workspace --all-features --locked 7>&-
+echo "== scripts/console-test.sh" >&2
+scripts/console-test.sh 7>&-
 echo "== scripts/reliability.sh" >&2
 scripts/reliability.sh 7>&-
