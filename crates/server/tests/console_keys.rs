@@ -166,10 +166,11 @@ async fn a_key_may_act_in_a_project_its_owner_is_a_member_of() {
         refused.field_error("project").as_deref(),
         Some("Project not found.")
     );
-    // A project she is not a member of (sent by hand) is not offered, so none is chosen.
+    // A project she is not a member of (sent by hand) stays chosen, shown by its id, next to
+    // its sentence.
     assert_eq!(
         refused.attribute("#project option[selected]", "value"),
-        None
+        Some(other.clone())
     );
     assert_eq!(
         refused.attribute("#name", "value").as_deref(),

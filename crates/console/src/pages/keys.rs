@@ -9,15 +9,14 @@ use gatehouse_api::dto::api_keys::{
 };
 use gatehouse_api::{ApiError, AppState};
 use gatehouse_application::CreatedApiKey;
-use gatehouse_domain::{
-    ApiKeyFilter, ApiKeyId, ApiKeyOrder, Direction, DomainError, PageRequest, ProjectOrder, UserId,
-};
+use gatehouse_domain::{ApiKeyFilter, ApiKeyId, ApiKeyOrder, ProjectOrder, UserId};
 
 use crate::error::ConsoleError;
-use crate::fields::{Choice, Field, Problems};
+use crate::fields::{Field, Problems};
 use crate::form::{As, Form};
 use crate::listing::{ListQuery, Listing};
 use crate::page::{self, PageContext, unix_time};
+use crate::pages::choices::{by_name, options};
 use crate::pages::{Confirm, path_id};
 use crate::session::{AdminSession, Session};
 
@@ -149,25 +148,17 @@ async fn own_page(
         form.map(|form| form.get(name).to_owned())
             .unwrap_or_default()
     };
-    // The projects one may bind a key to (the first 100 by name: more than anyone belongs to).
+    // The projects one may bind a key to.
     let projects = state
         .projects
-        .list_own(
-            &session.principal,
-            PageRequest::new(0, 100, ProjectOrder::Name, Direction::Asc)
-                .map_err(DomainError::Invalid)?,
-        )
+        .list_own(&session.principal, by_name(ProjectOrder::Name)?)
         .await?;
     let chosen = sent("project");
-    let choices = std::iter::once(Choice::new("", "None: the key acts as you", &chosen))
-        .chain(projects.items.into_iter().map(|project| {
-            Choice::new(
-                project.id.get().to_string(),
-                project.name.into_string(),
-                &chosen,
-            )
-        }))
-        .collect();
+    let items = projects
+        .items
+        .iter()
+        .map(|project| (project.id.get(), project.name.as_str()));
+    let choices = options(Some("None: the key acts as you"), items, &chosen);
     let fields = vec![
         Field::new("text", "name", "Name")
             .value(sent("name"))

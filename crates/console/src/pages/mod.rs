@@ -3,6 +3,7 @@
 mod account;
 mod audit;
 mod chart;
+mod choices;
 mod filters;
 mod keys;
 mod limits;

@@ -12,8 +12,8 @@ use gatehouse_api::dto::users::UserResponse;
 use gatehouse_api::input::{Id, JsonObject, Required};
 use gatehouse_api::{ApiError, AppState};
 use gatehouse_domain::{
-    Direction, DomainError, Entity, MemberOrder, OrganizationId, OrganizationOrder, PageRequest,
-    ProjectFilter, ProjectId, ProjectOrder, UserId,
+    DomainError, Entity, MemberOrder, OrganizationId, OrganizationOrder, ProjectFilter, ProjectId,
+    ProjectOrder, UserId,
 };
 
 use crate::error::ConsoleError;
@@ -21,6 +21,7 @@ use crate::fields::{Choice, Field, Problems};
 use crate::form::{As, Form};
 use crate::listing::{ListQuery, Listing};
 use crate::page::{self, PageContext, money, unix_time};
+use crate::pages::choices::{by_name, options};
 use crate::pages::limits::{self, LimitsEditor, SentLimits};
 use crate::pages::{Confirm, path_id};
 use crate::session::{AdminSession, Session};
@@ -72,29 +73,19 @@ fn body(form: &Form, fields: &[(&str, As)]) -> (JsonObject, SentLimits) {
     (body, limits)
 }
 
-/// Every organization, by name, for the selects and to name each project's: as many pages as
-/// it takes, since a select must offer them all.
+/// The organizations the selects offer, by name (see [`choices`](super::choices)), also naming
+/// each project's organization (by id beyond them).
 async fn organizations(
     state: &AppState,
     session: &Session,
 ) -> Result<Vec<OrganizationResponse>, ConsoleError> {
-    let mut all: Vec<OrganizationResponse> = Vec::new();
-    loop {
-        let offset = i64::try_from(all.len()).unwrap_or(i64::MAX);
-        let page = PageRequest::new(
-            offset,
-            PageRequest::<OrganizationOrder>::MAX_LIMIT,
-            OrganizationOrder::Name,
-            Direction::Asc,
-        )
-        .map_err(DomainError::Invalid)?;
-        let found = state.organizations.list(&session.principal, page).await?;
-        let empty = found.items.is_empty();
-        all.extend(found.items.into_iter().map(OrganizationResponse::from));
-        if empty || i64::try_from(all.len()).unwrap_or(i64::MAX) >= found.total {
-            return Ok(all);
-        }
-    }
+    let page = by_name(OrganizationOrder::Name)?;
+    let found = state.organizations.list(&session.principal, page).await?;
+    Ok(found
+        .items
+        .into_iter()
+        .map(OrganizationResponse::from)
+        .collect())
 }
 
 /// The choices of an organization select, after `none` (the empty choice).
@@ -103,11 +94,10 @@ fn organization_choices(
     none: &str,
     current: &str,
 ) -> Vec<Choice> {
-    std::iter::once(Choice::new("", none, current))
-        .chain(organizations.iter().map(|organization| {
-            Choice::new(organization.id.to_string(), &organization.name, current)
-        }))
-        .collect()
+    let items = organizations
+        .iter()
+        .map(|organization| (organization.id, organization.name.as_str()));
+    options(Some(none), items, current)
 }
 
 /// The name of organization `id`, or its id when it is not among `organizations`.

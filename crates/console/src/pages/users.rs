@@ -12,8 +12,7 @@ use gatehouse_api::dto::users::{CreateUserRequest, UpdateUserRequest, UserRespon
 use gatehouse_api::{ApiError, AppState};
 use gatehouse_application::Principal;
 use gatehouse_domain::{
-    Direction, DomainError, OrganizationId, OrganizationOrder, PageRequest, RoleId, RoleOrder,
-    UserFilter, UserId, UserOrder,
+    OrganizationId, OrganizationOrder, RoleId, RoleOrder, UserFilter, UserId, UserOrder,
 };
 
 use crate::error::ConsoleError;
@@ -21,6 +20,7 @@ use crate::fields::{Choice, Field, Problems};
 use crate::form::{As, Form};
 use crate::listing::{ListQuery, Listing};
 use crate::page::{self, PageContext, date_value, money, unix_time};
+use crate::pages::choices::{by_name, options};
 use crate::pages::{Confirm, path_id};
 use crate::session::AdminSession;
 
@@ -88,12 +88,6 @@ struct Choices {
     organizations: Vec<OrganizationResponse>,
 }
 
-/// The first page, of the largest size, of a list ordered by name.
-fn by_name<O>(order: O) -> Result<PageRequest<O>, ConsoleError> {
-    PageRequest::new(0, PageRequest::<O>::MAX_LIMIT, order, Direction::Asc)
-        .map_err(|_| DomainError::unexpected("the choices' page is out of range").into())
-}
-
 impl Choices {
     async fn of(state: &AppState, actor: &Principal) -> Result<Self, ConsoleError> {
         let roles = state.roles.list(actor, by_name(RoleOrder::Name)?).await?;
@@ -114,7 +108,7 @@ impl Choices {
     /// The role choices, after `first` (e.g. "All"), with `current` selected.
     fn roles(&self, first: Option<&str>, current: &str) -> Vec<Choice> {
         let roles = self.roles.iter().map(|role| (role.id, role.name.as_str()));
-        choices(first, roles, current)
+        options(first, roles, current)
     }
 
     /// The organization choices, after `first` ("All" or "None"), with `current` selected.
@@ -123,27 +117,8 @@ impl Choices {
             .organizations
             .iter()
             .map(|organization| (organization.id, organization.name.as_str()));
-        choices(Some(first), organizations, current)
+        options(Some(first), organizations, current)
     }
-}
-
-/// The options of a select: `first` (value empty), then `items` (id, name), with `current`
-/// selected. A current id beyond the listed ones is added, shown as its id, so that saving a
-/// form never changes it silently to another.
-fn choices<'a>(
-    first: Option<&str>,
-    items: impl Iterator<Item = (i64, &'a str)>,
-    current: &str,
-) -> Vec<Choice> {
-    let mut options: Vec<Choice> = first
-        .map(|label| Choice::new("", label, current))
-        .into_iter()
-        .chain(items.map(|(id, name)| Choice::new(id.to_string(), name, current)))
-        .collect();
-    if !current.is_empty() && !options.iter().any(|option| option.selected) {
-        options.push(Choice::new(current, current, current));
-    }
-    options
 }
 
 /// A row of the list.
