@@ -40,6 +40,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Containers often give /dev/shm only 64 MiB, which Chromium outgrows: use /tmp instead.
+    "--disable-dev-shm-usage",
 ]
 START_TIMEOUT = 60.0
 TIMEOUT_MS = 10_000
