@@ -81,7 +81,10 @@ async fn signing_in_sets_an_http_only_session_cookie_and_signing_out_deletes_its
     let key = browser.cookie("gatehouse_session").unwrap();
     let account = browser.follow(&answer).await;
     assert_eq!(account.heading().as_deref(), Some("Account"));
-    assert!(account.html.contains("ada@example.com"));
+    // Who she is, as /v1/me/info tells it: email, name, then her role by id.
+    let facts = account.texts("dl.facts dd");
+    assert_eq!(facts[0], "ada@example.com");
+    assert_eq!(facts[2], role.to_string());
     // The cookie is the API's session key.
     let info = app
         .call(reqwest::Method::GET, "/v1/me/info", Some(&key), None)

@@ -29,6 +29,8 @@ struct AccountPage {
     budget: String,
     expires: String,
     created: String,
+    /// The role's id, as the session knows it; none for the master user.
+    role: Option<i64>,
     /// Why the account cannot change here, instead of the forms.
     locked: Option<String>,
     profile_problems: Problems,
@@ -99,6 +101,7 @@ fn account_page(
         budget: money(info.budget.as_ref(), "No limit"),
         expires: info.expires.map_or_else(|| "Never".to_owned(), unix_time),
         created: unix_time(info.created),
+        role: session.principal.role.map(|role| role.get()),
         info,
         locked,
         ctx: ctx.clone(),
