@@ -101,7 +101,7 @@ fn account_page(
         budget: money(info.budget.as_ref(), "No limit"),
         expires: info.expires.map_or_else(|| "Never".to_owned(), unix_time),
         created: unix_time(info.created),
-        role: session.principal.role.map(|role| role.get()),
+        role: session.principal.role.map(gatehouse_domain::RoleId::get),
         info,
         locked,
         ctx: ctx.clone(),
