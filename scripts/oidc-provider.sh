@@ -36,7 +36,9 @@ esac
 (($# <= 1)) || die "usage: $0 [--stop | --self-test]"
 
 port="${OIDC_PROVIDER_PORT:-18900}"
-[[ $port =~ ^[0-9]+$ ]] && ((port >= 1 && port <= 65535)) || die "OIDC_PROVIDER_PORT is not a port: $port"
+if ! [[ $port =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then
+  die "OIDC_PROVIDER_PORT is not a port: $port"
+fi
 export OIDC_PROVIDER_PORT="$port"
 issuer="http://127.0.0.1:$port"
 sources="$PWD/crates/server/tests/oidc"
@@ -102,7 +104,7 @@ start() {
     node "$sources/provider.mjs" </dev/null >"$logfile" 2>&1 &
     pid=$!
     echo "$pid" >"$pidfile"
-    for _ in $(seq 100); do
+    for _ in $(seq 300); do
       grep -q "^oidc-provider listening" "$logfile" 2>/dev/null && break
       if ! kill -0 "$pid" 2>/dev/null; then
         rm -f "$pidfile"
@@ -112,7 +114,7 @@ start() {
     done
     if ! grep -q "^oidc-provider listening" "$logfile"; then
       stop
-      die "the provider did not listen at $issuer within 10 s; its log: $logfile"
+      die "the provider did not listen at $issuer within 30 s; its log: $logfile"
     fi
     log "started at $issuer (pid $pid, log $logfile)"
   fi

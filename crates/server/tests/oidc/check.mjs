@@ -6,7 +6,8 @@
 // form (its form posts and cookies followed by hand, as the server's tests will do); the code
 // exchanged with the client's secret and verifier, once only; the ID token verified against the
 // JWKS (signature, iss, aud, exp, nonce) with the claims the login id gives; userinfo; a request
-// without PKCE refused; and every /test/token kind: `valid` verifies, each other one fails.
+// without PKCE refused; every /test/token kind: `valid` verifies, each other one fails; and the same
+// bad kinds through the code flow (logins `id-token-KIND-...`).
 import { createHash, randomBytes } from 'node:crypto';
 import { strict as assert } from 'node:assert';
 import { pathToFileURL } from 'node:url';
@@ -116,8 +117,8 @@ async function expectedClaims(login) {
   return (await fetch(`${issuer}/test/account?login=${encodeURIComponent(login)}`)).json();
 }
 
-// The whole flow for one login; returns what the relying party ends with.
-async function signIn(login) {
+// The browser's part of the flow for one login, through the sign-in form: the code it brings back.
+async function authorize(login) {
   const browser = new Browser();
   const verifier = base64url(randomBytes(32));
   const challenge = base64url(createHash('sha256').update(verifier).digest());
@@ -144,7 +145,12 @@ async function signIn(login) {
   assert.equal(params.get('iss'), issuer);
   const code = params.get('code');
   assert.ok(code);
+  return { browser, code, state, nonce, verifier, challenge };
+}
 
+// The whole flow for one login; returns the claims the relying party ends with.
+async function signIn(login) {
+  const { browser, code, state, nonce, verifier, challenge } = await authorize(login);
   const wrongVerifier = await exchange(code, base64url(randomBytes(32)));
   assert.equal(wrongVerifier.status, 400, 'a code exchanged with the wrong verifier must fail');
   // A failed exchange spends the code (as the spec allows); sign in again for a fresh one.
@@ -232,5 +238,16 @@ for (const [kind, error] of Object.entries(refusals)) {
   const answer = await fetch(`${issuer}/test/token?kind=nonsense&login=x`);
   assert.equal(answer.status, 400);
   ok('/test/token refuses an unknown kind');
+}
+for (const [kind, error] of Object.entries(refusals)) {
+  const login = `id-token-${kind}-ada@example.com`;
+  const { code, nonce, verifier } = await authorize(login);
+  const tokens = await exchange(code, verifier);
+  assert.equal(tokens.status, 200);
+  const { id_token: idToken } = await tokens.json();
+  assert.equal(jose.decodeJwt(idToken).nonce, nonce, 'the tampered token keeps the flow\'s nonce');
+  assert.equal(jose.decodeJwt(idToken).email, login);
+  await assert.rejects(verify(idToken), (e) => e.code === error, `code flow ${login} must fail with ${error}`);
+  ok(`code flow for ${login}: its ID token is refused (${error})`);
 }
 console.log(`self-test passed: ${checks} checks against ${issuer}`);

@@ -27,6 +27,11 @@
 //         other-issuer          valid but for `iss`, another issuer
 //         unsigned              `alg: none`
 //       `now` sets the time the token is issued at (default: the real time), for a server under a test clock.
+//
+// In the code flow, a login `id-token-KIND-...` (KIND one of those above but `valid`, e.g.
+// `id-token-expired-ada@example.com`) makes the token endpoint answer an ID token of that kind, with
+// the flow's own claims and nonce. A wrong nonce needs no help from here: the test edits the `nonce`
+// of the authorization URL that Gatehouse redirects to before following it.
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
@@ -88,6 +93,9 @@ const provider = new Provider(issuer, {
   // POST /v1/auth/sso/login has nothing else to read them from.
   conformIdTokenClaims: false,
   features: { devInteractions: { enabled: true } },
+  ttl: {
+    AuthorizationCode: 60, AccessToken: 600, IdToken: 600, Interaction: 600, Session: 3600, Grant: 3600,
+  },
   async findAccount(_ctx, accountId) {
     const { sub: _sub, ...claims } = accountClaims(accountId);
     return { accountId, claims: async () => ({ sub: accountId, ...claims }) };
@@ -113,45 +121,62 @@ const provider = new Provider(issuer, {
     return grant;
   },
 });
+// The kinds of ID token a real provider never gives, each refused by a correct relying party.
+const kinds = ['foreign-key', 'foreign-key-same-kid', 'expired', 'other-audience', 'other-issuer', 'unsigned'];
+
+// An ID token of `kind` ('valid' or one of `kinds`) with `claims` (iss, aud, iat and exp are set
+// here), issued at `now` (seconds).
+async function signAs(kind, claims, now) {
+  const iat = kind === 'expired' ? now - 7200 : now;
+  const body = {
+    ...claims,
+    iss: kind === 'other-issuer' ? otherIssuer : issuer,
+    aud: kind === 'other-audience' ? otherAudience : clientId,
+    iat,
+    exp: iat + 3600,
+  };
+  switch (kind) {
+    case 'valid':
+    case 'expired':
+    case 'other-audience':
+    case 'other-issuer':
+      return new jose.SignJWT(body).setProtectedHeader({ alg, kid: published.jwk.kid }).sign(published.privateKey);
+    case 'foreign-key':
+      return new jose.SignJWT(body).setProtectedHeader({ alg, kid: foreign.jwk.kid }).sign(foreign.privateKey);
+    case 'foreign-key-same-kid':
+      return new jose.SignJWT(body).setProtectedHeader({ alg, kid: published.jwk.kid }).sign(foreign.privateKey);
+    case 'unsigned':
+      return new jose.UnsecuredJWT(body).encode();
+    default:
+      return undefined;
+  }
+}
+
 async function testToken(params) {
   const login = params.get('login');
   if (!login) return [400, { error: 'login is required' }];
   const kind = params.get('kind') || 'valid';
   const now = params.has('now') ? Number(params.get('now')) : Math.floor(Date.now() / 1000);
   if (!Number.isInteger(now)) return [400, { error: 'now is not a number of seconds' }];
-  const iat = kind === 'expired' ? now - 7200 : now;
-  const claims = { ...accountClaims(login) };
+  const claims = accountClaims(login);
   if (params.has('nonce')) claims.nonce = params.get('nonce');
-  const jwt = new jose.SignJWT(claims)
-    .setIssuer(kind === 'other-issuer' ? otherIssuer : issuer)
-    .setAudience(kind === 'other-audience' ? otherAudience : clientId)
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + 3600);
-  let token;
-  switch (kind) {
-    case 'valid':
-    case 'expired':
-    case 'other-audience':
-    case 'other-issuer':
-      token = await jwt.setProtectedHeader({ alg, kid: published.jwk.kid }).sign(published.privateKey);
-      break;
-    case 'foreign-key':
-      token = await jwt.setProtectedHeader({ alg, kid: foreign.jwk.kid }).sign(foreign.privateKey);
-      break;
-    case 'foreign-key-same-kid':
-      token = await jwt.setProtectedHeader({ alg, kid: published.jwk.kid }).sign(foreign.privateKey);
-      break;
-    case 'unsigned': {
-      const unsecured = new jose.UnsecuredJWT(claims)
-        .setIssuer(issuer).setAudience(clientId).setIssuedAt(iat).setExpirationTime(iat + 3600);
-      token = unsecured.encode();
-      break;
-    }
-    default:
-      return [400, { error: `unknown kind: ${kind}` }];
-  }
-  return [200, { id_token: token }];
+  const token = await signAs(kind, claims, now);
+  return token ? [200, { id_token: token }] : [400, { error: `unknown kind: ${kind}` }];
 }
+
+// The code flow's bad tokens: for a login `id-token-KIND-...`, the token endpoint answers an ID token
+// of that kind in place of the real one, with the same claims (nonce included), so that the
+// callback's refusals are tested through the whole flow, not only through POST /v1/auth/sso/login.
+provider.use(async (ctx, next) => {
+  await next();
+  const idToken = ctx.path === '/token' && ctx.status === 200 ? ctx.body?.id_token : undefined;
+  if (!idToken) return;
+  const claims = jose.decodeJwt(idToken);
+  // The longest kind that prefixes the login: `foreign-key-same-kid` before `foreign-key`.
+  const kind = kinds.filter((k) => String(claims.email).startsWith(`id-token-${k}-`))
+    .sort((a, b) => b.length - a.length)[0];
+  if (kind) ctx.body = { ...ctx.body, id_token: await signAs(kind, claims, claims.iat) };
+});
 
 async function testRoute(req, res) {
   const url = new URL(req.url, issuer);
