@@ -193,6 +193,9 @@ pub(crate) fn domain_answer(error: &DomainError) -> (StatusCode, Cow<'static, st
             "Invalid email or password.".into(),
         ),
         E::InvalidCurrentPassword => (StatusCode::UNAUTHORIZED, "Invalid current password.".into()),
+        // 401 as the token login answers; the browser callback answers 400 with the same sentence.
+        E::InvalidSignIn => (StatusCode::UNAUTHORIZED, "Invalid sign-in.".into()),
+        E::SignInRefused => (StatusCode::FORBIDDEN, "Not allowed to sign in.".into()),
         E::LoginThrottled { .. } => (
             StatusCode::TOO_MANY_REQUESTS,
             "Too many failed login attempts. Try again later.".into(),
