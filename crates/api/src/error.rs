@@ -328,6 +328,8 @@ mod tests {
             ),
             (DomainError::AccountExpired, 403, "Account expired."),
             (DomainError::Forbidden, 403, "Insufficient rights."),
+            (DomainError::InvalidSignIn, 401, "Invalid sign-in."),
+            (DomainError::SignInRefused, 403, "Not allowed to sign in."),
             (
                 DomainError::Unavailable("connection refused to db.internal:5432".into()),
                 503,

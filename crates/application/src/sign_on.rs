@@ -624,6 +624,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_pair_linked_to_someone_else_meanwhile_is_refused() {
+        let mut users = holding_ada(user(7));
+        users
+            .expect_link_subject()
+            .times(1)
+            .returning(|_, _, _, _| Err(DomainError::AlreadyExists(Entity::User)));
+        users.expect_create_with_subject().never();
+        let error = refused(users, identity("ada@example.com", true), &policy()).await;
+        assert!(matches!(error, DomainError::SignInRefused), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn an_email_that_is_no_address_is_not_looked_up_and_creates_nobody() {
+        let mut users = nobody_signed_on();
+        users.expect_find_credentials_by_email().never();
+        no_writes(&mut users);
+        let error = refused(users, identity("ada@example.com\0", true), &policy()).await;
+        assert!(matches!(error, DomainError::SignInRefused), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn the_storage_failing_is_told_as_such_and_opens_no_session() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_by_subject()
+            .returning(|_, _| Err(DomainError::Unavailable("connection refused".into())));
+        no_writes(&mut users);
+        let error = refused(users, identity("ada@example.com", true), &policy()).await;
+        assert!(matches!(error, DomainError::Unavailable(_)), "{error:?}");
+    }
+
+    #[tokio::test]
     async fn a_default_role_that_no_longer_exists_is_an_unexpected_error() {
         let mut users = nobody();
         users
