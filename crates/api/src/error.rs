@@ -193,6 +193,9 @@ pub(crate) fn domain_answer(error: &DomainError) -> (StatusCode, Cow<'static, st
             "Invalid email or password.".into(),
         ),
         E::InvalidCurrentPassword => (StatusCode::UNAUTHORIZED, "Invalid current password.".into()),
+        // 401 as the token login answers; the browser callback answers 400 with the same sentence.
+        E::InvalidSignIn => (StatusCode::UNAUTHORIZED, "Invalid sign-in.".into()),
+        E::SignInRefused => (StatusCode::FORBIDDEN, "Not allowed to sign in.".into()),
         E::LoginThrottled { .. } => (
             StatusCode::TOO_MANY_REQUESTS,
             "Too many failed login attempts. Try again later.".into(),
@@ -325,6 +328,8 @@ mod tests {
             ),
             (DomainError::AccountExpired, 403, "Account expired."),
             (DomainError::Forbidden, 403, "Insufficient rights."),
+            (DomainError::InvalidSignIn, 401, "Invalid sign-in."),
+            (DomainError::SignInRefused, 403, "Not allowed to sign in."),
             (
                 DomainError::Unavailable("connection refused to db.internal:5432".into()),
                 503,

@@ -23,6 +23,7 @@ pub mod principal;
 pub mod projects;
 pub mod roles;
 mod sessions;
+pub mod sign_on;
 pub mod usage;
 pub mod users;
 
@@ -43,6 +44,7 @@ pub use organizations::OrganizationService;
 pub use principal::{Principal, ProjectScope};
 pub use projects::ProjectService;
 pub use roles::RoleService;
+pub use sign_on::SignOnService;
 pub use usage::UsageService;
 pub use users::{CreateUser, UpdateUser, UserService};
 

@@ -5,17 +5,16 @@ use std::fmt;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use gatehouse_domain::chrono::TimeDelta;
 use gatehouse_domain::{
-    Actor, ApiKeyId, ApiKeyRepository, AuditAction, AuditEntity, AuditLog, Clock, DateTime,
-    DomainError, Email, Expiry, KeyGenerator, LoginFailures, Name, NewApiKey, NewAuditEvent,
-    Origin, PasswordHash, PasswordHasher, Redacted, Secret, Snapshot, ThrottleKey, UserId,
-    UserRepository, Utc,
+    ApiKeyId, ApiKeyRepository, AuditAction, AuditEntity, AuditLog, Clock, DateTime, DomainError,
+    Email, KeyGenerator, LoginFailures, NewAuditEvent, Origin, PasswordHash, PasswordHasher,
+    Redacted, Secret, Snapshot, ThrottleKey, UserId, UserRepository, Utc,
 };
 
 use crate::AuthService;
 use crate::account::MASTER_EMAIL;
 use crate::login_throttle::{FAILURE_WINDOW, LoginLimits};
+use crate::sessions::SessionIssuer;
 
 /// The name of the key a login hands out; each login replaces the previous one.
 pub const SESSION_KEY_NAME: &str = "playground";
@@ -65,12 +64,10 @@ enum Verified {
 #[derive(Clone)]
 pub struct LoginService {
     users: Arc<dyn UserRepository>,
-    keys: Arc<dyn ApiKeyRepository>,
     hasher: Arc<dyn PasswordHasher>,
-    generator: Arc<dyn KeyGenerator>,
     clock: Arc<dyn Clock>,
     auth: AuthService,
-    session: TimeDelta,
+    sessions: SessionIssuer,
     failures: Arc<dyn LoginFailures>,
     limits: LoginLimits,
     audit: Arc<dyn AuditLog>,
@@ -99,12 +96,10 @@ impl LoginService {
     ) -> Self {
         Self {
             users,
-            keys,
             hasher,
-            generator,
             clock,
             auth,
-            session: TimeDelta::seconds(i64::from(session_seconds.get())),
+            sessions: SessionIssuer::new(keys, generator, session_seconds),
             failures,
             limits,
             audit,
@@ -191,7 +186,7 @@ impl LoginService {
                     return Err(DomainError::AccountExpired);
                 }
                 let actor = origin.actor(Some(id));
-                self.open_session(id, password, now, actor).await
+                self.sessions.open(id, Some(password), now, actor).await
             }
         }
     }
@@ -236,39 +231,6 @@ impl LoginService {
         self.hasher.verify(password, None).await?;
         Ok(None)
     }
-
-    /// A fresh session key for `user`, recorded as opened by `actor`.
-    async fn open_session(
-        &self,
-        user: UserId,
-        password: PasswordHash,
-        now: DateTime<Utc>,
-        actor: Actor,
-    ) -> Result<Session, DomainError> {
-        let expires = Expiry::future(now + self.session, now).map_err(DomainError::unexpected)?;
-        let name = Name::parse(SESSION_KEY_NAME).map_err(DomainError::unexpected)?;
-        let generated = self.generator.generate()?;
-        let key = self
-            .keys
-            .replace_named(
-                NewApiKey {
-                    name,
-                    user,
-                    hash: generated.hash,
-                    masked: generated.masked,
-                    project: None,
-                    expires: Some(expires),
-                },
-                Some(password),
-                actor.audit(AuditAction::Login),
-            )
-            .await?;
-        Ok(Session {
-            id: key.id,
-            key: generated.secret,
-            expires: key.expires,
-        })
-    }
 }
 
 /// The event of a refused login: nobody is known to act, and the email is kept as typed.
@@ -289,10 +251,11 @@ fn failed_login(email: &str, origin: Origin) -> NewAuditEvent {
 mod tests {
     use super::*;
     use crate::fixtures::{clock, now, origin};
+    use gatehouse_domain::chrono::TimeDelta;
     use gatehouse_domain::{
-        ApiKey, Audit, Credentials, FailureWindow, GeneratedKey, KeyHash, MockApiKeyRepository,
-        MockAuditLog, MockKeyGenerator, MockLoginFailures, MockPasswordHasher, MockUserRepository,
-        PasswordHash, RequestId,
+        Actor, ApiKey, Audit, Credentials, Expiry, FailureWindow, GeneratedKey, KeyHash,
+        MockApiKeyRepository, MockAuditLog, MockKeyGenerator, MockLoginFailures,
+        MockPasswordHasher, MockUserRepository, NewApiKey, PasswordHash, RequestId,
     };
     use mockall::Sequence;
     use mockall::predicate::{always, eq, function};

@@ -153,6 +153,15 @@ pub enum DomainError {
     /// Login with an unknown email, a wrong password or an account without a password.
     #[error("invalid email or password")]
     InvalidCredentials,
+    /// A sign-on whose proof of identity failed: a bad or replayed state, a failed exchange of
+    /// the code, a token that does not check. Which status it gets is the driving adapter's to
+    /// say (the callback and the token login differ).
+    #[error("invalid sign-in")]
+    InvalidSignIn,
+    /// A sign-on of a proven identity that the settings refuse: an email domain not allowed, no
+    /// account and no default role to create one, an email held by another account.
+    #[error("not allowed to sign in")]
+    SignInRefused,
     /// A password change without the right current password.
     #[error("invalid current password")]
     InvalidCurrentPassword,

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod email;
 pub mod error;
 pub mod gateway;
+pub mod identity;
 pub mod ids;
 pub mod login_throttle;
 pub mod name;
@@ -46,6 +47,7 @@ pub use gateway::{
     UnauthorizedCall, UsageFilter, UsageGroupBy, UsageOrder, UsageRecord, UsageReport,
     UsageRepository, UsageTotal,
 };
+pub use identity::{Identity, SignOnPolicy};
 pub use ids::{ApiKeyId, Holder, OrganizationId, ProjectId, RoleId, UsageId, UserId};
 pub use login_throttle::{FailureWindow, LoginFailures, ThrottleKey};
 pub use name::Name;

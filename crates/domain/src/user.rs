@@ -211,6 +211,20 @@ pub trait UserRepository: Send + Sync {
     /// reached.
     async fn create(&self, new: NewUser, audit: Audit) -> Result<User, DomainError>;
 
+    /// Inserts a user that signed on as `subject` at `issuer`, with its `iss` and `sub` set in
+    /// the same insert: a sign-on never leaves an account it created unlinked.
+    ///
+    /// # Errors
+    /// As [`UserRepository::create`], [`DomainError::AlreadyExists`]`(User)` also when another
+    /// user holds the pair.
+    async fn create_with_subject(
+        &self,
+        new: NewUser,
+        issuer: String,
+        subject: String,
+        audit: Audit,
+    ) -> Result<User, DomainError>;
+
     /// The user with this id, if any.
     ///
     /// # Errors
@@ -227,6 +241,31 @@ pub trait UserRepository: Send + Sync {
         &self,
         email: &str,
     ) -> Result<Option<Credentials>, DomainError>;
+
+    /// The user that signed on as `subject` at `issuer`, both compared exactly.
+    ///
+    /// # Errors
+    /// [`DomainError::Unavailable`] when the storage cannot be reached; an unknown pair is
+    /// `Ok(None)`.
+    async fn find_by_subject(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<User>, DomainError>;
+
+    /// Links the user `id` to `subject` at `issuer` (sets its `iss` and `sub`), so that sign-on
+    /// finds it by them from now on; recorded as an update of the user.
+    ///
+    /// # Errors
+    /// An adapter MUST return [`DomainError::NotFound`]`(User)` when there is no such user,
+    /// [`DomainError::AlreadyExists`]`(User)` when another user holds the pair.
+    async fn link_subject(
+        &self,
+        id: UserId,
+        issuer: String,
+        subject: String,
+        audit: Audit,
+    ) -> Result<User, DomainError>;
 
     /// The credentials of the user with this id, if any.
     ///

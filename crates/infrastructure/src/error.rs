@@ -15,6 +15,7 @@ const UNIQUE: &[(&str, Entity)] = &[
     ("organizations_name_key", Entity::Organization),
     ("roles_name_key", Entity::Role),
     ("users_email_key", Entity::User),
+    ("users_iss_sub_key", Entity::User),
     ("api_keys_hash_key", Entity::ApiKey),
     ("projects_organization_id_name_key", Entity::Project),
 ];

@@ -43,7 +43,8 @@ const TABLES: [&str; 15] = [
 ];
 
 /// The migrations after the user counters, newest first.
-const AFTER_USER_COUNTERS: [&str; 5] = [
+const AFTER_USER_COUNTERS: [&str; 6] = [
+    USER_SUBJECTS,
     AUDIT_EVENTS,
     "20261210080000",
     "20261205080000",
@@ -53,6 +54,9 @@ const AFTER_USER_COUNTERS: [&str; 5] = [
 
 /// The migration of the audit log.
 const AUDIT_EVENTS: &str = "20261212080000";
+
+/// The migration that makes (`iss`, `sub`) unique, for sign-on.
+const USER_SUBJECTS: &str = "20261214080000";
 
 /// The audit log's schema, which every adapter writes beside its change. A test that reverts to an
 /// older schema puts it back (unrecorded) to seed that schema through the adapters, and takes it
@@ -160,7 +164,7 @@ async fn the_migrations_can_be_reverted_all_the_way_down_and_applied_again() {
     {
         let mut conn = db.pool().get().unwrap();
         let reverted = conn.revert_all_migrations(MIGRATIONS).unwrap();
-        assert_eq!(reverted.len(), 13);
+        assert_eq!(reverted.len(), 14);
     }
     assert!(tables(&db.pool()).is_empty(), "{:?}", tables(&db.pool()));
     assert!(
@@ -170,7 +174,7 @@ async fn the_migrations_can_be_reverted_all_the_way_down_and_applied_again() {
     );
 
     let applied = run_migrations(&db.pool()).unwrap();
-    assert_eq!(applied.len(), 13);
+    assert_eq!(applied.len(), 14);
     assert_eq!(tables(&db.pool()), TABLES);
     // The schema works again, from scratch.
     let organizations = PgOrganizationRepository::new(db.pool(), trail());
@@ -249,7 +253,7 @@ async fn the_projects_migration_reverts_alone_and_drops_the_keys_bound_to_projec
         0
     );
 
-    assert_eq!(migrate_forward(&pool).len(), 8);
+    assert_eq!(migrate_forward(&pool).len(), 9);
     assert_eq!(tables(&pool), TABLES);
     let project = create_project(&pool, "Apollo", acme).await.id;
     add_member(&pool, project, ada).await;
@@ -352,7 +356,7 @@ async fn the_user_counters_migration_counts_the_users_already_there_and_reverts_
     let organizations_before = stamped(&pool, "organizations");
     let roles_before = stamped(&pool, "roles");
 
-    assert_eq!(migrate_forward(&pool).len(), 6);
+    assert_eq!(migrate_forward(&pool).len(), 7);
     assert_eq!(triggers(&pool), with_counters);
     let organizations = PgOrganizationRepository::new(pool.clone(), trail());
     let roles = PgRoleRepository::new(pool.clone(), trail());
@@ -559,7 +563,7 @@ async fn budgets_stored_as_doubles_become_exact_millionths_as_they_were_written(
         )
         .unwrap();
     }
-    assert_eq!(migrate_forward(&pool).len(), 5);
+    assert_eq!(migrate_forward(&pool).len(), 6);
     let expected = [
         Some(300_000),
         Some(12_500_000),
@@ -609,7 +613,7 @@ async fn the_whole_seconds_migration_truncates_the_stamps_there_and_every_new_on
     let pool = db.pool();
     {
         let mut conn = pool.get().unwrap();
-        for expected in [AUDIT_EVENTS, WHOLE_SECONDS] {
+        for expected in [USER_SUBJECTS, AUDIT_EVENTS, WHOLE_SECONDS] {
             let reverted = conn.revert_last_migration(MIGRATIONS).unwrap();
             assert_eq!(reverted.to_string(), expected);
         }
@@ -656,7 +660,10 @@ async fn the_whole_seconds_migration_truncates_the_stamps_there_and_every_new_on
     }
     assert_eq!(with_fractions(&pool), 7);
 
-    assert_eq!(migrate_forward(&pool), [WHOLE_SECONDS, AUDIT_EVENTS]);
+    assert_eq!(
+        migrate_forward(&pool),
+        [WHOLE_SECONDS, AUDIT_EVENTS, USER_SUBJECTS]
+    );
     assert_eq!(with_fractions(&pool), 0);
     for table in ["organizations", "roles", "users", "projects"] {
         assert_eq!(

@@ -17,7 +17,8 @@ use async_trait::async_trait;
 use gatehouse_api::{AppState, AuditView, StorageProbe, http_metrics};
 use gatehouse_application::{
     AccountService, ApiKeyService, AuditService, AuthService, GatewayService, LoginService,
-    OrganizationService, ProjectService, Retention, RoleService, UsageService, UserService,
+    OrganizationService, ProjectService, Retention, RoleService, SignOnService, UsageService,
+    UserService,
 };
 use gatehouse_console::ConsoleSettings;
 use gatehouse_domain::{Clock, DomainError, SystemClock};
@@ -110,6 +111,13 @@ pub fn services(
         ),
         roles: RoleService::new(roles, clock.clone()),
         account: AccountService::new(users.clone(), hasher.clone(), clock.clone()),
+        sign_on: SignOnService::new(
+            users.clone(),
+            keys.clone(),
+            generator.clone(),
+            clock.clone(),
+            settings.session_duration,
+        ),
         login: LoginService::new(
             users,
             keys.clone(),

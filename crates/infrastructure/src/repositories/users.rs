@@ -161,14 +161,14 @@ fn credentials(
         .map(CredentialsRow::into_domain))
 }
 
-#[async_trait]
-impl UserRepository for PgUserRepository {
-    async fn create(&self, new: NewUser, audit: Audit) -> Result<User, DomainError> {
+impl PgUserRepository {
+    /// Inserts `row` and records its creation, in one transaction.
+    async fn insert(&self, row: NewUserRow, audit: Audit) -> Result<User, DomainError> {
         let trail = self.trail.clone();
         run_blocking(&self.pool, move |conn| {
             transaction(conn, |conn| {
                 let created = diesel::insert_into(users::table)
-                    .values(NewUserRow::from(new))
+                    .values(row)
                     .returning(UserRow::as_returning())
                     .get_result(conn)
                     .map_err(on_query)?
@@ -183,6 +183,79 @@ impl UserRepository for PgUserRepository {
                     Some(after),
                 )?;
                 Ok(created)
+            })
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl UserRepository for PgUserRepository {
+    async fn create(&self, new: NewUser, audit: Audit) -> Result<User, DomainError> {
+        self.insert(NewUserRow::from(new), audit).await
+    }
+
+    async fn create_with_subject(
+        &self,
+        new: NewUser,
+        issuer: String,
+        subject: String,
+        audit: Audit,
+    ) -> Result<User, DomainError> {
+        let row = NewUserRow {
+            sub: Some(subject),
+            iss: Some(issuer),
+            ..NewUserRow::from(new)
+        };
+        self.insert(row, audit).await
+    }
+
+    async fn find_by_subject(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<User>, DomainError> {
+        let (issuer, subject) = (issuer.to_owned(), subject.to_owned());
+        run_blocking(&self.pool, move |conn| {
+            users::table
+                .filter(users::iss.eq(issuer))
+                .filter(users::sub.eq(subject))
+                .select(UserRow::as_select())
+                .first(conn)
+                .optional()
+                .map_err(on_query)?
+                .map(UserRow::into_domain)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn link_subject(
+        &self,
+        id: UserId,
+        issuer: String,
+        subject: String,
+        audit: Audit,
+    ) -> Result<User, DomainError> {
+        let trail = self.trail.clone();
+        run_blocking(&self.pool, move |conn| {
+            transaction(conn, |conn| {
+                let before = locked(conn, id)?;
+                let after = diesel::update(users::table.find(id.get()))
+                    .set((users::sub.eq(subject), users::iss.eq(issuer)))
+                    .returning(UserRow::as_returning())
+                    .get_result(conn)
+                    .map_err(on_query)?
+                    .into_domain()?;
+                trail.change(
+                    conn,
+                    &audit,
+                    AuditEntity::User,
+                    id.get(),
+                    Some(Snapshot::User(before)),
+                    Some(Snapshot::User(after.clone())),
+                )?;
+                Ok(after)
             })
         })
         .await
