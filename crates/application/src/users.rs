@@ -512,6 +512,7 @@ mod tests {
             role: Some(RoleId(1)),
             organization: Some(OrganizationId(1)),
             email: Some("ADA@example.com".to_owned()),
+            ids: Some(vec![UserId(1)]),
         };
         let mut ports = Ports::default();
         ports

@@ -180,6 +180,8 @@ pub struct UserFilter {
     pub organization: Option<OrganizationId>,
     /// Only the user with this email address, compared without regard to case.
     pub email: Option<String>,
+    /// Only these users: the people a page names (a project's members), read at once.
+    pub ids: Option<Vec<UserId>>,
 }
 
 order_fields!(

@@ -576,6 +576,53 @@ async fn listing_the_users_of_one_organization_or_role_reads_the_total_kept_by_t
     };
     assert_eq!(total(&world, of_email).await, 1);
     assert_eq!(total(&world, UserFilter::default()).await, 6);
+    // A list of ids is counted too, whatever the organization's row says.
+    let ids: Vec<UserId> = repository(&world.db)
+        .list(
+            UserFilter::default(),
+            page(0, 10, UserOrder::Id, Direction::Asc),
+        )
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|user| user.id)
+        .collect();
+    let some = UserFilter {
+        organization: Some(world.organization),
+        ids: Some(vec![ids[0], ids[2], ids[3], UserId(4242)]),
+        ..UserFilter::default()
+    };
+    let listed = repository(&world.db)
+        .list(some.clone(), page(0, 10, UserOrder::Id, Direction::Asc))
+        .await
+        .unwrap();
+    let of_them: Vec<UserId> = listed.items.iter().map(|user| user.id).collect();
+    // The organization's users among those ids, and nobody else.
+    let expected: Vec<UserId> = repository(&world.db)
+        .list(
+            UserFilter {
+                organization: Some(world.organization),
+                ..UserFilter::default()
+            },
+            page(0, 10, UserOrder::Id, Direction::Asc),
+        )
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|user| user.id)
+        .filter(|id| [ids[0], ids[2], ids[3]].contains(id))
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(of_them, expected);
+    assert_eq!(listed.total, i64::try_from(expected.len()).unwrap());
+    assert_eq!(total(&world, some).await, listed.total);
+    let none = UserFilter {
+        ids: Some(Vec::new()),
+        ..UserFilter::default()
+    };
+    assert_eq!(total(&world, none).await, 0);
 }
 
 #[tokio::test]

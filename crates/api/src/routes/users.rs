@@ -77,6 +77,7 @@ pub async fn list(
         role: query.get::<i64>("role").map(RoleId),
         organization: query.get::<i64>("organization").map(OrganizationId),
         email: query.get::<String>("email"),
+        ids: None,
     };
     let page = query.finish_page()?;
     let users = state.users.list(&actor, filter, page).await?;

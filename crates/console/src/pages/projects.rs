@@ -2,18 +2,19 @@
 //! change its name, budget and limits and to manage its members, and the deletions (of the
 //! project, of a membership) after a confirmation.
 
+use std::collections::HashMap;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use gatehouse_api::dto::organizations::OrganizationResponse;
 use gatehouse_api::dto::projects::{
     CreateProjectRequest, ProjectMemberResponse, ProjectResponse, UpdateProjectRequest,
 };
-use gatehouse_api::dto::users::UserResponse;
 use gatehouse_api::input::{Id, JsonObject, Required};
 use gatehouse_api::{ApiError, AppState};
 use gatehouse_domain::{
-    DomainError, Entity, MemberOrder, OrganizationId, OrganizationOrder, ProjectFilter, ProjectId,
-    ProjectOrder, UserId,
+    MemberOrder, OrganizationId, OrganizationOrder, ProjectFilter, ProjectId, ProjectMember,
+    ProjectOrder, UserFilter, UserId, UserOrder,
 };
 
 use crate::error::ConsoleError;
@@ -380,14 +381,17 @@ async fn project_page(
         &page,
         found.total,
     );
-    let mut members = Vec::with_capacity(found.items.len());
-    for member in found.items.into_iter().map(ProjectMemberResponse::from) {
-        members.push(MemberRow {
-            email: email(state, &session, member.user).await?,
+    let emails = emails(state, &session, &found.items).await?;
+    let members = found
+        .items
+        .into_iter()
+        .map(ProjectMemberResponse::from)
+        .map(|member| MemberRow {
+            email: emails.get(&member.user).cloned(),
             joined: unix_time(member.created),
             member,
-        });
-    }
+        })
+        .collect();
 
     let (edit, member) = match sent {
         Some(Sent::Edit(form, limits, error)) => (Some((form, limits, error)), None),
@@ -444,17 +448,27 @@ async fn project_page(
     )
 }
 
-/// A member's email; `None` when the user is gone (removed since the page was listed).
-async fn email(
+/// The emails of a page of `members`, by user id, in one query; a user gone since the page was
+/// read has none.
+async fn emails(
     state: &AppState,
     session: &Session,
-    user: i64,
-) -> Result<Option<String>, ConsoleError> {
-    match state.users.get(&session.principal, UserId(user)).await {
-        Ok(user) => Ok(Some(UserResponse::from(user).email)),
-        Err(DomainError::NotFound(Entity::User)) => Ok(None),
-        Err(error) => Err(error.into()),
+    members: &[ProjectMember],
+) -> Result<HashMap<i64, String>, ConsoleError> {
+    if members.is_empty() {
+        return Ok(HashMap::new());
     }
+    let filter = UserFilter {
+        ids: Some(members.iter().map(|member| member.user).collect()),
+        ..UserFilter::default()
+    };
+    let page = by_name(UserOrder::Id)?;
+    let users = state.users.list(&session.principal, filter, page).await?;
+    Ok(users
+        .items
+        .into_iter()
+        .map(|user| (user.id.get(), user.email.into_string()))
+        .collect())
 }
 
 async fn show(
@@ -562,9 +576,12 @@ async fn confirm_remove(
     let id = ProjectId(path_id(&request, "id")?);
     let user = path_id(&request, "user")?;
     let project = state.projects.get(&session.principal, id).await?;
-    let who = email(&state, &session, user)
+    let who = state
+        .users
+        .get(&session.principal, UserId(user))
         .await?
-        .ok_or(DomainError::NotFound(Entity::User))?;
+        .email
+        .into_string();
     Confirm {
         ctx: &session.context,
         title: format!("Remove {who} from project “{}”?", project.name.as_str()),

@@ -166,6 +166,7 @@ async fn list(
         role,
         organization,
         email,
+        ids: None,
     };
     let page = query.page::<UserOrder>()?;
     let found = state

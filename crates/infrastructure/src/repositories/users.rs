@@ -68,6 +68,10 @@ fn filtered(filter: &UserFilter) -> users::BoxedQuery<'static, Pg> {
     if let Some(email) = &filter.email {
         query = query.filter(lower(users::email).eq(lower(email.clone())));
     }
+    if let Some(ids) = &filter.ids {
+        let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
+        query = query.filter(users::id.eq_any(ids));
+    }
     query
 }
 
@@ -75,6 +79,12 @@ fn filtered(filter: &UserFilter) -> users::BoxedQuery<'static, Pg> {
 /// but read from the count its row keeps (0 when there is no such row, as counting would give):
 /// counting them is linear in their number. Other filters are counted.
 fn total(conn: &mut PgConnection, filter: &UserFilter) -> Result<i64, DomainError> {
+    if filter.ids.is_some() {
+        return filtered(filter)
+            .count()
+            .get_result::<i64>(conn)
+            .map_err(on_query);
+    }
     match (filter.organization, filter.role, &filter.email) {
         (Some(organization), None, None) => organizations::table
             .find(organization.get())
