@@ -269,6 +269,7 @@ pub struct UsageTotalResponse {
     /// Their completion tokens.
     pub completion_tokens: i64,
     /// What they cost, charged or not.
+    #[schema(schema_with = super::money::sum_schema)]
     pub cost: Amount,
 }
 

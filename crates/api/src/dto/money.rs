@@ -65,6 +65,18 @@ impl ToSchema for Amount {
     }
 }
 
+/// The schema of a sum of [`Amount`]s (a usage summary's cost): written as an amount is, but
+/// without its maximum, which a sum of many records can pass.
+pub fn sum_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::new(Type::Number))
+        .description(Some(
+            "A sum of money, exact to the millionth; unlike an Amount, it may pass 1000000000000.",
+        ))
+        .minimum(Some(0))
+        .examples([12.5])
+}
+
 /// The kind of a request field holding money: documented as an [`Amount`], read as a `T` (a
 /// [`Budget`] or a [`Cost`]), whose rule rounds it to the millionth and bounds it.
 pub struct Money<T>(PhantomData<T>);
