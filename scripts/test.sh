@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check CI runs: formatting, clippy with warnings as errors, every test of the
 # workspace against a real PostgreSQL (curl and jq, which the guides' examples use, are installed
-# with apt when missing), the web console's browser tests (scripts/console-test.sh: headless
+# with apt when missing) and, for sign-on, a real OpenID provider (scripts/oidc-provider.sh), the
+# web console's browser tests (scripts/console-test.sh: headless
 # Chromium, axe-core), then the reliability scenarios (scripts/reliability.sh: database outage,
 # crash, hostile input) against the release server.
 #
@@ -60,6 +61,24 @@ echo "== cargo fmt" >&2
 cargo fmt --all -- --check 7>&-
 echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings 7>&-
+# The sign-on tests (crates/server/tests/sso.rs) run against a real OpenID provider on loopback,
+# npm's oidc-provider on Debian's nodejs (both installed when missing): started here, and stopped at
+# the end when this run started it. (A test binary run alone starts it itself, and leaves it up.)
+provider_port="${OIDC_PROVIDER_PORT:-18900}"
+provider_started=""
+stop_provider() {
+  if [[ -n $provider_started ]]; then scripts/oidc-provider.sh --stop 7>&- || true; fi
+}
+if [[ $(type -t finish) == function ]]; then
+  trap 'stop_provider; finish' EXIT
+else
+  trap stop_provider EXIT
+fi
+if ! curl -fsS -o /dev/null "http://127.0.0.1:$provider_port/.well-known/openid-configuration" 2>/dev/null; then
+  echo "== starting the OpenID provider of the sign-on tests (scripts/oidc-provider.sh)" >&2
+  provider_started=1
+  scripts/oidc-provider.sh >/dev/null 7>&-
+fi
 echo "== cargo test" >&2
 cargo test --workspace --all-features --locked 7>&-
 echo "== scripts/console-test.sh" >&2

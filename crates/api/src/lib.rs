@@ -36,6 +36,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
     routes::api_keys::configure(config);
     routes::account::configure(config);
     routes::login::configure(config);
+    routes::sign_on::configure(config);
     routes::gateway::configure(config);
     routes::usage::configure(config);
     routes::audit::configure(config);

@@ -19,7 +19,7 @@ use crate::dto::gateway::{
     AuthorizationResponse, AuthorizeRequest, QuotaResponse, UsageReportRequest, UsageResponse,
     UsageSummaryResponse, UsageTotalResponse,
 };
-use crate::dto::login::{LoginRequest, LoginResponse};
+use crate::dto::login::{LoginRequest, LoginResponse, SsoLoginRequest};
 use crate::dto::money::Amount;
 use crate::dto::organizations::{
     CreateOrganizationRequest, OrganizationResponse, UpdateOrganizationRequest,
@@ -33,8 +33,8 @@ use crate::dto::roles::{
 use crate::dto::users::{CreateUserRequest, UpdateUserRequest, UserResponse};
 use crate::error::{ErrorBody, FieldError, LocPart, ValidationErrorBody};
 use crate::routes::{
-    account, api_keys, audit, gateway, login, operations, organizations, projects, roles, usage,
-    users,
+    account, api_keys, audit, gateway, login, operations, organizations, projects, roles, sign_on,
+    usage, users,
 };
 
 /// The API's OpenAPI document.
@@ -54,6 +54,7 @@ use crate::routes::{
         api_keys::create_token, api_keys::list_tokens, api_keys::get_token, api_keys::delete_token,
         api_keys::create_key, api_keys::list_keys, api_keys::get_key, api_keys::delete_key,
         account::info, account::update, login::login,
+        sign_on::oidc_login, sign_on::oidc_callback, sign_on::sso_login,
         gateway::authorize, gateway::report_usage, usage::own_usage, usage::usage, usage::summary,
         audit::list,
         operations::health, operations::metrics, operations::openapi_json, operations::docs,
@@ -66,6 +67,7 @@ use crate::routes::{
         ProjectResponse, ProjectMemberResponse, CreateProjectRequest, UpdateProjectRequest,
         TokenResponse, KeyResponse, CreateTokenRequest, CreateKeyRequest,
         UserInfoResponse, UpdateAccountRequest, LoginRequest, LoginResponse,
+        SsoLoginRequest,
         AuthorizeRequest, AuthorizationResponse, QuotaResponse, UsageReportRequest, UsageResponse,
         UsageTotalResponse, UsageSummaryResponse, Amount,
         AuditEventResponse, AuditActorResponse, AuditEntityResponse,

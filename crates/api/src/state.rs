@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use gatehouse_application::{
     AccountService, ApiKeyService, AuditService, AuthService, GatewayService, LoginService,
-    OrganizationService, ProjectService, RoleService, SignOnService, UsageService, UserService,
+    OrganizationService, ProjectService, RoleService, SignOnFlow, UsageService, UserService,
 };
 use gatehouse_domain::{Clock, DomainError};
 
@@ -40,8 +40,8 @@ pub struct AppState {
     pub account: AccountService,
     /// Email and password login.
     pub login: LoginService,
-    /// Single sign-on: the account and session of an identity a provider vouched for.
-    pub sign_on: SignOnService,
+    /// Single sign-on with the configured OpenID provider; `None` when it is not configured.
+    pub sign_on: Option<SignOnFlow>,
     /// Access decisions and usage reports, for gateways.
     pub gateway: GatewayService,
     /// Usage records and summaries.

@@ -24,6 +24,7 @@ pub mod projects;
 pub mod roles;
 mod sessions;
 pub mod sign_on;
+pub mod sign_on_flow;
 pub mod usage;
 pub mod users;
 
@@ -45,6 +46,7 @@ pub use principal::{Principal, ProjectScope};
 pub use projects::ProjectService;
 pub use roles::RoleService;
 pub use sign_on::SignOnService;
+pub use sign_on_flow::{SIGN_ON_LIFETIME, SignOnFlow};
 pub use usage::UsageService;
 pub use users::{CreateUser, UpdateUser, UserService};
 

@@ -5,12 +5,14 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use actix_web::cookie::time::Duration;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use gatehouse_api::AppState;
 use gatehouse_api::origin::origin_of;
-use gatehouse_application::{AccountInfo, Principal};
-use gatehouse_domain::{DomainError, Permission};
+use gatehouse_api::routes::sign_on::BrowserSessions;
+use gatehouse_application::{AccountInfo, Principal, Session as LoginSession};
+use gatehouse_domain::{DateTime, DomainError, Permission, Utc};
 
 use crate::PATH;
 use crate::error::ConsoleError;
@@ -42,9 +44,18 @@ impl ConsoleSettings {
             .finish()
     }
 
-    /// The session cookie for `key`.
-    pub fn session_cookie(&self, key: String) -> Cookie<'static> {
-        self.cookie(SESSION_COOKIE, key, SameSite::Lax)
+    /// The cookie that holds `session`, living as long as its key from `now` on.
+    pub fn session_cookie(&self, session: &LoginSession, now: DateTime<Utc>) -> Cookie<'static> {
+        let mut cookie = self.cookie(
+            SESSION_COOKIE,
+            session.key.expose().to_owned(),
+            SameSite::Lax,
+        );
+        if let Some(expires) = session.expires {
+            let left = (expires - now).num_seconds().max(0);
+            cookie.set_max_age(Duration::seconds(left));
+        }
+        cookie
     }
 
     /// A cookie that removes the cookie `name`.
@@ -52,6 +63,13 @@ impl ConsoleSettings {
         let mut cookie = self.cookie(name, String::new(), SameSite::Lax);
         cookie.make_removal();
         cookie
+    }
+}
+
+/// A sign-on through the API's callback lands in the console signed in.
+impl BrowserSessions for ConsoleSettings {
+    fn cookie(&self, session: &LoginSession, now: DateTime<Utc>) -> Cookie<'static> {
+        self.session_cookie(session, now)
     }
 }
 

@@ -47,7 +47,10 @@ pub use gateway::{
     UnauthorizedCall, UsageFilter, UsageGroupBy, UsageOrder, UsageRecord, UsageReport,
     UsageRepository, UsageTotal,
 };
-pub use identity::{Identity, SignOnPolicy};
+pub use identity::{
+    Authorization, Identity, IdentityProvider, LocalRedirect, PendingSignOn, PendingSignOns,
+    SignOnPolicy,
+};
 pub use ids::{ApiKeyId, Holder, OrganizationId, ProjectId, RoleId, UsageId, UserId};
 pub use login_throttle::{FailureWindow, LoginFailures, ThrottleKey};
 pub use name::Name;
@@ -83,6 +86,8 @@ pub use budget::MockBudgetLedger;
 pub use clock::MockClock;
 #[cfg(feature = "mocks")]
 pub use gateway::{MockAccessLedger, MockUsageRepository};
+#[cfg(feature = "mocks")]
+pub use identity::{MockIdentityProvider, MockPendingSignOns};
 #[cfg(feature = "mocks")]
 pub use login_throttle::MockLoginFailures;
 #[cfg(feature = "mocks")]

@@ -11,6 +11,7 @@ mod blocking;
 pub mod db;
 mod error;
 pub mod keys;
+pub mod oidc;
 pub mod repositories;
 mod rows;
 mod schema;
@@ -27,6 +28,6 @@ pub use db::{
 pub use keys::Sha256KeyGenerator;
 pub use repositories::{
     PgAccessLedger, PgApiKeyRepository, PgAuditLog, PgBudgetLedger, PgLoginFailures,
-    PgOrganizationRepository, PgProjectRepository, PgRoleRepository, PgUsageRepository,
-    PgUserRepository,
+    PgOrganizationRepository, PgPendingSignOns, PgProjectRepository, PgRoleRepository,
+    PgUsageRepository, PgUserRepository,
 };

@@ -83,6 +83,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    pending_sign_ons (state_digest) {
+        state_digest -> Bytea,
+        nonce -> Text,
+        verifier -> Text,
+        redirect -> Text,
+        expires -> Timestamptz,
+    }
+}
+
+diesel::table! {
     project_limits (project_id, router_id, type_) {
         project_id -> Int8,
         router_id -> Int8,
@@ -207,6 +217,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_purges,
     login_failures,
     organizations,
+    pending_sign_ons,
     project_limits,
     project_members,
     projects,

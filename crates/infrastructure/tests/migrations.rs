@@ -24,13 +24,14 @@ use gatehouse_infrastructure::{
     ping, run_migrations,
 };
 
-const TABLES: [&str; 15] = [
+const TABLES: [&str; 16] = [
     "access_decisions",
     "api_keys",
     "audit_events",
     "audit_purges",
     "login_failures",
     "organizations",
+    "pending_sign_ons",
     "project_limits",
     "project_members",
     "projects",
@@ -43,7 +44,8 @@ const TABLES: [&str; 15] = [
 ];
 
 /// The migrations after the user counters, newest first.
-const AFTER_USER_COUNTERS: [&str; 6] = [
+const AFTER_USER_COUNTERS: [&str; 7] = [
+    PENDING_SIGN_ONS,
     USER_SUBJECTS,
     AUDIT_EVENTS,
     "20261210080000",
@@ -54,6 +56,9 @@ const AFTER_USER_COUNTERS: [&str; 6] = [
 
 /// The migration of the audit log.
 const AUDIT_EVENTS: &str = "20261212080000";
+
+/// The migration of the sign-ins under way.
+const PENDING_SIGN_ONS: &str = "20261216080000";
 
 /// The migration that makes (`iss`, `sub`) unique, for sign-on.
 const USER_SUBJECTS: &str = "20261214080000";
@@ -164,7 +169,7 @@ async fn the_migrations_can_be_reverted_all_the_way_down_and_applied_again() {
     {
         let mut conn = db.pool().get().unwrap();
         let reverted = conn.revert_all_migrations(MIGRATIONS).unwrap();
-        assert_eq!(reverted.len(), 14);
+        assert_eq!(reverted.len(), 15);
     }
     assert!(tables(&db.pool()).is_empty(), "{:?}", tables(&db.pool()));
     assert!(
@@ -174,7 +179,7 @@ async fn the_migrations_can_be_reverted_all_the_way_down_and_applied_again() {
     );
 
     let applied = run_migrations(&db.pool()).unwrap();
-    assert_eq!(applied.len(), 14);
+    assert_eq!(applied.len(), 15);
     assert_eq!(tables(&db.pool()), TABLES);
     // The schema works again, from scratch.
     let organizations = PgOrganizationRepository::new(db.pool(), trail());
@@ -253,7 +258,7 @@ async fn the_projects_migration_reverts_alone_and_drops_the_keys_bound_to_projec
         0
     );
 
-    assert_eq!(migrate_forward(&pool).len(), 9);
+    assert_eq!(migrate_forward(&pool).len(), 10);
     assert_eq!(tables(&pool), TABLES);
     let project = create_project(&pool, "Apollo", acme).await.id;
     add_member(&pool, project, ada).await;
@@ -356,7 +361,7 @@ async fn the_user_counters_migration_counts_the_users_already_there_and_reverts_
     let organizations_before = stamped(&pool, "organizations");
     let roles_before = stamped(&pool, "roles");
 
-    assert_eq!(migrate_forward(&pool).len(), 7);
+    assert_eq!(migrate_forward(&pool).len(), 8);
     assert_eq!(triggers(&pool), with_counters);
     let organizations = PgOrganizationRepository::new(pool.clone(), trail());
     let roles = PgRoleRepository::new(pool.clone(), trail());
@@ -563,7 +568,7 @@ async fn budgets_stored_as_doubles_become_exact_millionths_as_they_were_written(
         )
         .unwrap();
     }
-    assert_eq!(migrate_forward(&pool).len(), 6);
+    assert_eq!(migrate_forward(&pool).len(), 7);
     let expected = [
         Some(300_000),
         Some(12_500_000),
@@ -613,7 +618,7 @@ async fn the_whole_seconds_migration_truncates_the_stamps_there_and_every_new_on
     let pool = db.pool();
     {
         let mut conn = pool.get().unwrap();
-        for expected in [USER_SUBJECTS, AUDIT_EVENTS, WHOLE_SECONDS] {
+        for expected in [PENDING_SIGN_ONS, USER_SUBJECTS, AUDIT_EVENTS, WHOLE_SECONDS] {
             let reverted = conn.revert_last_migration(MIGRATIONS).unwrap();
             assert_eq!(reverted.to_string(), expected);
         }
@@ -662,7 +667,7 @@ async fn the_whole_seconds_migration_truncates_the_stamps_there_and_every_new_on
 
     assert_eq!(
         migrate_forward(&pool),
-        [WHOLE_SECONDS, AUDIT_EVENTS, USER_SUBJECTS]
+        [WHOLE_SECONDS, AUDIT_EVENTS, USER_SUBJECTS, PENDING_SIGN_ONS]
     );
     assert_eq!(with_fractions(&pool), 0);
     for table in ["organizations", "roles", "users", "projects"] {

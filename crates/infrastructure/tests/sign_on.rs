@@ -1,5 +1,6 @@
-//! What sign-on asks of `PgUserRepository`, against a real PostgreSQL database: finding a user by
-//! subject and issuer, linking one to them, creating one with them, one user per pair.
+//! What sign-on asks of PostgreSQL, against a real database: of `PgUserRepository`, finding a user
+//! by subject and issuer, linking one to them, creating one with them, one user per pair; of
+//! `PgPendingSignOns`, keeping a sign-in under way for one callback only.
 
 #![allow(
     clippy::unwrap_used,
@@ -12,12 +13,13 @@ use std::sync::Arc;
 
 use common::*;
 use diesel::RunQueryDsl;
+use gatehouse_domain::chrono::{TimeDelta, TimeZone, Utc};
 use gatehouse_domain::{
-    Actor, Audit, AuditAction, DomainError, Entity, RoleId, Snapshot, SnapshotView, User, UserId,
-    UserRepository,
+    Actor, Audit, AuditAction, DomainError, Entity, LocalRedirect, PendingSignOn, PendingSignOns,
+    RoleId, Secret, Snapshot, SnapshotView, User, UserId, UserRepository,
 };
 use gatehouse_infrastructure::testing::TestDatabase;
-use gatehouse_infrastructure::{AuditTrail, PgUserRepository};
+use gatehouse_infrastructure::{AuditTrail, PgPendingSignOns, PgUserRepository};
 
 const ISSUER: &str = "https://id.example";
 const SUBJECT: &str = "248289761001";
@@ -288,4 +290,137 @@ async fn the_database_refuses_a_second_user_with_the_same_pair_whatever_writes_i
     create_user(&db.pool(), "grace@example.org", role, None).await;
     create_user(&db.pool(), "edsger@example.org", role, None).await;
     assert_eq!(count_rows(&db.pool(), "users"), 3);
+}
+
+fn pending(nonce: &str, expires: gatehouse_domain::DateTime<Utc>) -> PendingSignOn {
+    PendingSignOn {
+        nonce: Secret::new(nonce),
+        verifier: Secret::new(format!("verifier-of-{nonce}")),
+        redirect: LocalRedirect::parse("/console/keys?page=2").unwrap(),
+        expires,
+    }
+}
+
+#[tokio::test]
+async fn a_pending_sign_on_is_taken_once_and_stored_without_its_state() {
+    let db = TestDatabase::new();
+    let store = PgPendingSignOns::new(db.pool());
+    let now = Utc.with_ymd_and_hms(2026, 12, 3, 12, 0, 0).unwrap();
+    store
+        .save(
+            Secret::new("state-a"),
+            pending("nonce-a", now + TimeDelta::minutes(10)),
+            now,
+        )
+        .await
+        .unwrap();
+    store
+        .save(
+            Secret::new("state-b"),
+            pending("nonce-b", now + TimeDelta::minutes(10)),
+            now,
+        )
+        .await
+        .unwrap();
+    let pool = db.pool();
+    assert_eq!(count_rows(&pool, "pending_sign_ons"), 2);
+    assert_eq!(
+        count_rows(
+            &pool,
+            "pending_sign_ons WHERE state_digest = sha256('state-a'::bytea)"
+        ),
+        1
+    );
+
+    let taken = store.take(Secret::new("state-a")).await.unwrap().unwrap();
+
+    assert_eq!(taken.nonce.expose(), "nonce-a");
+    assert_eq!(taken.verifier.expose(), "verifier-of-nonce-a");
+    assert_eq!(taken.redirect.as_str(), "/console/keys?page=2");
+    assert_eq!(taken.expires, now + TimeDelta::minutes(10));
+    assert!(store.take(Secret::new("state-a")).await.unwrap().is_none());
+    assert!(
+        store
+            .take(Secret::new("never-sent"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .take(Secret::new("state-b"))
+            .await
+            .unwrap()
+            .unwrap()
+            .nonce
+            .expose(),
+        "nonce-b"
+    );
+}
+
+#[tokio::test]
+async fn saving_a_pending_sign_on_forgets_the_expired_ones() {
+    let db = TestDatabase::new();
+    let store = PgPendingSignOns::new(db.pool());
+    let start = Utc.with_ymd_and_hms(2026, 12, 3, 12, 0, 0).unwrap();
+    store
+        .save(
+            Secret::new("old"),
+            pending("old", start + TimeDelta::minutes(10)),
+            start,
+        )
+        .await
+        .unwrap();
+    store
+        .save(
+            Secret::new("live"),
+            pending("live", start + TimeDelta::minutes(20)),
+            start,
+        )
+        .await
+        .unwrap();
+
+    let later = start + TimeDelta::minutes(15);
+    store
+        .save(
+            Secret::new("new"),
+            pending("new", later + TimeDelta::minutes(10)),
+            later,
+        )
+        .await
+        .unwrap();
+
+    assert!(store.take(Secret::new("old")).await.unwrap().is_none());
+    assert!(store.take(Secret::new("live")).await.unwrap().is_some());
+    assert!(store.take(Secret::new("new")).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn of_two_callbacks_with_one_state_one_gets_the_sign_in() {
+    let db = TestDatabase::new();
+    let store = Arc::new(PgPendingSignOns::new(db.pool()));
+    let now = Utc.with_ymd_and_hms(2026, 12, 3, 12, 0, 0).unwrap();
+    store
+        .save(
+            Secret::new("raced"),
+            pending("raced", now + TimeDelta::minutes(10)),
+            now,
+        )
+        .await
+        .unwrap();
+
+    let takers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.take(Secret::new("raced")).await.unwrap() })
+        })
+        .collect();
+    let mut won = 0;
+    for taker in takers {
+        if taker.await.unwrap().is_some() {
+            won += 1;
+        }
+    }
+
+    assert_eq!(won, 1);
 }

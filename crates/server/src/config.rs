@@ -11,7 +11,8 @@ use std::num::{NonZeroU32, NonZeroUsize};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gatehouse_api::TrustedProxies;
 use gatehouse_application::{LoginLimits, Retention};
-use gatehouse_domain::Secret;
+use gatehouse_domain::{OrganizationId, RoleId, Secret, SignOnPolicy};
+use gatehouse_infrastructure::oidc::OidcSettings;
 
 /// Gatehouse: organizations, users, roles and API keys for OpenGateLLM.
 #[derive(Debug, Parser)]
@@ -29,7 +30,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Applies pending migrations, then serves the API.
-    Serve(ServeSettings),
+    Serve(Box<ServeSettings>),
     /// Applies pending migrations and exits.
     Migrate(DatabaseSettings),
     /// Creates a user with the `admin` role (creating the role if needed): the way to bootstrap
@@ -99,6 +100,9 @@ pub struct ServeSettings {
     /// the web console's cookies are `Secure`. Unset: the console works over plain http.
     #[arg(long, env = "PUBLIC_URL", value_parser = public_url)]
     pub public_url: Option<String>,
+    /// Single sign-on.
+    #[command(flatten)]
+    pub sso: SsoSettings,
 }
 
 impl ServeSettings {
@@ -134,6 +138,180 @@ impl ServeSettings {
             )?,
         })
     }
+}
+
+/// Single sign-on with an OpenID Connect provider: on when the issuer, the client id and the
+/// client secret are set, all three.
+#[derive(Debug, Args, Clone)]
+pub struct SsoSettings {
+    /// The OpenID provider's issuer URL (its discovery document is at
+    /// <issuer>/.well-known/openid-configuration). Turns single sign-on on, with
+    /// OIDC_CLIENT_ID, OIDC_CLIENT_SECRET and PUBLIC_URL.
+    #[arg(long, env = "OIDC_ISSUER_URL")]
+    pub oidc_issuer_url: Option<String>,
+    /// This server's client id at the provider.
+    #[arg(long, env = "OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+    /// This server's client secret at the provider.
+    #[arg(long, env = "OIDC_CLIENT_SECRET", hide_env_values = true, value_parser = secret)]
+    pub oidc_client_secret: Option<Secret>,
+    /// The scopes asked for, separated by spaces; openid is always asked.
+    #[arg(long, env = "OIDC_SCOPES", default_value = DEFAULT_OIDC_SCOPES)]
+    pub oidc_scopes: String,
+    /// The role id of the users sign-on creates. Unset: people without an account are refused.
+    #[arg(long, env = "OIDC_DEFAULT_ROLE")]
+    pub oidc_default_role: Option<i64>,
+    /// The organization id of the users sign-on creates. Unset: none.
+    #[arg(long, env = "OIDC_DEFAULT_ORGANIZATION")]
+    pub oidc_default_organization: Option<i64>,
+    /// The email domains allowed to sign on, separated by commas (example.org,acme.fr); a
+    /// subdomain is another domain. Empty: any.
+    #[arg(long, env = "OIDC_ALLOWED_EMAIL_DOMAINS", default_value = "", value_parser = email_domains)]
+    pub oidc_allowed_email_domains: EmailDomains,
+}
+
+/// Sign-on off, as with no OIDC setting at all.
+impl Default for SsoSettings {
+    fn default() -> Self {
+        Self {
+            oidc_issuer_url: None,
+            oidc_client_id: None,
+            oidc_client_secret: None,
+            oidc_scopes: DEFAULT_OIDC_SCOPES.to_owned(),
+            oidc_default_role: None,
+            oidc_default_organization: None,
+            oidc_allowed_email_domains: EmailDomains::default(),
+        }
+    }
+}
+
+/// The scopes asked for when OIDC_SCOPES is not set.
+pub const DEFAULT_OIDC_SCOPES: &str = "openid email profile";
+
+/// The path of the sign-on callback, which the provider must allow as a redirect URI after
+/// `PUBLIC_URL`.
+pub const OIDC_CALLBACK_PATH: &str = "/v1/auth/oidc/callback";
+
+/// Email domains, in lower case.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EmailDomains(pub Vec<String>);
+
+/// Single sign-on as configured: the provider's client and the policy of who may sign in.
+#[derive(Debug, Clone)]
+pub struct SignOnConfig {
+    /// The client of the provider.
+    pub provider: OidcSettings,
+    /// Who may sign in, and what the accounts it creates get.
+    pub policy: SignOnPolicy,
+}
+
+impl SsoSettings {
+    /// Sign-on as configured, `None` when it is off, checked whole: half a configuration is an
+    /// error, not a sign-on that fails later.
+    ///
+    /// # Errors
+    /// When some of the issuer, client id and secret are set but not all, when sign-on is on
+    /// without `public_url`, and when other OIDC settings are set with sign-on off.
+    pub fn sign_on(&self, public_url: Option<&str>) -> Result<Option<SignOnConfig>, String> {
+        let required = [
+            ("OIDC_ISSUER_URL", self.oidc_issuer_url.is_some()),
+            ("OIDC_CLIENT_ID", self.oidc_client_id.is_some()),
+            ("OIDC_CLIENT_SECRET", self.oidc_client_secret.is_some()),
+        ];
+        let (Some(issuer), Some(client_id), Some(client_secret)) = (
+            self.oidc_issuer_url.as_deref(),
+            self.oidc_client_id.as_deref(),
+            self.oidc_client_secret.as_ref(),
+        ) else {
+            let set: Vec<&str> = required
+                .iter()
+                .filter(|(_, set)| *set)
+                .map(|(name, _)| *name)
+                .collect();
+            if !set.is_empty() {
+                let missing: Vec<&str> = required
+                    .iter()
+                    .filter(|(_, set)| !*set)
+                    .map(|(name, _)| *name)
+                    .collect();
+                return Err(format!(
+                    "single sign-on is half configured: {} set, {} missing",
+                    set.join(" and "),
+                    missing.join(" and ")
+                ));
+            }
+            let extra = [
+                ("OIDC_DEFAULT_ROLE", self.oidc_default_role.is_some()),
+                (
+                    "OIDC_DEFAULT_ORGANIZATION",
+                    self.oidc_default_organization.is_some(),
+                ),
+                (
+                    "OIDC_ALLOWED_EMAIL_DOMAINS",
+                    !self.oidc_allowed_email_domains.0.is_empty(),
+                ),
+                ("OIDC_SCOPES", self.oidc_scopes != DEFAULT_OIDC_SCOPES),
+            ];
+            if let Some((name, _)) = extra.iter().find(|(_, set)| *set) {
+                return Err(format!(
+                    "{name} is set but single sign-on is off: set OIDC_ISSUER_URL, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET too, or unset it"
+                ));
+            }
+            return Ok(None);
+        };
+        let public_url = public_url.ok_or(
+            "single sign-on needs PUBLIC_URL, the server's address as people reach it: the provider sends them back to PUBLIC_URL/v1/auth/oidc/callback",
+        )?;
+        Ok(Some(SignOnConfig {
+            provider: OidcSettings {
+                issuer: issuer.to_owned(),
+                client_id: client_id.to_owned(),
+                client_secret: client_secret.clone(),
+                redirect_url: format!("{public_url}{OIDC_CALLBACK_PATH}"),
+                scopes: self
+                    .oidc_scopes
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect(),
+            },
+            policy: SignOnPolicy {
+                default_role: self.oidc_default_role.map(RoleId),
+                default_organization: self.oidc_default_organization.map(OrganizationId),
+                allowed_email_domains: self.oidc_allowed_email_domains.0.clone(),
+            },
+        }))
+    }
+}
+
+/// Comma-separated email domains, trimmed and in lower case; each a host name.
+fn email_domains(raw: &str) -> Result<EmailDomains, String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|domain| !domain.is_empty())
+        .map(|domain| {
+            let valid = domain.contains('.')
+                && domain
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+                && !domain.starts_with(['.', '-'])
+                && !domain.ends_with(['.', '-']);
+            if valid {
+                Ok(domain.to_ascii_lowercase())
+            } else {
+                Err(format!(
+                    "{domain:?} is not an email domain (e.g. example.org)"
+                ))
+            }
+        })
+        .collect::<Result<_, _>>()
+        .map(EmailDomains)
+}
+
+fn secret(raw: &str) -> Result<Secret, String> {
+    if raw.is_empty() {
+        return Err("must not be empty".to_owned());
+    }
+    Ok(Secret::new(raw))
 }
 
 /// Settings of `gatehouse create-admin`.
@@ -252,7 +430,7 @@ mod tests {
         ];
         args.extend_from_slice(extra);
         parse(&args).map(|cli| match cli.command {
-            Command::Serve(settings) => settings,
+            Command::Serve(settings) => *settings,
             _ => panic!("not serve"),
         })
     }
@@ -457,5 +635,80 @@ mod tests {
         let debug = format!("{cli:?}");
         assert!(!debug.contains("hunter2"));
         assert!(!debug.contains("0123456789abcdef-secret"));
+    }
+
+    fn sign_on(extra: &[&str]) -> Result<Option<SignOnConfig>, String> {
+        let settings = serve(extra).map_err(|error| error.to_string())?;
+        settings.sso.sign_on(settings.public_url.as_deref())
+    }
+
+    const SSO: [&str; 8] = [
+        "--oidc-issuer-url",
+        "https://id.example",
+        "--oidc-client-id",
+        "gatehouse",
+        "--oidc-client-secret",
+        "s3cret",
+        "--public-url",
+        "https://gatehouse.example/",
+    ];
+
+    #[test]
+    fn sign_on_is_off_without_settings_and_on_with_the_three_and_a_public_url() {
+        assert!(sign_on(&[]).unwrap().is_none());
+        let config = sign_on(&SSO).unwrap().unwrap();
+        assert_eq!(config.provider.issuer, "https://id.example");
+        assert_eq!(config.provider.client_id, "gatehouse");
+        assert_eq!(config.provider.client_secret.expose(), "s3cret");
+        assert_eq!(
+            config.provider.redirect_url,
+            "https://gatehouse.example/v1/auth/oidc/callback"
+        );
+        assert_eq!(config.provider.scopes, ["openid", "email", "profile"]);
+        assert_eq!(config.policy, SignOnPolicy::default());
+        assert!(!format!("{config:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn sign_on_reads_its_policy() {
+        let mut args = SSO.to_vec();
+        args.extend([
+            "--oidc-default-role",
+            "3",
+            "--oidc-default-organization",
+            "5",
+            "--oidc-allowed-email-domains",
+            " Example.org, acme.fr ,",
+            "--oidc-scopes",
+            "openid email",
+        ]);
+        let config = sign_on(&args).unwrap().unwrap();
+        assert_eq!(
+            config.policy,
+            SignOnPolicy {
+                default_role: Some(RoleId(3)),
+                default_organization: Some(OrganizationId(5)),
+                allowed_email_domains: vec!["example.org".to_owned(), "acme.fr".to_owned()],
+            }
+        );
+        assert_eq!(config.provider.scopes, ["openid", "email"]);
+    }
+
+    #[test]
+    fn half_a_sign_on_configuration_is_named() {
+        let error = sign_on(&SSO[..4]).unwrap_err();
+        assert!(
+            error.contains("OIDC_ISSUER_URL and OIDC_CLIENT_ID set, OIDC_CLIENT_SECRET missing"),
+            "{error}"
+        );
+        let error = sign_on(&SSO[..6]).unwrap_err();
+        assert!(error.contains("needs PUBLIC_URL"), "{error}");
+        let error = sign_on(&["--oidc-default-role", "3"]).unwrap_err();
+        assert!(
+            error.contains("OIDC_DEFAULT_ROLE is set but single sign-on is off"),
+            "{error}"
+        );
+        let error = sign_on(&["--oidc-allowed-email-domains", "not a domain"]).unwrap_err();
+        assert!(error.contains("is not an email domain"), "{error}");
     }
 }

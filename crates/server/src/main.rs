@@ -30,6 +30,8 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<(), StartupError> {
     match command {
         Command::Serve(settings) => {
+            // A wrong sign-on configuration is named before the database is touched.
+            settings.sso.sign_on(settings.public_url.as_deref())?;
             let pool = migrated_pool(&settings.database)?;
             actix_web::rt::System::new().block_on(async move {
                 let application = Application::build(&settings, pool)?;

@@ -14,18 +14,20 @@ use actix_web::middleware::from_fn;
 use actix_web::rt::net::TcpStream;
 use actix_web::{App, web};
 use async_trait::async_trait;
+use gatehouse_api::routes::sign_on::BrowserSessions;
 use gatehouse_api::{AppState, AuditView, StorageProbe, http_metrics};
 use gatehouse_application::{
     AccountService, ApiKeyService, AuditService, AuthService, GatewayService, LoginService,
-    OrganizationService, ProjectService, Retention, RoleService, SignOnService, UsageService,
-    UserService,
+    OrganizationService, ProjectService, Retention, RoleService, SignOnFlow, SignOnService,
+    UsageService, UserService,
 };
 use gatehouse_console::ConsoleSettings;
 use gatehouse_domain::{Clock, DomainError, SystemClock};
+use gatehouse_infrastructure::oidc::OpenIdProvider;
 use gatehouse_infrastructure::{
     Argon2PasswordHasher, AuditTrail, PgAccessLedger, PgApiKeyRepository, PgAuditLog,
-    PgLoginFailures, PgOrganizationRepository, PgPool, PgProjectRepository, PgRoleRepository,
-    PgUsageRepository, PgUserRepository, Sha256KeyGenerator, ping,
+    PgLoginFailures, PgOrganizationRepository, PgPendingSignOns, PgPool, PgProjectRepository,
+    PgRoleRepository, PgUsageRepository, PgUserRepository, Sha256KeyGenerator, ping,
 };
 use prometheus::Registry;
 use tracing_actix_web::TracingLogger;
@@ -88,6 +90,18 @@ pub fn services(
     let audit_log = Arc::new(PgAuditLog::new(pool.clone(), trail.clone()));
     let generator = Arc::new(Sha256KeyGenerator::new());
     let hasher = Arc::new(Argon2PasswordHasher::new()?);
+    let sign_on = sign_on(
+        pool,
+        settings,
+        &clock,
+        SignOnService::new(
+            users.clone(),
+            keys.clone(),
+            generator.clone(),
+            clock.clone(),
+            settings.session_duration,
+        ),
+    )?;
     let auth = AuthService::new(
         keys.clone(),
         generator.clone(),
@@ -111,13 +125,7 @@ pub fn services(
         ),
         roles: RoleService::new(roles, clock.clone()),
         account: AccountService::new(users.clone(), hasher.clone(), clock.clone()),
-        sign_on: SignOnService::new(
-            users.clone(),
-            keys.clone(),
-            generator.clone(),
-            clock.clone(),
-            settings.session_duration,
-        ),
+        sign_on,
         login: LoginService::new(
             users,
             keys.clone(),
@@ -182,12 +190,36 @@ impl StorageProbe for PgProbe {
     }
 }
 
+/// Single sign-on as configured, `None` when it is off.
+///
+/// # Errors
+/// When it is half configured or its URLs are not URLs.
+fn sign_on(
+    pool: &PgPool,
+    settings: &ServeSettings,
+    clock: &Arc<dyn Clock>,
+    accounts: SignOnService,
+) -> Result<Option<SignOnFlow>, StartupError> {
+    let Some(config) = settings.sso.sign_on(settings.public_url.as_deref())? else {
+        return Ok(None);
+    };
+    let provider = OpenIdProvider::new(config.provider, clock.clone())?;
+    Ok(Some(SignOnFlow::new(
+        Arc::new(provider),
+        Arc::new(PgPendingSignOns::new(pool.clone())),
+        clock.clone(),
+        config.policy,
+        accounts,
+    )))
+}
+
 /// A bound, not yet running, HTTP server.
 pub struct Application {
     server: Server,
     address: SocketAddr,
     gateway: GatewayService,
     audit: AuditService,
+    sign_on: Option<SignOnFlow>,
 }
 
 impl Application {
@@ -213,13 +245,18 @@ impl Application {
         let services = services(&pool, settings, clock)?;
         let gateway = services.gateway.clone();
         let audit = services.audit.clone();
+        let sign_on = services.sign_on.clone();
         let state = web::Data::new(services);
-        let console = web::Data::new(ConsoleSettings {
+        let console_settings = ConsoleSettings {
             secure_cookies: settings
                 .public_url
                 .as_deref()
                 .is_some_and(|url| url.starts_with("https://")),
-        });
+        };
+        // The sign-on callback lands browsers in the console with its session cookie.
+        let browser_sessions: web::Data<dyn BrowserSessions> =
+            web::Data::from(Arc::new(console_settings.clone()) as Arc<dyn BrowserSessions>);
+        let console = web::Data::new(console_settings);
         let registry = Registry::new();
         registry.register(Box::new(PoolCollector::new(pool)?))?;
         let metrics = http_metrics(&registry)?;
@@ -245,6 +282,7 @@ impl Application {
                     .app_data(state.clone())
                     .app_data(registry.clone())
                     .app_data(console.clone())
+                    .app_data(browser_sessions.clone())
                     .configure(gatehouse_console::configure)
                     .configure(gatehouse_api::configure);
                 let shutdown = shutdown.clone();
@@ -271,6 +309,7 @@ impl Application {
             address,
             gateway,
             audit,
+            sign_on,
         })
     }
 
@@ -310,6 +349,22 @@ impl Application {
                 }
             }
         };
+        if let Some(sign_on) = self.sign_on {
+            // Not awaited before serving: an identity provider that is down must not keep
+            // password logins and gateways from being served. Sign-on tries again at each
+            // sign-in until discovery succeeds.
+            tokio::spawn(async move {
+                match sign_on.discover().await {
+                    Ok(()) => {
+                        tracing::info!("single sign-on is ready: the identity provider answered");
+                    }
+                    Err(error) => tracing::warn!(
+                        %error,
+                        "single sign-on is unavailable until the identity provider answers: sign-ins answer 503 meanwhile"
+                    ),
+                }
+            });
+        }
         tokio::select! {
             served = self.server => served,
             () = sweeper => Ok(()),

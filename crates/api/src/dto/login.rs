@@ -44,3 +44,17 @@ impl From<Session> for LoginResponse {
         }
     }
 }
+
+request_body! {
+    /// An ID token a front end obtained from the identity provider itself.
+    pub struct SsoLoginRequest -> Secret {
+        /// The ID token (a JWT), issued to this server's client id.
+        token: Required<SecretText>,
+    }
+}
+
+impl From<SsoLoginRequest> for Secret {
+    fn from(body: SsoLoginRequest) -> Self {
+        body.token
+    }
+}

@@ -10,6 +10,7 @@ pub mod organizations;
 pub mod projects;
 mod resource;
 pub mod roles;
+pub mod sign_on;
 pub mod usage;
 pub mod users;
 

@@ -1,7 +1,6 @@
 //! Signing in with email and password (the API's login: same rules, same throttling, same audit
 //! events), and signing out, which deletes the session's key.
 
-use actix_web::cookie::time::Duration;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use gatehouse_api::ApiError;
@@ -29,6 +28,8 @@ struct LoginPage {
     ctx: PageContext,
     problems: Problems,
     fields: Vec<Field>,
+    /// Whether single sign-on is configured: then a button starts it.
+    sso: bool,
 }
 
 fn login_page(
@@ -58,6 +59,7 @@ fn login_page(
             ctx: ctx.clone(),
             problems,
             fields,
+            sso: state(request).is_ok_and(|state| state.sign_on.is_some()),
         },
     )
 }
@@ -76,11 +78,7 @@ async fn sign_in(request: HttpRequest, form: Form) -> Result<HttpResponse, Conso
     };
     match attempt.await {
         Ok(session) => {
-            let mut cookie = settings(&request).session_cookie(session.key.expose().to_owned());
-            if let Some(expires) = session.expires {
-                let left = (expires - state.clock.now()).num_seconds().max(0);
-                cookie.set_max_age(Duration::seconds(left));
-            }
+            let cookie = settings(&request).session_cookie(&session, state.clock.now());
             Ok(HttpResponse::SeeOther()
                 .insert_header((actix_web::http::header::LOCATION, "/console/account"))
                 .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))

@@ -3,7 +3,9 @@
 //
 //   OIDC_PROVIDER_PORT           port on 127.0.0.1 (default 18900); the issuer is http://127.0.0.1:<port>
 //   OIDC_PROVIDER_CLIENT_SECRET  secret of the one client, `gatehouse-test` (default gatehouse-test-secret)
-//   OIDC_REDIRECT_URI            its redirect URI (default http://127.0.0.1:18123/v1/auth/oidc/callback)
+//   OIDC_REDIRECT_URI            its redirect URI (default http://127.0.0.1:18123/v1/auth/oidc/callback); the
+//                                client is `native`, so the same URI on any other loopback port is allowed
+//                                too (RFC 8252): each test server listens on a port of its own
 //   OIDC_PROVIDER_DEPS           path of the installed deps.mjs (default .data/oidc-provider/deps.mjs)
 //
 // It is the npm package `oidc-provider` (pinned in package.json) with its development sign-in form:
@@ -26,7 +28,11 @@
 //         other-audience        valid but for `aud`, another client's id
 //         other-issuer          valid but for `iss`, another issuer
 //         unsigned              `alg: none`
+//         rotated               signed with the key of the last /test/rotate, under its key id
 //       `now` sets the time the token is issued at (default: the real time), for a server under a test clock.
+//   GET /test/rotate
+//       a new signing key, published in the JWKS from now on beside the others: {"kid"}. Tokens of
+//       kind `rotated` are signed with it, so a relying party that cached the JWKS must fetch it again.
 //
 // In the code flow, a login `id-token-KIND-...` (KIND one of those above but `valid`, e.g.
 // `id-token-expired-ada@example.com`) makes the token endpoint answer an ID token of that kind, with
@@ -49,7 +55,12 @@ const otherIssuer = 'http://127.0.0.1:1/another-issuer';
 const depsPath = process.env.OIDC_PROVIDER_DEPS
   ? pathToFileURL(process.env.OIDC_PROVIDER_DEPS)
   : new URL('../../../../.data/oidc-provider/deps.mjs', import.meta.url);
-const { Provider, jose } = await import(depsPath);
+const { Provider, interactionPolicy, jose } = await import(depsPath);
+
+// The default interactions, but for the consent forced on every native client: this one is
+// first-party, and `native` only to allow any loopback port.
+const policy = interactionPolicy.base();
+policy.get('consent').checks.remove('native_client_prompt');
 
 // The login id names the account: `sub` is an opaque, stable digest of it (never the email, so
 // that a server that confuses the two is caught), `email` is the login itself, verified unless the
@@ -72,12 +83,16 @@ async function signingKey(kid) {
 }
 const published = await signingKey('gatehouse-test-key');
 const foreign = await signingKey('foreign-key');
+// Keys added by /test/rotate, newest last; the JWKS served lists them after `published`.
+const rotated = [];
+const publicPart = ({ kty, n, e, kid, alg: keyAlg, use }) => ({ kty, n, e, kid, alg: keyAlg, use });
 
 const provider = new Provider(issuer, {
   clients: [{
     client_id: clientId,
     client_secret: clientSecret,
     redirect_uris: [redirectUri],
+    application_type: 'native',
     grant_types: ['authorization_code'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
@@ -93,6 +108,7 @@ const provider = new Provider(issuer, {
   // POST /v1/auth/sso/login has nothing else to read them from.
   conformIdTokenClaims: false,
   features: { devInteractions: { enabled: true } },
+  interactions: { policy },
   ttl: {
     AuthorizationCode: 60, AccessToken: 600, IdToken: 600, Interaction: 600, Session: 3600, Grant: 3600,
   },
@@ -141,6 +157,10 @@ async function signAs(kind, claims, now) {
     case 'other-audience':
     case 'other-issuer':
       return new jose.SignJWT(body).setProtectedHeader({ alg, kid: published.jwk.kid }).sign(published.privateKey);
+    case 'rotated':
+      if (rotated.length === 0) return undefined;
+      return new jose.SignJWT(body).setProtectedHeader({ alg, kid: rotated.at(-1).jwk.kid })
+        .sign(rotated.at(-1).privateKey);
     case 'foreign-key':
       return new jose.SignJWT(body).setProtectedHeader({ alg, kid: foreign.jwk.kid }).sign(foreign.privateKey);
     case 'foreign-key-same-kid':
@@ -188,6 +208,10 @@ async function testRoute(req, res) {
     answer = login ? [200, accountClaims(login)] : [400, { error: 'login is required' }];
   } else if (url.pathname === '/test/token') {
     answer = await testToken(url.searchParams);
+  } else if (url.pathname === '/test/rotate') {
+    const key = await signingKey(`rotated-${rotated.length + 1}`);
+    rotated.push(key);
+    answer = [200, { kid: key.jwk.kid }];
   } else {
     answer = [404, { error: 'not found' }];
   }
@@ -197,7 +221,12 @@ async function testRoute(req, res) {
 
 const callback = provider.callback();
 const server = createServer((req, res) => {
-  if (req.url.startsWith('/test/')) {
+  if (req.url === '/jwks' && req.method === 'GET') {
+    // The provider's own JWKS, plus the rotated keys (oidc-provider's key set is fixed at start).
+    const keys = [published, ...rotated].map((key) => publicPart(key.jwk));
+    res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'no-store' });
+    res.end(JSON.stringify({ keys }));
+  } else if (req.url.startsWith('/test/')) {
     testRoute(req, res).catch((error) => {
       res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: String(error) }));

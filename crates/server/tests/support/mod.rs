@@ -5,12 +5,13 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // Test support: a failure is a failed test.
 
 pub mod console;
+pub mod oidc;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use gatehouse::Application;
-use gatehouse::config::{DatabaseSettings, ServeSettings};
+use gatehouse::config::{DatabaseSettings, ServeSettings, SsoSettings};
 use gatehouse_api::TrustedProxies;
 use gatehouse_application::{LoginLimits, Retention};
 use gatehouse_domain::chrono::{DateTime, TimeDelta, Utc};
@@ -85,7 +86,25 @@ impl TestApp {
         clock: Arc<TestClock>,
         configure: impl FnOnce(&mut ServeSettings),
     ) -> Self {
-        let db = TestDatabase::new();
+        Self::serve(TestDatabase::new(), clock, configure)
+    }
+
+    /// A second server on `first`'s database, which it takes over, with `clock` and settings
+    /// changed by `configure`: for settings that name rows made through the first (a role).
+    #[allow(clippy::unused_async)]
+    pub async fn spawn_on_database_with_clock(
+        first: TestApp,
+        clock: Arc<TestClock>,
+        configure: impl FnOnce(&mut ServeSettings),
+    ) -> Self {
+        Self::serve(first.db, clock, configure)
+    }
+
+    fn serve(
+        db: TestDatabase,
+        clock: Arc<TestClock>,
+        configure: impl FnOnce(&mut ServeSettings),
+    ) -> Self {
         let pool = db.pool();
         let mut settings = settings(&db);
         configure(&mut settings);
@@ -280,6 +299,7 @@ pub fn settings(db: &TestDatabase) -> ServeSettings {
         trusted_proxies: TrustedProxies::default(),
         audit_retention_days: Retention::DEFAULT_DAYS,
         public_url: None,
+        sso: SsoSettings::default(),
     }
 }
 
