@@ -93,8 +93,25 @@ pub fn connect(
         // after each statement), so only the call that met it answers `Unavailable`.
         .test_on_check_out(false)
         .error_handler(Box::new(TracingErrorHandler))
-        .build_unchecked(ConnectionManager::new(url))
+        .build_unchecked(ConnectionManager::new(without_gss_encryption(url)))
         .into())
+}
+
+/// `url` with GSS encryption off, unless it sets `gssencmode` itself. libpq tries GSS encryption
+/// first by default, which initializes Kerberos and its thread-specific data; a process that then
+/// exits while a pool thread still closes a connection can abort in Kerberos' destructors
+/// (`k5_mutex_lock` assertions, in about 3 % of `gatehouse migrate` runs). Password and TLS
+/// connections never use it; a deployment that does can set `gssencmode` in its URL.
+fn without_gss_encryption(url: &str) -> String {
+    if url.contains("gssencmode") {
+        return url.to_owned();
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}gssencmode=disable")
+    } else {
+        format!("{url} gssencmode=disable")
+    }
 }
 
 /// Logs failed connection attempts through `tracing` rather than r2d2's `log` default.
@@ -231,6 +248,26 @@ impl From<diesel::result::Error> for TransactionError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connections_skip_gss_encryption_unless_the_url_asks_for_it() {
+        assert_eq!(
+            without_gss_encryption("postgres://u@h:5432/db"),
+            "postgres://u@h:5432/db?gssencmode=disable"
+        );
+        assert_eq!(
+            without_gss_encryption("postgresql://u@h/db?sslmode=require"),
+            "postgresql://u@h/db?sslmode=require&gssencmode=disable"
+        );
+        assert_eq!(
+            without_gss_encryption("host=h dbname=db"),
+            "host=h dbname=db gssencmode=disable"
+        );
+        assert_eq!(
+            without_gss_encryption("postgres://u@h/db?gssencmode=require"),
+            "postgres://u@h/db?gssencmode=require"
+        );
+    }
 
     #[test]
     fn a_pool_needs_room_for_a_connection_and_time_to_get_one() {
