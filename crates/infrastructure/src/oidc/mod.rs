@@ -18,7 +18,8 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AccessToken, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
-    EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse,
+    EndUserFamilyName, EndUserGivenName, EndUserName, EndpointMaybeSet, EndpointNotSet, EndpointSet,
+    IssuerUrl, LocalizedClaim, Nonce, OAuth2TokenResponse,
     PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
     SignatureVerificationError, TokenResponse,
 };
@@ -339,11 +340,9 @@ fn identity(claims: &CoreIdTokenClaims, user_info: Option<&CoreUserInfoClaims>) 
         ),
         (None, None) => (None, None),
     };
-    let name = claims
-        .name()
-        .or_else(|| user_info.and_then(|info| info.name()))
-        .and_then(|name| name.get(None))
-        .map(|name| name.to_string());
+    let name = full_name(claims.name(), claims.given_name(), claims.family_name()).or_else(|| {
+        user_info.and_then(|info| full_name(info.name(), info.given_name(), info.family_name()))
+    });
     Identity {
         issuer: claims.issuer().to_string(),
         subject: claims.subject().to_string(),
@@ -351,6 +350,26 @@ fn identity(claims: &CoreIdTokenClaims, user_info: Option<&CoreUserInfoClaims>) 
         email_verified: email_verified.unwrap_or(false),
         name,
     }
+}
+
+/// The `name` claim, else `given_name` and `family_name` joined (some providers, ProConnect among
+/// them, give no `name`).
+fn full_name(
+    name: Option<&LocalizedClaim<EndUserName>>,
+    given: Option<&LocalizedClaim<EndUserGivenName>>,
+    family: Option<&LocalizedClaim<EndUserFamilyName>>,
+) -> Option<String> {
+    if let Some(name) = name.and_then(|name| name.get(None)) {
+        return Some(name.to_string());
+    }
+    let parts: Vec<String> = [
+        given.and_then(|given| given.get(None)).map(|given| given.to_string()),
+        family.and_then(|family| family.get(None)).map(|family| family.to_string()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
 }
 
 /// A sign-in refused because of `what`'s `error`, logged (the error's text holds no token: a
@@ -376,4 +395,40 @@ fn chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim<T>(value: T) -> LocalizedClaim<T> {
+        let mut claim = LocalizedClaim::new();
+        claim.insert(None, value);
+        claim
+    }
+
+    #[test]
+    fn a_name_is_the_name_claim_else_the_given_and_family_names() {
+        let name = claim(EndUserName::new("Ada Lovelace".to_owned()));
+        let given = claim(EndUserGivenName::new("Ada".to_owned()));
+        let family = claim(EndUserFamilyName::new("Byron".to_owned()));
+
+        assert_eq!(
+            full_name(Some(&name), Some(&given), Some(&family)).as_deref(),
+            Some("Ada Lovelace")
+        );
+        assert_eq!(
+            full_name(None, Some(&given), Some(&family)).as_deref(),
+            Some("Ada Byron")
+        );
+        assert_eq!(full_name(None, Some(&given), None).as_deref(), Some("Ada"));
+        assert_eq!(full_name(None, None, None), None);
+    }
+
+    #[test]
+    fn an_error_is_told_with_its_causes() {
+        let cause = std::io::Error::other("connection refused");
+        let error = DomainError::Unavailable(Box::new(cause));
+        assert_eq!(chain(&error), "storage unavailable: connection refused");
+    }
 }
