@@ -28,7 +28,7 @@ use gatehouse_api::ApiDoc;
 use gatehouse_api::dto::account::UpdateAccountRequest;
 use gatehouse_api::dto::api_keys::{CreateKeyRequest, CreateTokenRequest};
 use gatehouse_api::dto::gateway::{AuthorizeRequest, UsageReportRequest};
-use gatehouse_api::dto::login::LoginRequest;
+use gatehouse_api::dto::login::{LoginRequest, SsoLoginRequest};
 use gatehouse_api::dto::organizations::{CreateOrganizationRequest, UpdateOrganizationRequest};
 use gatehouse_api::dto::projects::{CreateProjectRequest, UpdateProjectRequest};
 use gatehouse_api::dto::roles::{CreateRoleRequest, UpdateRoleRequest};
@@ -51,7 +51,7 @@ fn now() -> DateTime<Utc> {
 
 /// The parser of each body, by the name of its schema: the one its route calls.
 fn parsers() -> BTreeMap<&'static str, Parser> {
-    let parsers: [(&str, Parser); 14] = [
+    let parsers: [(&str, Parser); 15] = [
         ("CreateOrganizationRequest", |body| {
             CreateOrganizationRequest::parse(body).map(drop)
         }),
@@ -86,6 +86,9 @@ fn parsers() -> BTreeMap<&'static str, Parser> {
             UpdateAccountRequest::parse(body).map(drop)
         }),
         ("LoginRequest", |body| LoginRequest::parse(body).map(drop)),
+        ("SsoLoginRequest", |body| {
+            SsoLoginRequest::parse(body).map(drop)
+        }),
         ("AuthorizeRequest", |body| {
             AuthorizeRequest::parse(body).map(drop)
         }),

@@ -78,8 +78,9 @@ impl LocalRedirect {
     }
 
     /// `raw` if it is a path of this server: it starts with one `/` (`//host` and `/\host` are
-    /// other sites to a browser), holds no control character or backslash, and is at most
-    /// [`Self::MAX_LEN`] bytes.
+    /// other sites to a browser), holds only printable ASCII (what a `Location` header carries;
+    /// anything else arrives percent-encoded) and no backslash, and is at most [`Self::MAX_LEN`]
+    /// bytes.
     ///
     /// # Errors
     /// `Err(())` for anything else; the adapter says so in its own words.
@@ -88,7 +89,7 @@ impl LocalRedirect {
         let local = raw.starts_with('/')
             && !raw.starts_with("//")
             && raw.len() <= Self::MAX_LEN
-            && !raw.chars().any(|c| c == '\\' || c.is_control());
+            && raw.chars().all(|c| c.is_ascii_graphic() && c != '\\');
         if local {
             Ok(Self(raw.to_owned()))
         } else {
@@ -231,6 +232,8 @@ mod tests {
             "//evil.example/",
             "/\\evil.example/",
             "/console/\n",
+            "/console/ keys",
+            "/console/é",
             "javascript:alert(1)",
             long.as_str(),
         ] {

@@ -24,6 +24,14 @@ fn gatehouse() -> Command {
         "KEY_MAX_EXPIRATION_DAYS",
         "LOG_FORMAT",
         "RUST_LOG",
+        "PUBLIC_URL",
+        "OIDC_ISSUER_URL",
+        "OIDC_CLIENT_ID",
+        "OIDC_CLIENT_SECRET",
+        "OIDC_SCOPES",
+        "OIDC_DEFAULT_ROLE",
+        "OIDC_DEFAULT_ORGANIZATION",
+        "OIDC_ALLOWED_EMAIL_DOMAINS",
     ] {
         command.env_remove(variable);
     }
@@ -135,12 +143,18 @@ fn create_admin_refuses_a_password_outside_the_policy() {
 
 /// Starts `gatehouse serve` on a free port; returns the process, its address, and its log lines.
 fn serve(db: &TestDatabase) -> (Child, String, mpsc::Receiver<String>) {
+    serve_with(db, &[])
+}
+
+/// As [`serve`], with more environment.
+fn serve_with(db: &TestDatabase, env: &[(&str, &str)]) -> (Child, String, mpsc::Receiver<String>) {
     let mut child = gatehouse()
         .arg("serve")
         .env("DATABASE_URL", db.url())
         .env("MASTER_KEY", MASTER_KEY)
         .env("LISTEN_ADDR", "127.0.0.1:0")
         .env("LOG_FORMAT", "json")
+        .envs(env.iter().copied())
         .stderr(Stdio::piped())
         .spawn()
         .expect("gatehouse starts");
@@ -207,6 +221,66 @@ async fn serve_logs_json_without_secrets_and_stops_gracefully_on_sigterm() {
     for line in &lines {
         serde_json::from_str::<Value>(line).expect("every log line is JSON");
         assert!(!line.contains(MASTER_KEY), "the master key leaked: {line}");
+    }
+}
+
+#[test]
+fn half_a_sign_on_configuration_stops_serve_before_the_database_is_touched() {
+    let (output, stderr) = run(gatehouse()
+        .arg("serve")
+        .env("DATABASE_URL", "postgres://gatehouse@127.0.0.1:1/none")
+        .env("MASTER_KEY", MASTER_KEY)
+        .env("OIDC_ISSUER_URL", "https://id.example")
+        .env("OIDC_CLIENT_SECRET", "sso-secret-never-logged"));
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "single sign-on is half configured: OIDC_ISSUER_URL and OIDC_CLIENT_SECRET set, \
+             OIDC_CLIENT_ID missing"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("sso-secret-never-logged"), "{stderr}");
+}
+
+#[tokio::test]
+async fn serve_with_an_unreachable_identity_provider_serves_and_warns_without_the_secret() {
+    let db = TestDatabase::new();
+    let secret = "sso-secret-never-logged";
+    let (mut child, address, logs) = serve_with(
+        &db,
+        &[
+            ("OIDC_ISSUER_URL", "http://127.0.0.1:1/realm"),
+            ("OIDC_CLIENT_ID", "gatehouse"),
+            ("OIDC_CLIENT_SECRET", secret),
+            ("PUBLIC_URL", "http://127.0.0.1:8000"),
+        ],
+    );
+    let health = reqwest::get(format!("http://{address}/health"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+
+    let mut lines = Vec::new();
+    let warned = loop {
+        let Ok(line) = logs.recv_timeout(Duration::from_secs(30)) else {
+            break false;
+        };
+        let found =
+            line.contains("single sign-on is unavailable until the identity provider answers");
+        lines.push(line);
+        if found {
+            break true;
+        }
+    };
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+    assert!(warned, "{lines:#?}");
+    for line in &lines {
+        assert!(!line.contains(secret), "the client secret leaked: {line}");
     }
 }
 

@@ -193,6 +193,9 @@ async fn the_openapi_document_is_3_1_and_lists_every_endpoint() {
         ("/v1/me/keys/{key}", &["get", "delete"]),
         ("/v1/me/info", &["get", "patch"]),
         ("/v1/auth/login", &["post"]),
+        ("/v1/auth/oidc/login", &["get"]),
+        ("/v1/auth/oidc/callback", &["get"]),
+        ("/v1/auth/sso/login", &["post"]),
         ("/v1/auth/authorize", &["post"]),
         ("/v1/auth/usage", &["post"]),
         ("/v1/me/usage", &["get"]),
@@ -218,10 +221,17 @@ async fn the_openapi_document_is_3_1_and_lists_every_endpoint() {
         expected.len(),
         "every documented path is expected"
     );
-    assert!(
-        document["paths"]["/v1/auth/login"]["post"]["security"].is_null(),
-        "login needs no key"
-    );
+    for (path, method) in [
+        ("/v1/auth/login", "post"),
+        ("/v1/auth/oidc/login", "get"),
+        ("/v1/auth/oidc/callback", "get"),
+        ("/v1/auth/sso/login", "post"),
+    ] {
+        assert!(
+            document["paths"][path][method]["security"].is_null(),
+            "{method} {path} needs no key"
+        );
+    }
     assert_eq!(
         document["components"]["securitySchemes"]["bearer"]["scheme"],
         Value::from("bearer")

@@ -89,7 +89,7 @@ async fn user_count(app: &TestApp) -> i64 {
         .unwrap()
 }
 
-/// The id of the user `key` is a key of.
+/// `GET /v1/me/info` with `key`.
 async fn me(app: &TestApp, key: &str) -> Answer {
     app.send(client().get(app.url("/v1/me/info")).bearer_auth(key))
         .await

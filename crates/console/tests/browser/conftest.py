@@ -3,6 +3,8 @@
 - `server` (one per test module): a database `gh_console_<random>` created on the server of
   DATABASE_URL (its role needs CREATEDB), `gatehouse serve` on it (it migrates at start-up) on a
   free loopback port with a random master key; stopped, and the database dropped, at the end.
+- `server_env` (one per test module): extra environment of that server, none unless the module
+  overrides the fixture (test_sso.py turns single sign-on on with it).
 - `api`: the JSON API of that server with the master key, to prepare data and check changes
   (`support.Api`).
 - `browser` (one per run): Debian's Chromium (CONSOLE_CHROMIUM, else `chromium` on the PATH),
@@ -18,6 +20,7 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import time
 import urllib.parse
@@ -100,8 +103,25 @@ def _serving_address(log: Path, process: subprocess.Popen) -> str:
     raise AssertionError(f"gatehouse serve did not start (exit {process.poll()}); its log:\n{tail}")
 
 
+def _free_port() -> int:
+    """A loopback port free right now. Another process may take it before the server binds it:
+    the server then fails to start, and the fixture shows its log."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture(scope="module")
-def server(request):
+def server_env() -> dict[str, str]:
+    """Extra environment of the module's `gatehouse serve`: none. A module overrides this fixture
+    to configure its server (e.g. single sign-on). In a value, `{base}` stands for the server's own
+    address, http://127.0.0.1:<port> (for PUBLIC_URL, which must be known before the start): the
+    port is then picked here, rather than bound by the server on port 0."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def server(request, server_env):
     admin_url = os.environ.get("DATABASE_URL")
     assert admin_url, "DATABASE_URL must name a PostgreSQL server whose role may CREATE DATABASE"
     assert GATEHOUSE_BIN.is_file(), f"no gatehouse binary at {GATEHOUSE_BIN} (set GATEHOUSE_BIN)"
@@ -110,15 +130,27 @@ def server(request):
     LOGS.mkdir(parents=True, exist_ok=True)
     log = LOGS / f"{request.module.__name__}.log"
     master_key = f"console-test-{secrets.token_hex(16)}"
+    listen = "127.0.0.1:0"
+    extra = dict(server_env)
+    if any("{base}" in value for value in extra.values()):
+        listen = f"127.0.0.1:{_free_port()}"
+        extra = {name: value.replace("{base}", f"http://{listen}") for name, value in extra.items()}
+    # Sign-on is each module's choice (`server_env`), never the shell's.
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("OIDC_") and name != "PUBLIC_URL"
+    }
     environment = {
-        **os.environ,
+        **inherited,
         "DATABASE_URL": _with_database(admin_url, database),
         "DATABASE_POOL_SIZE": "4",
         "MASTER_KEY": master_key,
-        "LISTEN_ADDR": "127.0.0.1:0",
+        "LISTEN_ADDR": listen,
         "HTTP_WORKERS": "2",
         "LOG_FORMAT": "json",
         "RUST_LOG": "warn,gatehouse=info",
+        **extra,
     }
     process = None
     try:

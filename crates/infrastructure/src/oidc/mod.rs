@@ -18,10 +18,10 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AccessToken, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
-    EndUserFamilyName, EndUserGivenName, EndUserName, EndpointMaybeSet, EndpointNotSet, EndpointSet,
-    IssuerUrl, LocalizedClaim, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
-    SignatureVerificationError, TokenResponse,
+    EndUserFamilyName, EndUserGivenName, EndUserName, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, IssuerUrl, LocalizedClaim, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, SignatureVerificationError,
+    TokenResponse,
 };
 use tokio::sync::Mutex as AsyncMutex;
 
@@ -30,6 +30,10 @@ use self::http::HttpClient;
 /// The least time between two fetches of the provider's keys: a token naming an unknown key
 /// makes one fetch, and forged tokens must not make the provider's key endpoint ours to flood.
 pub const KEY_REFETCH_INTERVAL: TimeDelta = TimeDelta::seconds(10);
+
+/// The least time between two attempts to discover a provider that did not answer: sign-ins
+/// meanwhile fail at once instead of each waiting for the provider's timeout in turn.
+pub const DISCOVERY_RETRY_INTERVAL: TimeDelta = TimeDelta::seconds(5);
 
 /// A client of one provider, as configured.
 #[derive(Debug, Clone)]
@@ -90,6 +94,8 @@ pub struct OpenIdProvider {
     discovered: AsyncMutex<Option<Arc<Discovered>>>,
     /// When the keys were last fetched again.
     last_key_fetch: Mutex<Option<DateTime<Utc>>>,
+    /// When discovery last failed, while it has not succeeded.
+    last_discovery_failure: Mutex<Option<DateTime<Utc>>>,
 }
 
 impl OpenIdProvider {
@@ -120,6 +126,7 @@ impl OpenIdProvider {
             clock,
             discovered: AsyncMutex::new(None),
             last_key_fetch: Mutex::new(None),
+            last_discovery_failure: Mutex::new(None),
         })
     }
 
@@ -128,9 +135,25 @@ impl OpenIdProvider {
         if let Some(found) = discovered.as_ref() {
             return Ok(Arc::clone(found));
         }
+        let now = self.clock.now();
+        let mut failed = self
+            .last_discovery_failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .to_owned();
+        if failed.is_some_and(|at| now - at < DISCOVERY_RETRY_INTERVAL) {
+            return Err(DomainError::Unavailable(
+                format!(
+                    "the identity provider {} did not answer discovery a moment ago",
+                    self.issuer.as_str()
+                )
+                .into(),
+            ));
+        }
         let metadata = CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http)
             .await
             .map_err(|error| {
+                failed = Some(now);
                 DomainError::Unavailable(
                     format!(
                         "the identity provider {} cannot be discovered: {}",
@@ -139,7 +162,12 @@ impl OpenIdProvider {
                     )
                     .into(),
                 )
-            })?;
+            });
+        *self
+            .last_discovery_failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = failed.filter(|_| metadata.is_err());
+        let metadata = metadata?;
         let found = Arc::new(self.client_of(metadata));
         *discovered = Some(Arc::clone(&found));
         Ok(found)
@@ -363,8 +391,12 @@ fn full_name(
         return Some(name.to_string());
     }
     let parts: Vec<String> = [
-        given.and_then(|given| given.get(None)).map(|given| given.to_string()),
-        family.and_then(|family| family.get(None)).map(|family| family.to_string()),
+        given
+            .and_then(|given| given.get(None))
+            .map(|given| given.to_string()),
+        family
+            .and_then(|family| family.get(None))
+            .map(|family| family.to_string()),
     ]
     .into_iter()
     .flatten()
