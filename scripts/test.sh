@@ -79,6 +79,8 @@ if ! curl -fsS -o /dev/null "http://127.0.0.1:$provider_port/.well-known/openid-
   provider_started=1
   scripts/oidc-provider.sh >/dev/null 7>&-
 fi
+# The tests use the provider found or started here (another checkout's, maybe) rather than start one.
+export OIDC_TEST_ISSUER="http://127.0.0.1:$provider_port"
 echo "== cargo test" >&2
 cargo test --workspace --all-features --locked 7>&-
 echo "== scripts/console-test.sh" >&2

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use gatehouse_domain::{
     Actor, Budget, Clock, DateTime, DomainError, Email, Entity, Limits, Name, OrganizationId,
-    Password, PasswordHasher, Patch, Permissions, Priority, ProjectId, Redacted, Secret, User,
-    UserId, UserPatch, UserRepository, Utc,
+    Password, PasswordHasher, Patch, Permissions, Priority, ProjectId, ProjectRepository, Redacted,
+    Secret, User, UserId, UserPatch, UserRepository, Utc,
 };
 
 use crate::{Principal, sessions};
@@ -129,19 +129,23 @@ impl fmt::Debug for UpdateAccount {
 #[derive(Clone)]
 pub struct AccountService {
     users: Arc<dyn UserRepository>,
+    projects: Arc<dyn ProjectRepository>,
     hasher: Arc<dyn PasswordHasher>,
     clock: Arc<dyn Clock>,
 }
 
 impl AccountService {
-    /// A service reading accounts from `users` and checking passwords with `hasher`.
+    /// A service reading accounts from `users` (and the budget of a project-bound key's project
+    /// from `projects`) and checking passwords with `hasher`.
     pub fn new(
         users: Arc<dyn UserRepository>,
+        projects: Arc<dyn ProjectRepository>,
         hasher: Arc<dyn PasswordHasher>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             users,
+            projects,
             hasher,
             clock,
         }
@@ -162,7 +166,18 @@ impl AccountService {
             .find_by_id(actor.user)
             .await?
             .ok_or(DomainError::InvalidApiKey)?;
-        Ok(AccountInfo::of(user, actor))
+        let mut info = AccountInfo::of(user, actor);
+        if let Some(scope) = &actor.project {
+            // What the project may still spend changes with every call charged to it: read now,
+            // not as the key's grant held it (a cached grant may predate the last charge).
+            let project = self
+                .projects
+                .find_by_id(scope.id)
+                .await?
+                .ok_or(DomainError::InvalidApiKey)?;
+            info.budget = project.budget;
+        }
+        Ok(info)
     }
 
     /// Changes the caller's name, email or password, and returns the account as it is afterwards.
@@ -256,13 +271,26 @@ mod tests {
     use gatehouse_domain::AuditAction;
     use gatehouse_domain::chrono::TimeDelta;
     use gatehouse_domain::{
-        ApiKeyId, Credentials, KeysToEnd, Limit, LimitType, MockPasswordHasher, MockUserRepository,
-        PasswordHash, Permission,
+        ApiKeyId, Credentials, KeysToEnd, Limit, LimitType, MockPasswordHasher,
+        MockProjectRepository, MockUserRepository, PasswordHash, Permission, Project,
     };
     use mockall::predicate::{always, eq};
 
     fn service(users: MockUserRepository, hasher: MockPasswordHasher) -> AccountService {
-        AccountService::new(Arc::new(users), Arc::new(hasher), clock())
+        service_with(users, MockProjectRepository::new(), hasher)
+    }
+
+    fn service_with(
+        users: MockUserRepository,
+        projects: MockProjectRepository,
+        hasher: MockPasswordHasher,
+    ) -> AccountService {
+        AccountService::new(
+            Arc::new(users),
+            Arc::new(projects),
+            Arc::new(hasher),
+            clock(),
+        )
     }
 
     /// User 42, as the fixtures' caller is.
@@ -336,12 +364,30 @@ mod tests {
             budget: Some(Budget::new(2.5).unwrap()),
             limits: Limits::default(),
         });
-        let info = service(users, MockPasswordHasher::new())
+        // The project has spent since the key's grant was read.
+        let mut projects = MockProjectRepository::new();
+        projects
+            .expect_find_by_id()
+            .with(eq(ProjectId(5)))
+            .times(1)
+            .returning(|id| {
+                Ok(Some(Project {
+                    id,
+                    name: Name::parse("Apollo").unwrap(),
+                    organization: OrganizationId(1),
+                    budget: Some(Budget::new(1.25).unwrap()),
+                    limits: Limits::default(),
+                    members: 1,
+                    created: now(),
+                    updated: now(),
+                }))
+            });
+        let info = service_with(users, projects, MockPasswordHasher::new())
             .info(&actor)
             .await
             .unwrap();
         assert_eq!(info.project, Some(ProjectId(5)));
-        assert_eq!(info.budget, Some(Budget::new(2.5).unwrap()));
+        assert_eq!(info.budget, Some(Budget::new(1.25).unwrap()));
         assert_ne!(info.budget, me().budget);
     }
 

@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use diesel::prelude::*;
 use gatehouse_domain::{
-    ApiKeyId, Audit, AuditEntity, DomainError, NewAuditEvent, RequestId, Snapshot, SnapshotView,
-    UserId,
+    ApiKeyId, Audit, AuditAction, AuditEntity, DomainError, NewAuditEvent, RequestId, Snapshot,
+    SnapshotView, UserId,
 };
 use ipnet::IpNet;
 
 use crate::error::on_query;
+use crate::grants::{GRANT_CHANNEL, GrantChanges, after_commit};
 use crate::rows::audit::{JsonText, NewAuditEventRow};
 use crate::schema::audit_events;
 
@@ -22,6 +23,7 @@ use crate::schema::audit_events;
 #[derive(Clone)]
 pub struct AuditTrail {
     view: Arc<dyn SnapshotView>,
+    grants: Option<Arc<GrantChanges>>,
 }
 
 impl fmt::Debug for AuditTrail {
@@ -33,7 +35,18 @@ impl fmt::Debug for AuditTrail {
 impl AuditTrail {
     /// A trail showing objects through `view`.
     pub fn new(view: Arc<dyn SnapshotView>) -> Self {
-        Self { view }
+        Self { view, grants: None }
+    }
+
+    /// The same trail, moving `grants`' epoch after each change it records commits: a change
+    /// takes effect on this instance's cached grants at once, not when its notification comes
+    /// back.
+    #[must_use]
+    pub fn moving(self, grants: Arc<GrantChanges>) -> Self {
+        Self {
+            grants: Some(grants),
+            ..self
+        }
     }
 
     /// Writes the event of a change of `entity` number `id` by `audit`, from `before` to `after`
@@ -60,12 +73,24 @@ impl AuditTrail {
         )
     }
 
-    /// Writes `event` on `conn`.
+    /// Writes `event` on `conn`. Every change but a refused login may alter what a key grants
+    /// (a key deleted, a user moved, a role changed, a session replaced...): it is announced on
+    /// [`GRANT_CHANNEL`] in the same transaction, so that every instance drops its cached grants
+    /// when (and only if) it commits. Announcing every change, rather than choosing, means a new
+    /// kind of change cannot be forgotten; changes are rare next to reads.
     pub(crate) fn write(
         &self,
         conn: &mut PgConnection,
         event: NewAuditEvent,
     ) -> Result<(), DomainError> {
+        if event.action != AuditAction::LoginFailed {
+            diesel::sql_query(format!("NOTIFY {GRANT_CHANNEL}"))
+                .execute(conn)
+                .map_err(on_query)?;
+            if let Some(grants) = &self.grants {
+                after_commit(grants);
+            }
+        }
         let render = |snapshot: Option<Snapshot>| snapshot.map(|s| JsonText(self.view.render(&s)));
         diesel::insert_into(audit_events::table)
             .values(NewAuditEventRow {

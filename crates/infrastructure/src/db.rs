@@ -5,7 +5,8 @@ use std::ops::Deref;
 use std::time::{Duration, Instant};
 
 use diesel::RunQueryDsl;
-use diesel::r2d2::{ConnectionManager, HandleError, Pool};
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, HandleError, Pool};
 use diesel::{Connection, PgConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use gatehouse_domain::DomainError;
@@ -68,7 +69,9 @@ pub enum PoolConfigError {
     ZeroTimeout,
 }
 
-/// Builds a pool of at most `max_size` connections to `url`.
+/// Builds a pool of at most `max_size` connections to `url`; with `statement_timeout`, a
+/// statement running longer is cancelled by PostgreSQL, so that a stuck query cannot hold a pool
+/// slot (and a client) for as long as the kernel's TCP timeout.
 ///
 /// No connection is made here: the pool connects in the background and on demand, so that the
 /// service starts, and recovers, while the database is down; until then every call answers
@@ -77,6 +80,7 @@ pub fn connect(
     url: &str,
     max_size: u32,
     connection_timeout: Duration,
+    statement_timeout: Option<Duration>,
 ) -> Result<PgPool, PoolConfigError> {
     if max_size == 0 {
         return Err(PoolConfigError::ZeroSize);
@@ -84,7 +88,7 @@ pub fn connect(
     if connection_timeout.is_zero() {
         return Err(PoolConfigError::ZeroTimeout);
     }
-    Ok(Pool::builder()
+    let mut builder = Pool::builder()
         .max_size(max_size)
         .connection_timeout(connection_timeout)
         // r2d2 would test each connection with a `SELECT 1` as it is checked out: a round trip
@@ -92,9 +96,25 @@ pub fn connect(
         // found lost is thrown away when it is given back instead (diesel reads the libpq status
         // after each statement), so only the call that met it answers `Unavailable`.
         .test_on_check_out(false)
-        .error_handler(Box::new(TracingErrorHandler))
+        .error_handler(Box::new(TracingErrorHandler));
+    if let Some(timeout) = statement_timeout {
+        builder = builder.connection_customizer(Box::new(StatementTimeout(timeout)));
+    }
+    Ok(builder
         .build_unchecked(ConnectionManager::new(without_gss_encryption(url)))
         .into())
+}
+
+/// Sets `statement_timeout` on each connection as it is opened: once per connection, not per
+/// statement.
+#[derive(Debug)]
+struct StatementTimeout(Duration);
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for StatementTimeout {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(&format!("SET statement_timeout = {}", self.0.as_millis()))
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
 }
 
 /// `url` with GSS encryption off, unless it sets `gssencmode` itself. libpq tries GSS encryption
@@ -174,6 +194,8 @@ where
             }
             let mut conn = connections.get_timeout(remaining).map_err(error::on_pool)?;
             let result = work(&mut conn);
+            // The work's transaction is over: the grant changes it made may now be seen.
+            crate::grants::settle_pending();
             if matches!(result, Err(DomainError::Unavailable(_))) {
                 mark_if_lost(&mut conn);
             }
@@ -199,7 +221,7 @@ where
 /// it. One more statement reads the state, and marks it; on the error path only, so it costs
 /// nothing otherwise.
 fn mark_if_lost(conn: &mut PgConnection) {
-    let _ = diesel::connection::SimpleConnection::batch_execute(conn, "SELECT 1");
+    let _ = SimpleConnection::batch_execute(conn, "SELECT 1");
 }
 
 /// Runs `work` on one of the pool's threads with a pooled connection (or the reason there is
@@ -273,21 +295,27 @@ mod tests {
     fn a_pool_needs_room_for_a_connection_and_time_to_get_one() {
         let url = "postgres://gatehouse@127.0.0.1:1/gatehouse";
         assert_eq!(
-            connect(url, 0, DEFAULT_CONNECTION_TIMEOUT).unwrap_err(),
+            connect(url, 0, DEFAULT_CONNECTION_TIMEOUT, None).unwrap_err(),
             PoolConfigError::ZeroSize
         );
         assert_eq!(
-            connect(url, 1, Duration::ZERO).unwrap_err(),
+            connect(url, 1, Duration::ZERO, None).unwrap_err(),
             PoolConfigError::ZeroTimeout
         );
-        assert!(connect(url, 1, DEFAULT_CONNECTION_TIMEOUT).is_ok());
+        assert!(connect(url, 1, DEFAULT_CONNECTION_TIMEOUT, None).is_ok());
     }
 
     #[tokio::test]
     async fn a_call_queued_behind_a_busy_pool_gives_up_at_the_same_deadline() {
         // Nothing listens on port 1: each call waits for a connection until its deadline.
         let timeout = Duration::from_millis(300);
-        let pool = connect("postgres://gatehouse@127.0.0.1:1/gatehouse", 1, timeout).unwrap();
+        let pool = connect(
+            "postgres://gatehouse@127.0.0.1:1/gatehouse",
+            1,
+            timeout,
+            None,
+        )
+        .unwrap();
         let started = Instant::now();
         let (first, second) = tokio::join!(ping(&pool), ping(&pool));
         assert!(matches!(first, Err(DomainError::Unavailable(_))));

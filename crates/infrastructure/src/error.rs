@@ -141,11 +141,19 @@ fn classify(error: DieselError, operation: Operation) -> DomainError {
             DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
                 return DomainError::Unavailable(Box::new(error));
             }
+            // A statement past `statement_timeout`: the database is too slow now, as when it is
+            // down. diesel gives no SQLSTATE (57014), so PostgreSQL's English sentence tells.
+            _ if info.message().starts_with(STATEMENT_TIMEOUT) => {
+                return DomainError::Unavailable(Box::new(error));
+            }
             _ => {}
         }
     }
     DomainError::Unexpected(Box::new(error))
 }
+
+/// How PostgreSQL (in English, its default) says a statement ran past `statement_timeout`.
+const STATEMENT_TIMEOUT: &str = "canceling statement due to statement timeout";
 
 fn unique_entity(constraint: Option<&str>) -> Option<Entity> {
     let constraint = constraint?;
@@ -311,6 +319,47 @@ mod tests {
                 "{cascade}"
             );
         }
+    }
+
+    /// An error PostgreSQL reports with `message` alone.
+    struct Said(&'static str);
+
+    impl diesel::result::DatabaseErrorInformation for Said {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn details(&self) -> Option<&str> {
+            None
+        }
+        fn hint(&self) -> Option<&str> {
+            None
+        }
+        fn table_name(&self) -> Option<&str> {
+            None
+        }
+        fn column_name(&self) -> Option<&str> {
+            None
+        }
+        fn constraint_name(&self) -> Option<&str> {
+            None
+        }
+        fn statement_position(&self) -> Option<i32> {
+            None
+        }
+    }
+
+    #[test]
+    fn a_statement_past_its_timeout_is_unavailable_and_other_cancellations_unexpected() {
+        let timeout = DieselError::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new(Said("canceling statement due to statement timeout")),
+        );
+        assert!(matches!(on_query(timeout), DomainError::Unavailable(_)));
+        let cancelled = DieselError::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new(Said("canceling statement due to user request")),
+        );
+        assert!(matches!(on_query(cancelled), DomainError::Unexpected(_)));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod audit;
 mod blocking;
 pub mod db;
 mod error;
+pub mod grants;
 pub mod keys;
 pub mod oidc;
 pub mod repositories;

@@ -101,6 +101,25 @@ impl TestDatabase {
     }
 }
 
+/// How many rows `SELECT count(*) FROM {from}` counts on `pool` (`from` may carry a `WHERE`).
+///
+/// # Panics
+/// When the statement fails: the test cannot go on.
+pub fn count_rows(pool: &PgPool, from: &str) -> i64 {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        count: i64,
+    }
+    let mut conn = pool
+        .get()
+        .unwrap_or_else(|error| panic!("no connection: {error}"));
+    diesel::sql_query(format!("SELECT count(*) AS count FROM {from}"))
+        .get_result::<Count>(&mut conn)
+        .unwrap_or_else(|error| panic!("SELECT count(*) FROM {from}: {error}"))
+        .count
+}
+
 impl Default for TestDatabase {
     fn default() -> Self {
         Self::new()

@@ -241,7 +241,7 @@ async fn check_concurrent_debits<Fut>(db: &TestDatabase, debit: impl Fn(PgBudget
 where
     Fut: Future<Output = Result<Option<Budget>, DomainError>> + Send + 'static,
 {
-    let pool = connect(db.url(), 16, DEFAULT_CONNECTION_TIMEOUT).unwrap();
+    let pool = connect(db.url(), 16, DEFAULT_CONNECTION_TIMEOUT, None).unwrap();
     let ledger = PgBudgetLedger::new(pool);
     let mut tasks = JoinSet::new();
     for _ in 0..200 {

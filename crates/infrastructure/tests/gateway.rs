@@ -430,7 +430,8 @@ async fn a_request_id_is_decided_once_and_replayed_as_it_was() {
 
 /// Runs `admissions` at once on a pool of 16 connections, and returns their decisions.
 async fn all_at_once(db: &TestDatabase, admissions: Vec<Admission>) -> Vec<Decided> {
-    let ledger = PgAccessLedger::new(connect(db.url(), 16, DEFAULT_CONNECTION_TIMEOUT).unwrap());
+    let ledger =
+        PgAccessLedger::new(connect(db.url(), 16, DEFAULT_CONNECTION_TIMEOUT, None).unwrap());
     let mut tasks = JoinSet::new();
     for admission in admissions {
         let ledger = ledger.clone();
@@ -565,7 +566,13 @@ async fn members_calling_at_once_under_their_roles_and_their_projects_limits_nev
 async fn without_a_database_every_waiting_decision_is_unavailable_within_the_timeout() {
     // Nothing listens on port 1.
     let timeout = std::time::Duration::from_millis(300);
-    let pool = connect("postgres://gatehouse@127.0.0.1:1/gatehouse", 2, timeout).unwrap();
+    let pool = connect(
+        "postgres://gatehouse@127.0.0.1:1/gatehouse",
+        2,
+        timeout,
+        None,
+    )
+    .unwrap();
     let ledger = PgAccessLedger::new(pool);
     let started = std::time::Instant::now();
     let mut tasks = JoinSet::new();
@@ -598,7 +605,9 @@ async fn two_instances_deciding_for_many_users_in_any_order_count_each_exactly()
     // Two ledgers, as two instances have: pools and batches of their own.
     let instances: Vec<PgAccessLedger> = (0..2)
         .map(|_| {
-            PgAccessLedger::new(connect(world.db.url(), 8, DEFAULT_CONNECTION_TIMEOUT).unwrap())
+            PgAccessLedger::new(
+                connect(world.db.url(), 8, DEFAULT_CONNECTION_TIMEOUT, None).unwrap(),
+            )
         })
         .collect();
     let mut tasks = JoinSet::new();
@@ -905,7 +914,7 @@ async fn concurrent_reports_of_one_call_settle_it_once() {
         .await
         .unwrap();
     let ledger =
-        PgAccessLedger::new(connect(world.db.url(), 16, DEFAULT_CONNECTION_TIMEOUT).unwrap());
+        PgAccessLedger::new(connect(world.db.url(), 16, DEFAULT_CONNECTION_TIMEOUT, None).unwrap());
     let mut tasks = JoinSet::new();
     for _ in 0..20 {
         let ledger = ledger.clone();

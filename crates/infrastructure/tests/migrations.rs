@@ -44,11 +44,12 @@ const TABLES: [&str; 16] = [
 ];
 
 /// The migrations after the user counters, newest first.
-const AFTER_USER_COUNTERS: [&str; 7] = [
+const AFTER_USER_COUNTERS: [&str; 8] = [
+    FRESH_BUDGET_ON_REFUSAL,
     PENDING_SIGN_ONS,
     USER_SUBJECTS,
     AUDIT_EVENTS,
-    "20261210080000",
+    WHOLE_SECONDS,
     "20261205080000",
     "20261203090000",
     "20261203080000",
@@ -56,6 +57,18 @@ const AFTER_USER_COUNTERS: [&str; 7] = [
 
 /// The migration of the audit log.
 const AUDIT_EVENTS: &str = "20261212080000";
+
+/// The whole-seconds migration and those after it, newest first.
+fn since_whole_seconds() -> &'static [&'static str] {
+    let at = AFTER_USER_COUNTERS
+        .iter()
+        .position(|migration| *migration == WHOLE_SECONDS)
+        .unwrap();
+    &AFTER_USER_COUNTERS[..=at]
+}
+
+/// The migration that makes a refused decision read the payer's budget.
+const FRESH_BUDGET_ON_REFUSAL: &str = "20261217080000";
 
 /// The migration of the sign-ins under way.
 const PENDING_SIGN_ONS: &str = "20261216080000";
@@ -169,7 +182,7 @@ async fn the_migrations_can_be_reverted_all_the_way_down_and_applied_again() {
     {
         let mut conn = db.pool().get().unwrap();
         let reverted = conn.revert_all_migrations(MIGRATIONS).unwrap();
-        assert_eq!(reverted.len(), 15);
+        assert_eq!(reverted.len(), 16);
     }
     assert!(tables(&db.pool()).is_empty(), "{:?}", tables(&db.pool()));
     assert!(
@@ -179,7 +192,7 @@ async fn the_migrations_can_be_reverted_all_the_way_down_and_applied_again() {
     );
 
     let applied = run_migrations(&db.pool()).unwrap();
-    assert_eq!(applied.len(), 15);
+    assert_eq!(applied.len(), 16);
     assert_eq!(tables(&db.pool()), TABLES);
     // The schema works again, from scratch.
     let organizations = PgOrganizationRepository::new(db.pool(), trail());
@@ -258,7 +271,7 @@ async fn the_projects_migration_reverts_alone_and_drops_the_keys_bound_to_projec
         0
     );
 
-    assert_eq!(migrate_forward(&pool).len(), 10);
+    assert_eq!(migrate_forward(&pool).len(), 11);
     assert_eq!(tables(&pool), TABLES);
     let project = create_project(&pool, "Apollo", acme).await.id;
     add_member(&pool, project, ada).await;
@@ -361,7 +374,7 @@ async fn the_user_counters_migration_counts_the_users_already_there_and_reverts_
     let organizations_before = stamped(&pool, "organizations");
     let roles_before = stamped(&pool, "roles");
 
-    assert_eq!(migrate_forward(&pool).len(), 8);
+    assert_eq!(migrate_forward(&pool).len(), 9);
     assert_eq!(triggers(&pool), with_counters);
     let organizations = PgOrganizationRepository::new(pool.clone(), trail());
     let roles = PgRoleRepository::new(pool.clone(), trail());
@@ -437,7 +450,7 @@ async fn a_test_database_is_dropped_with_its_value() {
     let db = TestDatabase::new();
     let url = db.url().to_owned();
     drop(db);
-    let pool = connect(&url, 1, Duration::from_millis(500)).unwrap();
+    let pool = connect(&url, 1, Duration::from_millis(500), None).unwrap();
     assert!(matches!(
         ping(&pool).await,
         Err(DomainError::Unavailable(_))
@@ -453,7 +466,7 @@ async fn pinging_a_live_database_succeeds() {
 #[tokio::test]
 async fn a_pool_pointed_at_a_closed_port_is_unavailable_quickly() {
     let url = format!("postgres://gatehouse@127.0.0.1:{}/gatehouse", closed_port());
-    let pool = connect(&url, 2, Duration::from_millis(300)).unwrap();
+    let pool = connect(&url, 2, Duration::from_millis(300), None).unwrap();
     let started = Instant::now();
     assert!(matches!(
         ping(&pool).await,
@@ -485,7 +498,7 @@ fn cut_connections(db: &TestDatabase) {
 #[tokio::test]
 async fn a_pool_recovers_by_itself_when_its_connections_are_cut() {
     let db = TestDatabase::new();
-    let pool = connect(db.url(), 1, Duration::from_secs(2)).unwrap();
+    let pool = connect(db.url(), 1, Duration::from_secs(2), None).unwrap();
     ping(&pool).await.unwrap();
     cut_connections(&db);
     // Nothing tests a connection as it is checked out (a round trip per call), so the one call that
@@ -499,9 +512,38 @@ async fn a_pool_recovers_by_itself_when_its_connections_are_cut() {
 }
 
 #[tokio::test]
+async fn a_pool_with_a_statement_timeout_gives_it_to_every_connection() {
+    let db = TestDatabase::new();
+    let pool = connect(
+        db.url(),
+        2,
+        Duration::from_secs(2),
+        Some(Duration::from_millis(50)),
+    )
+    .unwrap();
+    let mut conn = pool.get().unwrap();
+    let setting: Vec<Name> =
+        diesel::sql_query("SELECT current_setting('statement_timeout') AS name")
+            .load(&mut conn)
+            .unwrap();
+    assert_eq!(setting[0].name, "50ms");
+    let error = diesel::sql_query("SELECT pg_sleep(1)")
+        .execute(&mut conn)
+        .unwrap_err();
+    assert!(error.to_string().contains("statement timeout"), "{error}");
+    // The connection goes on serving after a cancelled statement.
+    drop(conn);
+    let organizations = PgOrganizationRepository::new(pool.clone(), trail());
+    assert_eq!(
+        organizations.find_by_id(OrganizationId(1)).await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
 async fn a_connection_lost_before_a_statement_was_ever_prepared_on_it_is_thrown_away_too() {
     let db = TestDatabase::new();
-    let pool = connect(db.url(), 1, Duration::from_secs(2)).unwrap();
+    let pool = connect(db.url(), 1, Duration::from_secs(2), None).unwrap();
     ping(&pool).await.unwrap();
     cut_connections(&db);
     // A query this connection never ran fails while it is being prepared: the connection must
@@ -568,7 +610,7 @@ async fn budgets_stored_as_doubles_become_exact_millionths_as_they_were_written(
         )
         .unwrap();
     }
-    assert_eq!(migrate_forward(&pool).len(), 7);
+    assert_eq!(migrate_forward(&pool).len(), 8);
     let expected = [
         Some(300_000),
         Some(12_500_000),
@@ -618,9 +660,9 @@ async fn the_whole_seconds_migration_truncates_the_stamps_there_and_every_new_on
     let pool = db.pool();
     {
         let mut conn = pool.get().unwrap();
-        for expected in [PENDING_SIGN_ONS, USER_SUBJECTS, AUDIT_EVENTS, WHOLE_SECONDS] {
+        for expected in since_whole_seconds() {
             let reverted = conn.revert_last_migration(MIGRATIONS).unwrap();
-            assert_eq!(reverted.to_string(), expected);
+            assert_eq!(reverted.to_string(), *expected);
         }
     }
     lend_audit_log(&pool);
@@ -667,7 +709,11 @@ async fn the_whole_seconds_migration_truncates_the_stamps_there_and_every_new_on
 
     assert_eq!(
         migrate_forward(&pool),
-        [WHOLE_SECONDS, AUDIT_EVENTS, USER_SUBJECTS, PENDING_SIGN_ONS]
+        since_whole_seconds()
+            .iter()
+            .rev()
+            .copied()
+            .collect::<Vec<_>>()
     );
     assert_eq!(with_fractions(&pool), 0);
     for table in ["organizations", "roles", "users", "projects"] {

@@ -694,7 +694,7 @@ async fn concurrent_moves_between_two_organizations_both_ways_never_deadlock() {
     }
 
     let users = PgUserRepository::new(
-        connect(db.url(), 16, DEFAULT_CONNECTION_TIMEOUT).unwrap(),
+        connect(db.url(), 16, DEFAULT_CONNECTION_TIMEOUT, None).unwrap(),
         trail(),
     );
     let mut tasks = JoinSet::new();

@@ -47,6 +47,20 @@ pub struct DatabaseSettings {
     /// Most connections the pool opens, 1 to 1000.
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_POOL_SIZE)))]
     pub database_pool_size: u32,
+    /// Longest a database statement may run, in seconds (1 to 3600); PostgreSQL cancels it
+    /// then, and the request answers 503, so that a stuck query cannot hold a connection.
+    #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT", default_value = "30", value_parser = non_zero_u32(MAX_STATEMENT_TIMEOUT_SECS))]
+    pub database_statement_timeout: NonZeroU32,
+}
+
+/// The longest statement timeout: an hour.
+const MAX_STATEMENT_TIMEOUT_SECS: u32 = 3600;
+
+impl DatabaseSettings {
+    /// The statement timeout, as the pool takes it.
+    pub fn statement_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.database_statement_timeout.get().into())
+    }
 }
 
 impl fmt::Debug for DatabaseSettings {
@@ -55,6 +69,10 @@ impl fmt::Debug for DatabaseSettings {
         f.debug_struct("DatabaseSettings")
             .field("database_url", &"[REDACTED]")
             .field("database_pool_size", &self.database_pool_size)
+            .field(
+                "database_statement_timeout",
+                &self.database_statement_timeout,
+            )
             .finish()
     }
 }
@@ -100,10 +118,26 @@ pub struct ServeSettings {
     /// the web console's cookies are `Secure`. Unset: the console works over plain http.
     #[arg(long, env = "PUBLIC_URL", value_parser = public_url)]
     pub public_url: Option<String>,
+    /// Most key grants each instance keeps in memory (0: none, every request reads its key's
+    /// grant from the database). A grant is dropped by any change that may alter it, on every
+    /// instance within a second (PostgreSQL LISTEN/NOTIFY), and never served while the instance
+    /// cannot hear those changes.
+    #[arg(long, env = "GRANT_CACHE_SIZE", default_value_t = DEFAULT_GRANT_CACHE_SIZE)]
+    pub grant_cache_size: u64,
+    /// Longest time a cached grant is kept, in seconds (1 to 86400): a second safety beside the
+    /// notifications.
+    #[arg(long, env = "GRANT_CACHE_TTL", default_value = "60", value_parser = non_zero_u32(MAX_GRANT_CACHE_TTL_SECS))]
+    pub grant_cache_ttl: NonZeroU32,
     /// Single sign-on.
     #[command(flatten)]
     pub sso: SsoSettings,
 }
+
+/// Grants kept by default: a few megabytes, and more keys than most deployments have in use.
+pub const DEFAULT_GRANT_CACHE_SIZE: u64 = 100_000;
+
+/// The longest time to live of a cached grant: a day.
+const MAX_GRANT_CACHE_TTL_SECS: u32 = 86_400;
 
 impl ServeSettings {
     /// The HTTP workers to run. Requests spend their time on the database, not on HTTP (one worker

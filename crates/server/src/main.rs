@@ -55,17 +55,20 @@ fn run(command: Command) -> Result<(), StartupError> {
     }
 }
 
-/// A pool on the configured database, with every migration applied.
+/// A pool on the configured database, with every migration applied. The migrations run on a
+/// connection of their own, without the statement timeout: one may take long on a large table.
 fn migrated_pool(database: &DatabaseSettings) -> Result<PgPool, StartupError> {
-    let pool = connect(
-        &database.database_url,
-        database.database_pool_size,
-        DEFAULT_CONNECTION_TIMEOUT,
-    )?;
-    let applied =
-        run_migrations(&pool).map_err(|error| format!("cannot migrate the database: {error}"))?;
+    let migrating = connect(&database.database_url, 1, DEFAULT_CONNECTION_TIMEOUT, None)?;
+    let applied = run_migrations(&migrating)
+        .map_err(|error| format!("cannot migrate the database: {error}"))?;
     for migration in &applied {
         tracing::info!(%migration, "migration applied");
     }
-    Ok(pool)
+    drop(migrating);
+    Ok(connect(
+        &database.database_url,
+        database.database_pool_size,
+        DEFAULT_CONNECTION_TIMEOUT,
+        Some(database.statement_timeout()),
+    )?)
 }

@@ -22,7 +22,8 @@ use gatehouse_application::{
     UsageService, UserService,
 };
 use gatehouse_console::ConsoleSettings;
-use gatehouse_domain::{Clock, DomainError, SystemClock};
+use gatehouse_domain::{ApiKeyRepository, Clock, DomainError, SystemClock};
+use gatehouse_infrastructure::grants::{CachedGrants, GrantChanges};
 use gatehouse_infrastructure::oidc::OpenIdProvider;
 use gatehouse_infrastructure::{
     Argon2PasswordHasher, AuditTrail, PgAccessLedger, PgApiKeyRepository, PgAuditLog,
@@ -79,13 +80,24 @@ pub fn services(
     pool: &PgPool,
     settings: &ServeSettings,
     clock: Arc<dyn Clock>,
+    grants: &Arc<GrantChanges>,
 ) -> Result<AppState, StartupError> {
-    // Every change is recorded showing its objects as the API shows them.
-    let trail = AuditTrail::new(Arc::new(AuditView));
+    // Every change is recorded showing its objects as the API shows them, and drops this
+    // instance's cached grants once committed.
+    let trail = AuditTrail::new(Arc::new(AuditView)).moving(Arc::clone(grants));
     let organizations = Arc::new(PgOrganizationRepository::new(pool.clone(), trail.clone()));
     let users = Arc::new(PgUserRepository::new(pool.clone(), trail.clone()));
     let roles = Arc::new(PgRoleRepository::new(pool.clone(), trail.clone()));
-    let keys = Arc::new(PgApiKeyRepository::new(pool.clone(), trail.clone()));
+    let stored_keys = Arc::new(PgApiKeyRepository::new(pool.clone(), trail.clone()));
+    let keys: Arc<dyn ApiKeyRepository> = match settings.grant_cache_size {
+        0 => stored_keys,
+        size => Arc::new(CachedGrants::new(
+            stored_keys,
+            size,
+            Duration::from_secs(settings.grant_cache_ttl.get().into()),
+            Arc::clone(grants),
+        )),
+    };
     let projects = Arc::new(PgProjectRepository::new(pool.clone(), trail.clone()));
     let audit_log = Arc::new(PgAuditLog::new(pool.clone(), trail.clone()));
     let generator = Arc::new(Sha256KeyGenerator::new());
@@ -124,7 +136,12 @@ pub fn services(
             clock.clone(),
         ),
         roles: RoleService::new(roles, clock.clone()),
-        account: AccountService::new(users.clone(), hasher.clone(), clock.clone()),
+        account: AccountService::new(
+            users.clone(),
+            projects.clone(),
+            hasher.clone(),
+            clock.clone(),
+        ),
         sign_on,
         login: LoginService::new(
             users,
@@ -220,6 +237,8 @@ pub struct Application {
     gateway: GatewayService,
     audit: AuditService,
     sign_on: Option<SignOnFlow>,
+    /// The database to listen on for grant changes, and what they move; `None` without a cache.
+    grant_listener: Option<(String, Arc<GrantChanges>)>,
 }
 
 impl Application {
@@ -242,7 +261,8 @@ impl Application {
         pool: PgPool,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
-        let services = services(&pool, settings, clock)?;
+        let grants = GrantChanges::new();
+        let services = services(&pool, settings, clock, &grants)?;
         let gateway = services.gateway.clone();
         let audit = services.audit.clone();
         let sign_on = services.sign_on.clone();
@@ -310,6 +330,8 @@ impl Application {
             gateway,
             audit,
             sign_on,
+            grant_listener: (settings.grant_cache_size > 0)
+                .then(|| (settings.database.database_url.clone(), grants)),
         })
     }
 
@@ -349,6 +371,9 @@ impl Application {
                 }
             }
         };
+        if let Some((url, grants)) = self.grant_listener {
+            tokio::spawn(gatehouse_infrastructure::grants::listen(url, grants));
+        }
         if let Some(sign_on) = self.sign_on {
             // Not awaited before serving: an identity provider that is down must not keep
             // password logins and gateways from being served. Sign-on tries again at each

@@ -395,6 +395,7 @@ async fn app_with_a_large_pool() -> (TestApp, TestDatabase) {
         db.url(),
         2 * u32::try_from(PAIRS).unwrap(),
         DEFAULT_CONNECTION_TIMEOUT,
+        None,
     )
     .unwrap();
     (TestApp::spawn_on_pool(pool).await, db)

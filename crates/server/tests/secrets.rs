@@ -99,7 +99,7 @@ impl Served {
         let app = TestApp {
             address: format!("http://{address}"),
             client: reqwest::Client::new(),
-            db,
+            db: Arc::new(db),
         };
         Self {
             child,

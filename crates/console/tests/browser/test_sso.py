@@ -12,6 +12,7 @@ role SSO_ROLE_ID, and only for emails of example.org.
 """
 
 import json
+import os
 import re
 import secrets
 import subprocess
@@ -38,7 +39,10 @@ SSO_ROLE_ID = 1
 
 @pytest.fixture(scope="module")
 def oidc_issuer() -> str:
-    """The test provider's issuer, started if it is not running."""
+    """The test provider's issuer: OIDC_TEST_ISSUER when the test run started one
+    (scripts/test.sh), else the one scripts/oidc-provider.sh starts if it is not running."""
+    if os.environ.get("OIDC_TEST_ISSUER"):
+        return os.environ["OIDC_TEST_ISSUER"]
     done = subprocess.run(
         [str(ROOT / "scripts/oidc-provider.sh")],
         capture_output=True,

@@ -298,20 +298,7 @@ pub fn backdate(pool: &PgPool, table: &str, id: i64) {
     }
 }
 
-/// How many rows `SELECT count(*) FROM {from}` counts (`from` may carry a `WHERE`).
-pub fn count_rows(pool: &PgPool, from: &str) -> i64 {
-    use diesel::sql_types::BigInt;
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = BigInt)]
-        count: i64,
-    }
-    let mut conn = pool.get().unwrap();
-    diesel::sql_query(format!("SELECT count(*) AS count FROM {from}"))
-        .get_result::<Count>(&mut conn)
-        .unwrap()
-        .count
-}
+pub use gatehouse_infrastructure::testing::count_rows;
 
 /// Asserts that the `users` column of every organization and every role equals a fresh count of
 /// its users.

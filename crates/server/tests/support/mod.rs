@@ -31,7 +31,7 @@ pub struct TestApp {
     /// The client to call it with.
     pub client: reqwest::Client,
     /// The server's own database, dropped with the app.
-    pub db: TestDatabase,
+    pub db: Arc<TestDatabase>,
 }
 
 /// An answer: status, headers and JSON body (`Value::Null` when empty or not JSON).
@@ -70,7 +70,7 @@ impl TestApp {
         Self {
             address: format!("http://{address}"),
             client: reqwest::Client::new(),
-            db,
+            db: Arc::new(db),
         }
     }
 
@@ -86,7 +86,7 @@ impl TestApp {
         clock: Arc<TestClock>,
         configure: impl FnOnce(&mut ServeSettings),
     ) -> Self {
-        Self::serve(TestDatabase::new(), clock, configure)
+        Self::serve(Arc::new(TestDatabase::new()), clock, configure)
     }
 
     /// A second server on `first`'s database, which it takes over, with `clock` and settings
@@ -100,16 +100,22 @@ impl TestApp {
         Self::serve(first.db, clock, configure)
     }
 
+    /// Another instance beside this one: the same database, its own pool, cache and listener,
+    /// as a second server behind a load balancer; its time is `clock`'s.
+    #[allow(clippy::unused_async)]
+    pub async fn spawn_beside(&self, clock: Arc<TestClock>) -> Self {
+        Self::serve(Arc::clone(&self.db), clock, |_| {})
+    }
+
     fn serve(
-        db: TestDatabase,
+        db: Arc<TestDatabase>,
         clock: Arc<TestClock>,
         configure: impl FnOnce(&mut ServeSettings),
     ) -> Self {
-        let pool = db.pool();
         let mut settings = settings(&db);
         configure(&mut settings);
-        let application =
-            Application::build_with_clock(&settings, pool, clock).expect("the application starts");
+        let application = Application::build_with_clock(&settings, db.pool(), clock)
+            .expect("the application starts");
         let address = application.address();
         tokio::spawn(application.run_until_stopped());
         Self {
@@ -128,7 +134,7 @@ impl TestApp {
         Self {
             address: format!("http://{address}"),
             client: reqwest::Client::new(),
-            db,
+            db: Arc::new(db),
         }
     }
 
@@ -288,6 +294,7 @@ pub fn settings(db: &TestDatabase) -> ServeSettings {
         database: DatabaseSettings {
             database_url: db.url().to_owned(),
             database_pool_size: 4,
+            database_statement_timeout: std::num::NonZeroU32::new(30).unwrap(),
         },
         master_key: Secret::new(MASTER_KEY),
         listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -299,13 +306,15 @@ pub fn settings(db: &TestDatabase) -> ServeSettings {
         trusted_proxies: TrustedProxies::default(),
         audit_retention_days: Retention::DEFAULT_DAYS,
         public_url: None,
+        grant_cache_size: gatehouse::config::DEFAULT_GRANT_CACHE_SIZE,
+        grant_cache_ttl: std::num::NonZeroU32::new(60).unwrap(),
         sso: SsoSettings::default(),
     }
 }
 
 /// A pool like the server's, on `url`.
 pub fn pool(url: &str) -> PgPool {
-    connect(url, 4, DEFAULT_CONNECTION_TIMEOUT).expect("a pool")
+    connect(url, 4, DEFAULT_CONNECTION_TIMEOUT, None).expect("a pool")
 }
 
 fn start(
@@ -572,16 +581,6 @@ impl TestApp {
         clock: Arc<TestClock>,
         configure: impl FnOnce(&mut ServeSettings),
     ) -> Self {
-        let mut settings = settings(&db);
-        configure(&mut settings);
-        let application = Application::build_with_clock(&settings, db.pool(), clock)
-            .expect("the application starts");
-        let address = application.address();
-        tokio::spawn(application.run_until_stopped());
-        Self {
-            address: format!("http://{address}"),
-            client: reqwest::Client::new(),
-            db,
-        }
+        Self::serve(Arc::new(db), clock, configure)
     }
 }

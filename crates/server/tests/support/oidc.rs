@@ -21,10 +21,14 @@ pub const CLIENT_SECRET: &str = "gatehouse-test-secret";
 /// themselves, so that no server needs to listen here.
 pub const PUBLIC_URL: &str = "http://127.0.0.1:18123";
 
-/// The provider's issuer, started once per test binary if no test run started it already.
+/// The provider's issuer: `OIDC_TEST_ISSUER` when the test run started one (scripts/test.sh),
+/// else the one `scripts/oidc-provider.sh` starts (once per test binary; it leaves it running).
 pub fn issuer() -> &'static str {
     static ISSUER: OnceLock<String> = OnceLock::new();
     ISSUER.get_or_init(|| {
+        if let Ok(issuer) = std::env::var("OIDC_TEST_ISSUER") {
+            return issuer;
+        }
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../scripts/oidc-provider.sh"
