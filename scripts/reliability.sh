@@ -2,14 +2,18 @@
 # Runs the reliability scenarios against the release server and prints their figures; exits
 # non-zero when any scenario misses its target. docs/reliability.md records the figures.
 #
-#   scripts/reliability.sh           scenarios 1 (database outage), 2 (crash) and 4 (hostile input)
+#   scripts/reliability.sh           scenarios 1 (database outage), 2 (crash), 4 (hostile input),
+#                                    7 (rolling restart) and 8 (instance killed)
 #   scripts/reliability.sh --soak    the same, then 6 (60 s soak with the server's memory sampled)
 #
 # It builds target/release/gatehouse and the scenario runner (crates/server/examples/reliability.rs),
 # and runs them against a PostgreSQL cluster of its own (scripts/db.sh with
 # GATEHOUSE_PG_CLUSTER=reliability: .data/postgres-reliability, its own port), never the one tests
-# and scripts/run.sh use, since scenario 1 stops and starts it. DATABASE_URL is ignored. On exit
-# the servers it started are killed and that cluster is stopped. Logs go to target/reliability/.
+# and scripts/run.sh use, since scenario 1 stops and starts it. DATABASE_URL is ignored. Scenarios 7
+# and 8 run 3 instances behind nginx with scripts/cluster.sh (CLUSTER_DIR=.data/cluster-reliability,
+# nginx installed with apt when missing). On exit the servers and nginx it started are stopped and
+# that PostgreSQL cluster too. Logs go to target/reliability/ (nginx's and the instances' to
+# .data/cluster-reliability/).
 #
 #   1  16 clients (pages of organizations, /v1/me/info with an API key, new organizations) while
 #      PostgreSQL is stopped for 10 s then started: every answer while it is down is 503 within
@@ -21,9 +25,15 @@
 #   4  scripts/fuzz.sh (GATEHOUSE_URL, MASTER_KEY) against the server that went through scenario 1,
 #      when that script exists; skipped with a note otherwise.
 #   6  32 clients of mixed reads and writes for 60 s: no 5xx, and the server's memory is flat.
+#   7  3 instances behind nginx, 16 clients (pages of organizations, /v1/me/info with an API key,
+#      new organizations) through nginx while scripts/cluster.sh --restart-rolling restarts every
+#      instance: every answer is 2xx, and every acknowledged write is there afterwards.
+#   8  the same load while one instance is killed with SIGKILL: every GET answers 2xx; the POSTs
+#      cut on that instance (nginx does not retry a write it has sent) are counted, at most one
+#      per client, and checked whether they were committed anyway.
 #
-# Without --soak it takes about a minute and a half after the build (half a minute of it is
-# scripts/fuzz.sh); --soak adds about 70 s.
+# Without --soak it takes about two minutes after the build (half a minute of it is
+# scripts/fuzz.sh, half a minute scenarios 7 and 8); --soak adds about 70 s.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -56,10 +66,14 @@ free_port() {
   echo "$port"
 }
 
+export CLUSTER_DIR="$PWD/.data/cluster-reliability"
+cluster() { scripts/cluster.sh "$@" 8>&-; }
+
 server=""
 cleanup() {
   local status=$?
   if [[ -n $server ]]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  cluster --stop >/dev/null 2>&1 || true
   db --stop >/dev/null 2>&1 || true
   exit "$status"
 }
@@ -69,8 +83,10 @@ trap 'exit 130' INT TERM
 echo "== PostgreSQL cluster '$GATEHOUSE_PG_CLUSTER' (scripts/db.sh)" >&2
 db --drop gatehouse_outage >/dev/null
 db --drop gatehouse_crash >/dev/null
+db --drop gatehouse_cluster >/dev/null
 outage_url="$(db gatehouse_outage)"
 crash_url="$(db gatehouse_crash)"
+cluster_url="$(db gatehouse_cluster)"
 
 # After db.sh, which installs libpq-dev on a clean machine.
 echo "== build" >&2
@@ -114,6 +130,21 @@ else
   result[4]=skipped
 fi
 
+echo "== 3 instances behind nginx (scripts/cluster.sh)" >&2
+cluster_port="$(free_port $((crash_port + 1)))"
+if DATABASE_URL="$cluster_url" CLUSTER_PORT="$cluster_port" RUST_LOG=warn \
+  cluster --instances 3 2>"$logs/cluster.log"; then
+  run_scenario 7 "rolling restart" "$runner" rolling --url "http://127.0.0.1:$cluster_port" \
+    --restart-command "scripts/cluster.sh --restart-rolling"
+  run_scenario 8 "instance killed" "$runner" kill --url "http://127.0.0.1:$cluster_port" \
+    --kill-command "kill -KILL \$(cat '$CLUSTER_DIR/instance-2.pid')"
+  cluster --stop
+else
+  echo "scripts/cluster.sh could not start the cluster; see $logs/cluster.log" >&2
+  result[7]=FAIL
+  result[8]=FAIL
+fi
+
 if $soak; then
   run_scenario 6 "soak" "$runner" soak --pid "$server"
 fi
@@ -126,7 +157,7 @@ fi
 echo
 echo "== figures (logs in $logs)"
 printf '%-8s %-72s %s\n' scenario figure value
-for number in 1 2 4 6; do
+for number in 1 2 4 6 7 8; do
   [[ -n ${result[$number]:-} ]] || continue
   if [[ $number != 4 && -f $logs/$number.txt ]]; then
     awk -v n="$number" -F': ' '$1 != "result" && NF > 1 {

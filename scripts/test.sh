@@ -4,7 +4,8 @@
 # with apt when missing) and, for sign-on, a real OpenID provider (scripts/oidc-provider.sh), the
 # web console's browser tests (scripts/console-test.sh: headless
 # Chromium, axe-core), then the reliability scenarios (scripts/reliability.sh: database outage,
-# crash, hostile input) against the release server.
+# crash, hostile input, rolling restart and instance killed behind nginx) against the release
+# server.
 #
 # Without DATABASE_URL, scripts/db.sh provisions the local cluster and a throwaway database is
 # created for this run and dropped at the end; a cluster this run had to start is stopped at the

@@ -3,7 +3,9 @@
 //! - `outage`: steady load while PostgreSQL is stopped and started again;
 //! - `crash`: a write load, the server killed with SIGKILL in the middle, restarted, and every
 //!   object checked;
-//! - `soak`: a long mixed load, with the server's memory sampled.
+//! - `soak`: a long mixed load, with the server's memory sampled;
+//! - `rolling`: a mixed load through nginx while the instances behind it restart one at a time;
+//! - `kill`: a mixed load through nginx while one instance behind it is killed with SIGKILL.
 //!
 //! Each prints its figures as `name: value` lines on stdout, then `result: pass` or
 //! `result: fail`, and exits with 1 when a target is missed (2 when the scenario could not run).
@@ -58,6 +60,10 @@ enum Scenario {
     Crash(CrashArgs),
     /// Scenario 6: a long mixed load, with the server's resident memory sampled.
     Soak(SoakArgs),
+    /// Scenario 7: the instances behind a load balancer restarted one at a time under a mixed load.
+    Rolling(RollingArgs),
+    /// Scenario 8: one instance behind a load balancer killed with SIGKILL under a mixed load.
+    Kill(KillArgs),
 }
 
 /// A running server to load.
@@ -147,6 +153,41 @@ struct SoakArgs {
     rss_tolerance: f64,
 }
 
+/// A mixed load through the load balancer in front of several instances.
+#[derive(Args)]
+struct ClusterLoad {
+    #[command(flatten)]
+    target: Target,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// Seconds of load before the event.
+    #[arg(long, default_value_t = 3)]
+    warmup_secs: u64,
+    /// Seconds of load after the event.
+    #[arg(long, default_value_t = 3)]
+    after_secs: u64,
+}
+
+#[derive(Args)]
+struct RollingArgs {
+    #[command(flatten)]
+    load: ClusterLoad,
+    /// Shell command that restarts every instance, one at a time, and returns once the last one
+    /// is back.
+    #[arg(long)]
+    restart_command: String,
+}
+
+#[derive(Args)]
+struct KillArgs {
+    #[command(flatten)]
+    load: ClusterLoad,
+    /// Shell command that kills one instance with SIGKILL.
+    #[arg(long)]
+    kill_command: String,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -164,6 +205,8 @@ fn main() -> ExitCode {
             Scenario::Outage(args) => outage(args).await,
             Scenario::Crash(args) => crash(args).await,
             Scenario::Soak(args) => soak(args).await,
+            Scenario::Rolling(args) => rolling(args).await,
+            Scenario::Kill(args) => kill(args).await,
         }
     });
     match result {
@@ -1593,4 +1636,309 @@ fn soak_memory(args: &SoakArgs, rss: &[(u64, u64)], report: &mut Report) {
             mib(limit)
         ),
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios 7 and 8: several instances behind nginx.
+
+/// The requests of the cluster load.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `GET /v1/me/info` with an API key: a key lookup.
+    Me,
+    /// A page of organizations with the master key.
+    Page,
+    /// `POST /v1/admin/organizations`: a write, which nginx does not retry once sent.
+    Create,
+}
+
+impl Kind {
+    const ALL: [Self; 3] = [Self::Me, Self::Page, Self::Create];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Me => "GET /v1/me/info",
+            Self::Page => "GET /v1/admin/organizations",
+            Self::Create => "POST /v1/admin/organizations",
+        }
+    }
+}
+
+/// What one client of the cluster load saw.
+#[derive(Default)]
+struct ClusterLog {
+    samples: Vec<(Kind, Sample)>,
+    created: Vec<Created>,
+    /// Names of the organizations whose POST got no 2xx.
+    failed_creates: Vec<String>,
+    /// Answers other than 2xx, and requests without an answer, for the report.
+    odd: Vec<String>,
+}
+
+/// One client: a page of organizations, its own account with an API key, a new organization, in
+/// turn, until `stop`.
+async fn cluster_client(
+    api: Api,
+    key: String,
+    tag: String,
+    client: usize,
+    origin: Instant,
+    stop: Arc<AtomicBool>,
+) -> ClusterLog {
+    let mut log = ClusterLog::default();
+    let mut n = client;
+    while !stop.load(Ordering::Relaxed) {
+        n += 1;
+        let kind = Kind::ALL[n % 3];
+        let mut name = None;
+        let (sample, body) = match kind {
+            Kind::Page => {
+                let path = format!(
+                    "/v1/admin/organizations?limit=10&offset={}",
+                    n / 3 % 20 * 10
+                );
+                timed(&api, origin, Method::GET, &path, &api.master, None).await
+            }
+            Kind::Me => timed(&api, origin, Method::GET, "/v1/me/info", &key, None).await,
+            Kind::Create => {
+                let new = format!("cluster-{tag}-{client}-{n}");
+                let body = json!({"name": new});
+                name = Some(new);
+                let path = "/v1/admin/organizations";
+                timed(&api, origin, Method::POST, path, &api.master, Some(&body)).await
+            }
+        };
+        if let Some(name) = name {
+            if sample.is(StatusCode::CREATED)
+                && let Some(id) = body.as_ref().and_then(|body| body["id"].as_i64())
+            {
+                log.created.push(Created { id, name });
+            } else if !sample.is_success() {
+                log.failed_creates.push(name);
+            }
+        }
+        if !sample.is_success() {
+            let answer = sample.status.map_or_else(
+                || "no answer".to_owned(),
+                |status| format!("{status} {}", body.unwrap_or_default()),
+            );
+            log.odd.push(format!(
+                "{} at {} s: {answer}",
+                kind.label(),
+                seconds(sample.sent)
+            ));
+        }
+        log.samples.push((kind, sample));
+    }
+    log
+}
+
+/// The load's outcome, and when its event (the restart, the kill) began and ended.
+struct ClusterRun {
+    api: Api,
+    samples: Vec<(Kind, Sample)>,
+    created: Vec<Created>,
+    failed_creates: Vec<String>,
+    odd: Vec<String>,
+    event_begin: Duration,
+    event_end: Duration,
+}
+
+/// Runs the load, with `event` (a shell command) after the warm-up.
+async fn cluster_run(load: &ClusterLoad, event: &str) -> Result<ClusterRun, Error> {
+    let api = Api::new(&load.target.url, &load.target.master_key)?;
+    api.wait_healthy(STARTUP_TIMEOUT).await?;
+    let tag = run_tag();
+    let key = user_with_key(&api, &format!("cluster-{tag}"), &[]).await?;
+
+    let origin = Instant::now();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut clients = JoinSet::new();
+    for client in 0..load.clients {
+        clients.spawn(cluster_client(
+            api.clone(),
+            key.clone(),
+            tag.clone(),
+            client,
+            origin,
+            Arc::clone(&stop),
+        ));
+    }
+    tokio::time::sleep(Duration::from_secs(load.warmup_secs)).await;
+    let event_begin = origin.elapsed();
+    let outcome = shell(event).await;
+    let event_end = origin.elapsed();
+    if outcome.is_ok() {
+        tokio::time::sleep(Duration::from_secs(load.after_secs)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut run = ClusterRun {
+        api,
+        samples: Vec::new(),
+        created: Vec::new(),
+        failed_creates: Vec::new(),
+        odd: Vec::new(),
+        event_begin,
+        event_end,
+    };
+    while let Some(log) = clients.join_next().await {
+        let log = log?;
+        run.samples.extend(log.samples);
+        run.created.extend(log.created);
+        run.failed_creates.extend(log.failed_creates);
+        run.odd.extend(log.odd);
+    }
+    outcome?;
+    Ok(run)
+}
+
+impl ClusterRun {
+    /// The samples of `kind`.
+    fn of(&self, kind: Kind) -> Vec<&Sample> {
+        self.samples
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, sample)| sample)
+            .collect()
+    }
+
+    /// Requests answered with other than 2xx, and requests without an answer, of `kinds`.
+    fn failures(&self, kinds: &[Kind]) -> usize {
+        self.samples
+            .iter()
+            .filter(|(kind, sample)| kinds.contains(kind) && !sample.is_success())
+            .count()
+    }
+
+    /// Counts and latencies: overall, by kind, and of the requests in flight during the event.
+    fn print(&self, load: &ClusterLoad, event: &str) {
+        figure("clients", load.clients);
+        figure(
+            &format!("{event} took (s)"),
+            seconds(self.event_end.saturating_sub(self.event_begin)),
+        );
+        let all: Vec<&Sample> = self.samples.iter().map(|(_, sample)| sample).collect();
+        figure("requests", describe_status(&all));
+        for kind in Kind::ALL {
+            figure(
+                &format!("requests {}", kind.label()),
+                describe_status(&self.of(kind)),
+            );
+        }
+        let during: Vec<&Sample> = all
+            .iter()
+            .filter(|s| s.done() >= self.event_begin && s.sent <= self.event_end)
+            .copied()
+            .collect();
+        figure(
+            &format!("requests in flight during the {event}"),
+            describe_status(&during),
+        );
+        latencies("latency", &all);
+        latencies(&format!("latency during the {event}"), &during);
+        for line in self.odd.iter().take(10) {
+            figure("unexpected answer", line);
+        }
+    }
+}
+
+/// `count (2xx a, other b, no answer c)`.
+fn describe_status(samples: &[&Sample]) -> String {
+    let ok = samples.iter().filter(|s| s.is_success()).count();
+    let failed = samples.iter().filter(|s| s.status.is_none()).count();
+    let other = samples.len() - ok - failed;
+    format!(
+        "{} (2xx {ok}, other {other}, no answer {failed})",
+        samples.len()
+    )
+}
+
+/// p50, p99 and max of `samples`, in milliseconds.
+fn latencies(name: &str, samples: &[&Sample]) {
+    let mut sorted: Vec<Duration> = samples.iter().map(|s| s.elapsed).collect();
+    sorted.sort_unstable();
+    figure(
+        &format!("{name} p50/p99/max (ms)"),
+        format!(
+            "{} / {} / {}",
+            millis(quantile(&sorted, 0.5)),
+            millis(quantile(&sorted, 0.99)),
+            millis(quantile(&sorted, 1.0))
+        ),
+    );
+}
+
+async fn rolling(args: RollingArgs) -> Result<Report, Error> {
+    let run = cluster_run(&args.load, &args.restart_command).await?;
+    let mut report = Report::default();
+    run.print(&args.load, "restart");
+    let failed = run.failures(&Kind::ALL);
+    figure("failed requests (other than 2xx, or no answer)", failed);
+    report.check(failed == 0, format!("{failed} requests failed"));
+    report.check(
+        run.samples
+            .iter()
+            .any(|(_, s)| s.sent >= run.event_begin && s.done() <= run.event_end),
+        "no request was answered during the restart",
+    );
+    outage_writes(&run.api, &run.created, &mut report).await?;
+    Ok(report)
+}
+
+async fn kill(args: KillArgs) -> Result<Report, Error> {
+    let run = cluster_run(&args.load, &args.kill_command).await?;
+    let mut report = Report::default();
+    run.print(&args.load, "kill");
+    let failed_reads = run.failures(&[Kind::Me, Kind::Page]);
+    figure(
+        "failed GET requests (other than 2xx, or no answer)",
+        failed_reads,
+    );
+    report.check(
+        failed_reads == 0,
+        format!("{failed_reads} GET requests failed"),
+    );
+    let failed_writes = run.failures(&[Kind::Create]);
+    figure(
+        "failed writes (POST cut on the killed instance; nginx does not retry them)",
+        failed_writes,
+    );
+    // Each client has one request in flight: more failures than clients would mean nginx went
+    // on sending writes to the dead instance.
+    report.check(
+        failed_writes <= args.load.clients,
+        format!(
+            "{failed_writes} POST requests failed, more than one per client ({})",
+            args.load.clients
+        ),
+    );
+    let committed = committed_anyway(&run.api, &run.failed_creates).await?;
+    figure(
+        "failed writes committed anyway (the same POST again answers 409)",
+        committed,
+    );
+    outage_writes(&run.api, &run.created, &mut report).await?;
+    Ok(report)
+}
+
+/// How many of the organizations whose POST failed exist anyway: their name is taken (409) when
+/// sent again. A load balancer that retried such a POST would have done it twice.
+async fn committed_anyway(api: &Api, names: &[String]) -> Result<usize, Error> {
+    let mut committed = 0;
+    for name in names {
+        let answer = api
+            .call(
+                Method::POST,
+                "/v1/admin/organizations",
+                &api.master,
+                Some(&json!({"name": name})),
+            )
+            .await?;
+        match answer.status {
+            StatusCode::CONFLICT => committed += 1,
+            StatusCode::CREATED => {}
+            status => return Err(format!("POST of {name} again answered {status}").into()),
+        }
+    }
+    Ok(committed)
 }

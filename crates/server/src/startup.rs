@@ -3,14 +3,16 @@
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use actix_http::HttpService;
 use actix_http::error::DispatchError;
+use actix_http::{ConnectionType, HttpService};
 use actix_server::Server;
 use actix_service::{ServiceFactoryExt, fn_service, map_config};
-use actix_web::dev::AppConfig;
-use actix_web::middleware::from_fn;
+use actix_web::body::MessageBody;
+use actix_web::dev::{AppConfig, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{Next, from_fn};
 use actix_web::rt::net::TcpStream;
 use actix_web::{App, web};
 use async_trait::async_trait;
@@ -54,6 +56,18 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
 /// How long a connection being closed waits for the client to take the last bytes before it is
 /// dropped, so that a client that stops reading cannot hold it either.
 pub const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How long, after SIGTERM, the connections already open are left to their client: the listener
+/// closes at once (a load balancer retries a refused connection on another instance), every
+/// answer meanwhile says `Connection: close`, and only then are the connections still idle
+/// closed. A server cannot close an idle keep-alive connection without racing a request the
+/// client may be sending on it, and a load balancer does not retry a POST that got no answer
+/// (nginx answers 502): closing them at once failed POSTs in every rolling restart behind nginx.
+/// Over this delay the client closes each connection itself, after an answer that says `close`,
+/// or once it has been idle longer than its own keep-alive, which must be shorter than this (4 s
+/// in `scripts/cluster.sh`'s nginx). Equal to [`KEEP_ALIVE`], after which the server closes an
+/// idle connection anyway.
+pub const SHUTDOWN_DRAIN: Duration = KEEP_ALIVE;
 
 /// A worker's blocking threads: room for the Argon2 computations (fewer than one per core run at
 /// once). Database calls run on the pool's own threads.
@@ -230,6 +244,23 @@ fn sign_on(
     )))
 }
 
+/// Marks the answer `Connection: close` once a graceful shutdown has begun, so that the client
+/// closes the connection after it rather than send another request the server might not read.
+async fn close_when_draining(
+    draining: Arc<AtomicBool>,
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let mut response = next.call(request).await?;
+    if draining.load(Ordering::Relaxed) {
+        response
+            .response_mut()
+            .head_mut()
+            .set_connection_type(ConnectionType::Close);
+    }
+    Ok(response)
+}
+
 /// A bound, not yet running, HTTP server.
 pub struct Application {
     server: Server,
@@ -292,13 +323,20 @@ impl Application {
             .workers(settings.workers())
             .worker_max_blocking_threads(MAX_HASHING_THREADS);
         let shutdown = builder.graceful_shutdown_signal();
+        // Set once a graceful shutdown has begun: from then on, every answer closes its
+        // connection (see `SHUTDOWN_DRAIN`).
+        let draining = Arc::new(AtomicBool::new(false));
         let server = builder
             .listen("gatehouse", listener, move || {
+                let closing = draining.clone();
                 let app = App::new()
                     .wrap(from_fn(access_log))
                     .wrap(metrics.clone())
                     .wrap(TracingLogger::<RequestSpan>::new())
                     .wrap(from_fn(gatehouse_api::request_id::assign))
+                    .wrap(from_fn(move |request, next| {
+                        close_when_draining(closing.clone(), request, next)
+                    }))
                     .app_data(state.clone())
                     .app_data(registry.clone())
                     .app_data(console.clone())
@@ -306,6 +344,7 @@ impl Application {
                     .configure(gatehouse_console::configure)
                     .configure(gatehouse_api::configure);
                 let shutdown = shutdown.clone();
+                let draining = draining.clone();
                 let http = HttpService::build()
                     .client_request_timeout(REQUEST_HEAD_TIMEOUT)
                     .keep_alive(KEEP_ALIVE)
@@ -313,7 +352,12 @@ impl Application {
                     .local_addr(address)
                     .graceful_shutdown_signal(move || {
                         let shutdown = shutdown.clone();
-                        async move { shutdown.notified().await }
+                        let draining = draining.clone();
+                        async move {
+                            shutdown.notified().await;
+                            draining.store(true, Ordering::Relaxed);
+                            actix_web::rt::time::sleep(SHUTDOWN_DRAIN).await;
+                        }
                     })
                     .h1(map_config(app, |()| AppConfig::default()));
                 fn_service(|stream: TcpStream| async move {

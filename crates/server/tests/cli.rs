@@ -1,14 +1,15 @@
 //! The `gatehouse` binary itself: configuration errors, migrations, `create-admin`, logs and
-//! graceful shutdown.
+//! graceful shutdown (requests in flight finish; open connections are drained, not dropped).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a failure is a failed test.
 
 mod support;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gatehouse_infrastructure::testing::TestDatabase;
 use reqwest::StatusCode;
@@ -222,6 +223,87 @@ async fn serve_logs_json_without_secrets_and_stops_gracefully_on_sigterm() {
         serde_json::from_str::<Value>(line).expect("every log line is JSON");
         assert!(!line.contains(MASTER_KEY), "the master key leaked: {line}");
     }
+}
+
+/// One answer read off `stream`: its head (lower case) and its body, by its `content-length`.
+fn read_answer(stream: &mut TcpStream) -> (String, String) {
+    let mut received = Vec::new();
+    let mut chunk = [0; 4096];
+    let head_end = loop {
+        if let Some(end) = received.windows(4).position(|window| window == b"\r\n\r\n") {
+            break end + 4;
+        }
+        let read = stream.read(&mut chunk).expect("the answer comes");
+        assert!(
+            read > 0,
+            "the connection closed before an answer: {received:?}"
+        );
+        received.extend_from_slice(&chunk[..read]);
+    };
+    let head = String::from_utf8_lossy(&received[..head_end]).to_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .map_or(0, |value| value.trim().parse().unwrap());
+    while received.len() < head_end + length {
+        let read = stream.read(&mut chunk).unwrap();
+        assert!(read > 0, "the connection closed in the body");
+        received.extend_from_slice(&chunk[..read]);
+    }
+    let body = String::from_utf8_lossy(&received[head_end..head_end + length]).into_owned();
+    (head, body)
+}
+
+/// What a load balancer does with its pooled connections during a rolling restart: a request
+/// sent on an open connection after SIGTERM is answered, and the answer closes the connection.
+/// Closing idle connections at SIGTERM made nginx answer 502 to POSTs it had just sent on them.
+#[test]
+fn after_sigterm_a_request_on_an_open_connection_is_answered_with_connection_close() {
+    let db = TestDatabase::new();
+    let (mut child, address, _logs) = serve(&db);
+    let mut stream = TcpStream::connect(&address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(stream, "GET /health HTTP/1.1\r\nHost: {address}\r\n\r\n").unwrap();
+    let (head, _) = read_answer(&mut stream);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(!head.contains("connection: close"), "{head}");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // The listener closes once the shutdown has begun: new connections are refused.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while TcpStream::connect(&address).is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "still accepting 5 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let body = r#"{"name": "Sent during the shutdown"}"#;
+    write!(
+        stream,
+        "POST /v1/admin/organizations HTTP/1.1\r\nHost: {address}\r\n\
+         Authorization: Bearer {MASTER_KEY}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let (head, answer) = read_answer(&mut stream);
+    assert!(head.starts_with("http/1.1 201"), "{head}{answer}");
+    assert!(head.contains("connection: close"), "{head}");
+    assert_eq!(
+        stream.read(&mut [0; 16]).unwrap(),
+        0,
+        "the server closes it"
+    );
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status}");
 }
 
 #[test]
