@@ -3,7 +3,6 @@
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix_http::error::DispatchError;
@@ -16,6 +15,7 @@ use actix_web::middleware::{Next, from_fn};
 use actix_web::rt::net::TcpStream;
 use actix_web::{App, web};
 use async_trait::async_trait;
+use gatehouse_api::routes::operations::ShuttingDown;
 use gatehouse_api::routes::sign_on::BrowserSessions;
 use gatehouse_api::{AppState, AuditView, StorageProbe, http_metrics};
 use gatehouse_application::{
@@ -247,12 +247,12 @@ fn sign_on(
 /// Marks the answer `Connection: close` once a graceful shutdown has begun, so that the client
 /// closes the connection after it rather than send another request the server might not read.
 async fn close_when_draining(
-    draining: Arc<AtomicBool>,
+    draining: ShuttingDown,
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let mut response = next.call(request).await?;
-    if draining.load(Ordering::Relaxed) {
+    if draining.has_begun() {
         response
             .response_mut()
             .head_mut()
@@ -324,8 +324,9 @@ impl Application {
             .worker_max_blocking_threads(MAX_HASHING_THREADS);
         let shutdown = builder.graceful_shutdown_signal();
         // Set once a graceful shutdown has begun: from then on, every answer closes its
-        // connection (see `SHUTDOWN_DRAIN`).
-        let draining = Arc::new(AtomicBool::new(false));
+        // connection (see `SHUTDOWN_DRAIN`) and `/health` answers 503.
+        let draining = ShuttingDown::default();
+        let shutting_down = web::Data::new(draining.clone());
         let server = builder
             .listen("gatehouse", listener, move || {
                 let closing = draining.clone();
@@ -341,6 +342,7 @@ impl Application {
                     .app_data(registry.clone())
                     .app_data(console.clone())
                     .app_data(browser_sessions.clone())
+                    .app_data(shutting_down.clone())
                     .configure(gatehouse_console::configure)
                     .configure(gatehouse_api::configure);
                 let shutdown = shutdown.clone();
@@ -355,7 +357,7 @@ impl Application {
                         let draining = draining.clone();
                         async move {
                             shutdown.notified().await;
-                            draining.store(true, Ordering::Relaxed);
+                            draining.begin();
                             actix_web::rt::time::sleep(SHUTDOWN_DRAIN).await;
                         }
                     })

@@ -270,6 +270,14 @@ fn after_sigterm_a_request_on_an_open_connection_is_answered_with_connection_clo
     assert!(head.starts_with("http/1.1 200"), "{head}");
     assert!(!head.contains("connection: close"), "{head}");
 
+    // A load balancer's health check, on a connection of its own.
+    let mut checks = TcpStream::connect(&address).unwrap();
+    checks
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(checks, "GET /health HTTP/1.1\r\nHost: {address}\r\n\r\n").unwrap();
+    assert!(read_answer(&mut checks).0.starts_with("http/1.1 200"));
+
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -284,6 +292,12 @@ fn after_sigterm_a_request_on_an_open_connection_is_answered_with_connection_clo
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+
+    // The health check says the instance is going, so that the balancer sends nothing more.
+    write!(checks, "GET /health HTTP/1.1\r\nHost: {address}\r\n\r\n").unwrap();
+    let (head, answer) = read_answer(&mut checks);
+    assert!(head.starts_with("http/1.1 503"), "{head}{answer}");
+    assert!(answer.contains(r#""status":"draining""#), "{answer}");
 
     let body = r#"{"name": "Sent during the shutdown"}"#;
     write!(

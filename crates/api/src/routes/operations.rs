@@ -1,7 +1,8 @@
 //! `/health`, `/metrics`, `/openapi.json`, `/docs` and the front door (`/`, which leads to the
 //! web console): for operators, client authors and people, without authentication.
 
-use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock};
 
 use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpResponse, web};
@@ -69,20 +70,44 @@ pub async fn home() -> HttpResponse {
 /// The answer of `/health`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    /// `ok` or `unavailable`.
+    /// `ok`, `unavailable` or `draining`.
     #[schema(example = "ok")]
     pub status: &'static str,
 }
 
-/// Whether the service and its database answer.
+/// Set once the server has begun a graceful shutdown: `/health` then answers 503, so that a
+/// load balancer that polls it sends nothing more to this instance while its open connections
+/// drain. The server puts one in the app data and sets it on SIGTERM.
+#[derive(Debug, Clone, Default)]
+pub struct ShuttingDown(Arc<AtomicBool>);
+
+impl ShuttingDown {
+    /// Marks the shutdown as begun.
+    pub fn begin(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// Whether the shutdown has begun.
+    pub fn has_begun(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// Whether the service and its database answer: what a load balancer's health check asks.
 #[utoipa::path(
     get, path = "/health", tag = "operations",
     responses(
         (status = 200, description = "The database answers.", body = Health),
-        (status = 503, description = "The database does not answer.", body = Health),
+        (status = 503, description = "The database does not answer (`unavailable`), or the instance is shutting down (`draining`).", body = Health),
     ),
 )]
-pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+pub async fn health(
+    state: web::Data<AppState>,
+    shutting_down: Option<web::Data<ShuttingDown>>,
+) -> HttpResponse {
+    if shutting_down.is_some_and(|shutdown| shutdown.has_begun()) {
+        return HttpResponse::ServiceUnavailable().json(Health { status: "draining" });
+    }
     match state.storage.ping().await {
         Ok(()) => HttpResponse::Ok().json(Health { status: "ok" }),
         Err(error) => {
