@@ -147,13 +147,28 @@ impl HandleError<diesel::r2d2::Error> for TracingErrorHandler {
 /// Applies the migrations not applied yet, and returns their names, oldest first.
 ///
 /// Blocks: call it at start-up, not on an async worker.
+///
+/// Instances started together on one database take turns (a session advisory lock): the
+/// second finds the migrations applied instead of failing on the tables the first creates.
 pub fn run_migrations(pool: &PgPool) -> Result<Vec<String>, DomainError> {
     let mut conn = pool.get().map_err(error::on_pool)?;
+    conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+        .map_err(error::on_query)?;
     let applied = conn
         .run_pending_migrations(MIGRATIONS)
-        .map_err(error::on_migration)?;
-    Ok(applied.iter().map(ToString::to_string).collect())
+        .map(|applied| applied.iter().map(ToString::to_string).collect());
+    // Released with the session anyway, should this fail (the connection is then lost).
+    let unlocked = conn
+        .batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+        .map_err(error::on_query);
+    let applied = applied.map_err(error::on_migration)?;
+    unlocked?;
+    Ok(applied)
 }
+
+/// The advisory lock key migrations are run under ("gatehouse" read as a number): any constant
+/// no other lock of this database uses (the gateway's locks take two keys, this one).
+const MIGRATION_LOCK: i64 = 0x6761_7465_686f_7573;
 
 /// Answers whether the database responds, for the health check.
 pub async fn ping(pool: &PgPool) -> Result<(), DomainError> {

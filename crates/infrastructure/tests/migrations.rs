@@ -43,6 +43,9 @@ const TABLES: [&str; 16] = [
     "users",
 ];
 
+/// How many migrations there are.
+const MIGRATIONS_IN_ALL: usize = 16;
+
 /// The migrations after the user counters, newest first.
 const AFTER_USER_COUNTERS: [&str; 8] = [
     FRESH_BUDGET_ON_REFUSAL,
@@ -182,7 +185,7 @@ async fn the_migrations_can_be_reverted_all_the_way_down_and_applied_again() {
     {
         let mut conn = db.pool().get().unwrap();
         let reverted = conn.revert_all_migrations(MIGRATIONS).unwrap();
-        assert_eq!(reverted.len(), 16);
+        assert_eq!(reverted.len(), MIGRATIONS_IN_ALL);
     }
     assert!(tables(&db.pool()).is_empty(), "{:?}", tables(&db.pool()));
     assert!(
@@ -192,7 +195,7 @@ async fn the_migrations_can_be_reverted_all_the_way_down_and_applied_again() {
     );
 
     let applied = run_migrations(&db.pool()).unwrap();
-    assert_eq!(applied.len(), 16);
+    assert_eq!(applied.len(), MIGRATIONS_IN_ALL);
     assert_eq!(tables(&db.pool()), TABLES);
     // The schema works again, from scratch.
     let organizations = PgOrganizationRepository::new(db.pool(), trail());
@@ -509,6 +512,31 @@ async fn a_pool_recovers_by_itself_when_its_connections_are_cut() {
     ));
     ping(&pool).await.unwrap();
     create_organization(&pool, "Acme").await;
+}
+
+#[test]
+fn instances_migrating_one_database_together_take_turns() {
+    let db = TestDatabase::new();
+    let pool = db.pool();
+    pool.get()
+        .unwrap()
+        .revert_all_migrations(MIGRATIONS)
+        .unwrap();
+
+    let runs: Vec<_> = (0..3)
+        .map(|_| {
+            let pool = pool.clone();
+            std::thread::spawn(move || run_migrations(&pool))
+        })
+        .collect();
+    let mut applied: Vec<usize> = runs
+        .into_iter()
+        .map(|run| run.join().unwrap().unwrap().len())
+        .collect();
+
+    applied.sort_unstable();
+    assert_eq!(applied, [0, 0, MIGRATIONS_IN_ALL]);
+    assert_eq!(tables(&pool), TABLES);
 }
 
 #[tokio::test]

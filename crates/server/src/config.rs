@@ -124,6 +124,11 @@ pub struct ServeSettings {
     /// cannot hear those changes.
     #[arg(long, env = "GRANT_CACHE_SIZE", default_value_t = DEFAULT_GRANT_CACHE_SIZE)]
     pub grant_cache_size: u64,
+    /// The PostgreSQL URL the grant cache LISTENs on, when DATABASE_URL goes through a pooler
+    /// that cannot LISTEN (PgBouncer in transaction mode): the database itself. Unset:
+    /// DATABASE_URL.
+    #[arg(long, env = "GRANT_LISTEN_URL", hide_env_values = true)]
+    pub grant_listen_url: Option<String>,
     /// Longest time a cached grant is kept, in seconds (1 to 86400): a second safety beside the
     /// notifications.
     #[arg(long, env = "GRANT_CACHE_TTL", default_value = "60", value_parser = non_zero_u32(MAX_GRANT_CACHE_TTL_SECS))]

@@ -376,8 +376,13 @@ impl Application {
             gateway,
             audit,
             sign_on,
-            grant_listener: (settings.grant_cache_size > 0)
-                .then(|| (settings.database.database_url.clone(), grants)),
+            grant_listener: (settings.grant_cache_size > 0).then(|| {
+                let url = settings
+                    .grant_listen_url
+                    .clone()
+                    .unwrap_or_else(|| settings.database.database_url.clone());
+                (url, grants)
+            }),
         })
     }
 

@@ -307,6 +307,7 @@ pub fn settings(db: &TestDatabase) -> ServeSettings {
         audit_retention_days: Retention::DEFAULT_DAYS,
         public_url: None,
         grant_cache_size: gatehouse::config::DEFAULT_GRANT_CACHE_SIZE,
+        grant_listen_url: None,
         grant_cache_ttl: std::num::NonZeroU32::new(60).unwrap(),
         sso: SsoSettings::default(),
     }
