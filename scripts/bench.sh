@@ -8,7 +8,10 @@
 # what a flood of failed logins does to reads and to other users' logins, and filtered pages of
 # the audit log with 10,000,000 events in it, and the web console's pages at 10,000 users (their
 # weight on the wire too). The write scenarios record their audit events. BENCH_SCOPE=console stops
-# after the console's pages (a few minutes).
+# after the console's pages (a few minutes). BENCH_SCOPE=instances measures the grant cache (issue
+# 17) at 10,000 users: `SELECT 1`'s ceiling (one round trip), me/info, a user by id and the access
+# decision with the cache and without it (GRANT_CACHE_SIZE=0), then me/info through nginx in front
+# of two instances (scripts/cluster.sh) against one instance (a few minutes).
 #
 #   scripts/bench.sh [DURATION_SECONDS] [CONNECTIONS]     (defaults: 10, 32)
 #
@@ -54,20 +57,30 @@ cleanup() {
   if [[ -n $sampler ]]; then kill "$sampler" 2>/dev/null || true; fi
   if [[ -n $server ]]; then kill "$server" 2>/dev/null || true; fi
   sql -c "ALTER SYSTEM RESET log_statement" -c "SELECT pg_reload_conf()" >/dev/null 2>&1 || true
+  if [[ -d $work/cluster ]]; then CLUSTER_DIR="$work/cluster" scripts/cluster.sh --stop >/dev/null 2>&1 || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 # Login throttling is set out of reach: the failed-login scenarios measure what each failure costs
 # (an Argon2id verification), which is also what a flood spread over many addresses and emails costs.
-DATABASE_URL="$database_url" MASTER_KEY="$master" LISTEN_ADDR="127.0.0.1:$port" RUST_LOG=warn \
-  LOGIN_MAX_FAILURES=1000000000 LOGIN_MAX_FAILURES_PER_ADDRESS=1000000000 \
-  target/release/gatehouse serve 2>"$work/server.log" &
-server=$!
-for _ in $(seq 100); do
-  curl -fs "$base/health" >/dev/null && break
-  sleep 0.2
-done
+# Starts the server, with the environment given as arguments (NAME=value) beside the bench's.
+start_server() {
+  env DATABASE_URL="$database_url" MASTER_KEY="$master" LISTEN_ADDR="127.0.0.1:$port" RUST_LOG=warn \
+    LOGIN_MAX_FAILURES=1000000000 LOGIN_MAX_FAILURES_PER_ADDRESS=1000000000 "$@" \
+    target/release/gatehouse serve 2>>"$work/server.log" &
+  server=$!
+  for _ in $(seq 100); do
+    curl -fs "$base/health" >/dev/null && break
+    sleep 0.2
+  done
+}
+stop_server() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  server=""
+}
+start_server
 
 call() { curl -fsS -H "Authorization: Bearer $master" -H "Content-Type: application/json" "$@"; }
 json_field() { sed -E "s/.*\"$1\":\"?([^,\"}]*).*/\1/"; }
@@ -316,6 +329,44 @@ authorize() {
   ceiling "authorize @$1" POST /v1/auth/authorize "$authorize_body"
 }
 
+# The grant cache (issue 17): authenticated reads and the access decision against the database's
+# floor, one round trip (`SELECT 1` through pgbench, same connections), with the cache and without
+# it; then me/info through nginx in front of two instances, against one instance alone.
+instances() {
+  local user select1 reads_with=() reads_without=() row name rps p50 p99 errors peak
+  user=$(sql -c "SELECT id FROM users WHERE email = 'user5000@example.com'")
+  echo 'SELECT 1;' >"$work/select1.sql"
+  "$bindir/pgbench" -n -M prepared -c "$connections" -j 2 -T "$duration" -f "$work/select1.sql" \
+    "$database_url" >"$work/pgbench.out"
+  select1=$(awk '/^tps/ {printf "%.0f", $3}' "$work/pgbench.out")
+  scenario "me/info, cache" GET /v1/me/info
+  scenario "user by id, cache" GET "/v1/admin/users/$user"
+  scenario "authorize, cache" POST /v1/auth/authorize "$authorize_body"
+  stop_server
+  start_server GRANT_CACHE_SIZE=0
+  scenario "me/info, no cache" GET /v1/me/info
+  scenario "user by id, no cache" GET "/v1/admin/users/$user"
+  scenario "authorize, no cache" POST /v1/auth/authorize "$authorize_body"
+  stop_server
+  start_server
+  local cluster_port=$((port + 1))
+  DATABASE_URL="$database_url" MASTER_KEY="$master" CLUSTER_PORT="$cluster_port" \
+    CLUSTER_DIR="$work/cluster" scripts/cluster.sh --instances 2 >&2
+  scenario "me/info, one instance" GET /v1/me/info
+  base="http://127.0.0.1:$cluster_port"
+  scenario "me/info, nginx + 2 instances" GET /v1/me/info
+  base="http://127.0.0.1:$port"
+  CLUSTER_DIR="$work/cluster" scripts/cluster.sh --stop >&2
+  echo
+  echo "SELECT 1 ceiling (pgbench, $connections connections): $select1 transactions/s"
+  printf '%-36s %10s %9s %9s %7s %9s %12s\n' scenario requests/s "p50 ms" "p99 ms" errors "peak MiB" "of SELECT 1"
+  for row in "${results[@]}"; do
+    IFS='|' read -r name rps p50 p99 errors peak <<<"$row"
+    printf '%-36s %10s %9s %9s %7s %9s %11s%%\n' "$name" "$rps" "$p50" "$p99" "$errors" "$peak" \
+      "$(awk -v a="$rps" -v b="$select1" 'BEGIN { printf "%.0f", 100 * a / b }')"
+  done
+}
+
 # The web console's pages, signed in as the benchmark's admin (its session key in the cookie),
 # and what each weighs on the wire with its stylesheet, script and icon (gzip, as browsers ask).
 console_weights=()
@@ -339,6 +390,10 @@ console_pages() {
 
 log "seeding 10,000 users"
 seed_users 1 9999
+if [[ ${BENCH_SCOPE:-} == instances ]]; then
+  instances
+  exit 0
+fi
 if [[ ${BENCH_SCOPE:-} != console ]]; then
   reads 10k
   authorize 10k
