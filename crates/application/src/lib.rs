@@ -46,7 +46,7 @@ pub use principal::{Principal, ProjectScope};
 pub use projects::ProjectService;
 pub use roles::RoleService;
 pub use sign_on::SignOnService;
-pub use sign_on_flow::{SIGN_ON_LIFETIME, SignOnFlow};
+pub use sign_on_flow::{SIGN_ON_LIFETIME, SignOnFlow, SignOnStart};
 pub use usage::UsageService;
 pub use users::{CreateUser, UpdateUser, UserService};
 

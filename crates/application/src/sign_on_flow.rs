@@ -16,6 +16,15 @@ use crate::login::Session;
 /// How long a person has to come back from the provider.
 pub const SIGN_ON_LIFETIME: TimeDelta = TimeDelta::minutes(10);
 
+/// A sign-in sent to the provider.
+#[derive(Debug, Clone)]
+pub struct SignOnStart {
+    /// The provider's authorization address, to send the person to.
+    pub url: String,
+    /// The request's `state`, which comes back with the person.
+    pub state: Secret,
+}
+
 /// Single sign-on with one provider, under one policy: what the sign-on endpoints call.
 #[derive(Clone)]
 pub struct SignOnFlow {
@@ -54,11 +63,13 @@ impl SignOnFlow {
     }
 
     /// Begins a sign-in that will land on `redirect`: the provider's address to send the person
-    /// to. The request's secrets are kept for [`SIGN_ON_LIFETIME`].
+    /// to, and the request's `state`, which a browser adapter binds to the browser (so that a
+    /// callback carrying someone else's state is refused there). The request's secrets are kept
+    /// for [`SIGN_ON_LIFETIME`].
     ///
     /// # Errors
     /// `Unavailable` when the provider or the storage cannot be reached.
-    pub async fn start(&self, redirect: LocalRedirect) -> Result<String, DomainError> {
+    pub async fn start(&self, redirect: LocalRedirect) -> Result<SignOnStart, DomainError> {
         let authorization = self.provider.authorization().await?;
         let now = self.clock.now();
         let pending = PendingSignOn {
@@ -67,8 +78,13 @@ impl SignOnFlow {
             redirect,
             expires: now + SIGN_ON_LIFETIME,
         };
-        self.pending.save(authorization.state, pending, now).await?;
-        Ok(authorization.url)
+        self.pending
+            .save(authorization.state.clone(), pending, now)
+            .await?;
+        Ok(SignOnStart {
+            url: authorization.url,
+            state: authorization.state,
+        })
     }
 
     /// Finishes the sign-in the provider sent back with `code` and `state`, for a person coming
@@ -251,12 +267,13 @@ mod tests {
             MockApiKeyRepository::new(),
         );
 
-        let url = flow
+        let started = flow
             .start(LocalRedirect::parse("/console/keys").unwrap())
             .await
             .unwrap();
 
-        assert_eq!(url, "https://id.example/auth?state=xyz");
+        assert_eq!(started.url, "https://id.example/auth?state=xyz");
+        assert_eq!(started.state.expose(), "xyz");
     }
 
     #[tokio::test]

@@ -71,6 +71,10 @@ impl BrowserSessions for ConsoleSettings {
     fn cookie(&self, session: &LoginSession, now: DateTime<Utc>) -> Cookie<'static> {
         self.session_cookie(session, now)
     }
+
+    fn secure(&self) -> bool {
+        self.secure_cookies
+    }
 }
 
 /// The console's settings, or the defaults when the server gave none.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use gatehouse_domain::chrono::TimeDelta;
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, LOCATION, SET_COOKIE};
+use reqwest::header::{ACCEPT, COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 use support::oidc::{self, Return};
 use support::{Answer, TestApp, TestClock, unix_now};
@@ -205,15 +205,46 @@ async fn an_unverified_email_links_nothing_and_is_refused() {
     assert_eq!(user.body["iss"], Value::Null);
 }
 
+/// What a browser sends to the callback: its `Accept`, and the cookie `start` set, if any.
+fn browser_callback(app: &TestApp, back: &Return, cookie: Option<&str>) -> reqwest::RequestBuilder {
+    let request = client()
+        .get(app.url(&back.callback()))
+        .header(ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8");
+    match cookie {
+        Some(cookie) => request.header(COOKIE, cookie),
+        None => request,
+    }
+}
+
+/// As a browser starts a sign-in: the provider's address, and the cookie the answer set.
+async fn start_in_browser(app: &TestApp, redirect: &str) -> (String, String) {
+    let answer = client()
+        .get(app.url(&format!("/v1/auth/oidc/login?redirect={redirect}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::FOUND);
+    let cookie = answer.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("gatehouse_sign_on="), "{cookie}");
+    for attribute in [
+        "HttpOnly",
+        "Path=/v1/auth/oidc",
+        "SameSite=Lax",
+        "Max-Age=600",
+    ] {
+        assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+    }
+    let location = answer.headers()[LOCATION].to_str().unwrap().to_owned();
+    (location, cookie.split(';').next().unwrap().to_owned())
+}
+
 #[tokio::test]
 async fn a_browser_lands_on_its_redirect_signed_in_to_the_console() {
     let (app, _) = app().await;
-    let authorize = start(&app, "/console/keys").await;
+    let (authorize, state_cookie) = start_in_browser(&app, "/console/keys").await;
     let back = oidc::sign_in_at_provider(&authorize, "barbara@example.org").await;
 
-    let answer = client()
-        .get(app.url(&back.callback()))
-        .header(ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+    let answer = browser_callback(&app, &back, Some(&state_cookie))
         .send()
         .await
         .unwrap();
@@ -221,8 +252,23 @@ async fn a_browser_lands_on_its_redirect_signed_in_to_the_console() {
     assert_eq!(answer.status(), StatusCode::FOUND);
     assert_eq!(answer.headers()[LOCATION], "/console/keys");
     assert_eq!(answer.headers()["cache-control"], "no-store");
-    let cookie = answer.headers()[SET_COOKIE].to_str().unwrap().to_owned();
-    assert!(cookie.starts_with("gatehouse_session="), "{cookie}");
+    let cookies: Vec<&str> = answer
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|value| value.to_str().unwrap())
+        .collect();
+    assert!(
+        cookies
+            .iter()
+            .any(|cookie| cookie.starts_with("gatehouse_sign_on=;") && cookie.contains("Max-Age=0")),
+        "the sign-in's cookie is removed: {cookies:?}"
+    );
+    let cookie = cookies
+        .iter()
+        .find(|cookie| cookie.starts_with("gatehouse_session="))
+        .unwrap()
+        .to_string();
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("Path=/console"), "{cookie}");
     let session = cookie.split(';').next().unwrap().to_owned();
@@ -234,6 +280,30 @@ async fn a_browser_lands_on_its_redirect_signed_in_to_the_console() {
         .unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.text().await.unwrap().contains("barbara@example.org"));
+}
+
+#[tokio::test]
+async fn a_browser_without_the_sign_ins_cookie_is_refused_and_the_sign_in_kept() {
+    let (app, _) = app().await;
+    // Someone signs in at the provider and sends their callback address to another's browser.
+    let (authorize, cookie) = start_in_browser(&app, "/console/").await;
+    let back = oidc::sign_in_at_provider(&authorize, "mallory@example.org").await;
+    let (_, other_cookie) = start_in_browser(&app, "/console/").await;
+    let before = user_count(&app).await;
+
+    for cookie in [None, Some(other_cookie.as_str())] {
+        let answer = app.send(browser_callback(&app, &back, cookie)).await;
+        answer.assert_detail(400, "Invalid sign-in.");
+        assert!(answer.header("set-cookie").is_none());
+    }
+    assert_eq!(user_count(&app).await, before);
+
+    // The browser that started it still finishes it: the refusals consumed nothing.
+    let answer = browser_callback(&app, &back, Some(&cookie))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::FOUND);
 }
 
 #[tokio::test]

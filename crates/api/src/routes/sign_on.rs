@@ -2,10 +2,11 @@
 //! `/v1/auth/oidc/callback` takes them back, `/v1/auth/sso/login` takes an ID token a front end
 //! obtained itself. All three answer 404 when sign-on is not configured, as if they did not exist.
 
-use actix_web::cookie::Cookie;
+use actix_web::cookie::time::Duration as CookieDuration;
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use gatehouse_application::{Session, SignOnFlow};
+use gatehouse_application::{SIGN_ON_LIFETIME, Session, SignOnFlow};
 use gatehouse_domain::{DateTime, DomainError, LocalRedirect, Secret, Utc, ValueError};
 
 use crate::dto::login::{LoginResponse, SsoLoginRequest};
@@ -14,6 +15,7 @@ use crate::input::{JsonObject, RawQuery};
 use crate::origin::origin_of;
 use crate::routes::{carrying_secret, method_not_allowed, not_found};
 use crate::state::AppState;
+use subtle::ConstantTimeEq;
 
 /// How a browser keeps the session it signed in with: the web console's cookie. The server puts
 /// one in the app data as `web::Data<dyn BrowserSessions>`; without it, the callback answers
@@ -21,7 +23,19 @@ use crate::state::AppState;
 pub trait BrowserSessions: Send + Sync {
     /// The cookie that holds `session`, opened at `now`.
     fn cookie(&self, session: &Session, now: DateTime<Utc>) -> Cookie<'static>;
+
+    /// Whether cookies must be `Secure` (people reach the server over https).
+    fn secure(&self) -> bool;
 }
+
+/// The cookie that binds a sign-in to the browser that started it: a callback in a browser
+/// must carry the `state` it holds, so that nobody can sign someone else's browser in to their
+/// own account by sending it a callback address of theirs (login CSRF). Only sent to the
+/// sign-on endpoints, never to scripts, for as long as the sign-in may last.
+pub const STATE_COOKIE: &str = "gatehouse_sign_on";
+
+/// The path [`STATE_COOKIE`] is sent to.
+const STATE_COOKIE_PATH: &str = "/v1/auth/oidc";
 
 /// Mounts the sign-on endpoints.
 pub fn configure(config: &mut web::ServiceConfig) {
@@ -65,6 +79,7 @@ async fn flow(state: &AppState) -> Result<&SignOnFlow, HttpResponse> {
     ),
 )]
 pub async fn oidc_login(
+    request: HttpRequest,
     state: web::Data<AppState>,
     query: RawQuery,
 ) -> Result<HttpResponse, ApiError> {
@@ -84,11 +99,31 @@ pub async fn oidc_login(
             )
         })?,
     };
-    let url = flow.start(redirect).await?;
-    Ok(HttpResponse::Found()
-        .insert_header((header::LOCATION, url))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish())
+    let started = flow.start(redirect).await?;
+    let mut answer = HttpResponse::Found();
+    answer
+        .insert_header((header::LOCATION, started.url))
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if let Some(sessions) = request.app_data::<web::Data<dyn BrowserSessions>>() {
+        let lifetime = SIGN_ON_LIFETIME.num_seconds();
+        answer.cookie(state_cookie(
+            started.state.expose().to_owned(),
+            sessions.secure(),
+            CookieDuration::seconds(lifetime),
+        ));
+    }
+    Ok(answer.finish())
+}
+
+/// [`STATE_COOKIE`] holding `state`, living `max_age` (zero: removed).
+fn state_cookie(state: String, secure: bool, max_age: CookieDuration) -> Cookie<'static> {
+    Cookie::build(STATE_COOKIE, state)
+        .path(STATE_COOKIE_PATH)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .max_age(max_age)
+        .finish()
 }
 
 /// Where the provider sends the person back. The code is exchanged, the ID token checked, the
@@ -104,7 +139,7 @@ pub async fn oidc_login(
     responses(
         (status = 200, description = "With `Accept: application/json`: the session key, shown this once.", body = LoginResponse),
         (status = 302, description = "To the login's `redirect`, with the console's session cookie."),
-        (status = 400, description = "`Invalid sign-in.`: no, an unknown, a used or an expired `state`, a refused code, or an ID token whose signature, issuer, audience, expiry or nonce is wrong.", body = ErrorBody),
+        (status = 400, description = "`Invalid sign-in.`: no, an unknown, a used or an expired `state`, a browser without the sign-in's cookie, a refused code, or an ID token whose signature, issuer, audience, expiry or nonce is wrong.", body = ErrorBody),
         (status = 403, description = "`Account expired.`, or `Not allowed to sign in.` (email domain not allowed; no account and no default role; an email held by an account it may not link).", body = ErrorBody),
         (status = 404, description = "Single sign-on is not configured.", body = ErrorBody),
         (status = 503, description = "`Service unavailable.`: the provider or the database cannot be reached.", body = ErrorBody),
@@ -123,18 +158,30 @@ pub async fn oidc_callback(
     let (Some(code), Some(sign_in)) = (params.remove("code"), params.remove("state")) else {
         return Err(invalid_sign_in(DomainError::InvalidSignIn));
     };
+    let browser = request
+        .app_data::<web::Data<dyn BrowserSessions>>()
+        .filter(|_| !wants_json(&request));
+    // A browser must come back with the state it was sent away with (a JSON client gets the key
+    // in the answer, so nobody can sign it in to another account behind its back).
+    if browser.is_some() && !holds_state(&request, &sign_in) {
+        return Err(invalid_sign_in(DomainError::InvalidSignIn));
+    }
     let origin = origin_of(&request, &state.trusted_proxies);
     let (session, redirect) = flow
         .finish(Secret::new(code), Secret::new(sign_in), origin)
         .await
         .map_err(invalid_sign_in)?;
-    let browser = request.app_data::<web::Data<dyn BrowserSessions>>();
     let answer = match browser {
-        Some(sessions) if !wants_json(&request) => HttpResponse::Found()
+        Some(sessions) => HttpResponse::Found()
             .insert_header((header::LOCATION, redirect.as_str()))
             .cookie(sessions.cookie(&session, state.clock.now()))
+            .cookie(state_cookie(
+                String::new(),
+                sessions.secure(),
+                CookieDuration::ZERO,
+            ))
             .finish(),
-        _ => HttpResponse::Ok().json(LoginResponse::from(session)),
+        None => HttpResponse::Ok().json(LoginResponse::from(session)),
     };
     Ok(carrying_secret(answer))
 }
@@ -181,6 +228,13 @@ fn invalid_sign_in(error: DomainError) -> ApiError {
         }
         other => other.into(),
     }
+}
+
+/// Whether the browser's [`STATE_COOKIE`] holds `state`, compared in constant time.
+fn holds_state(request: &HttpRequest, state: &str) -> bool {
+    request
+        .cookie(STATE_COOKIE)
+        .is_some_and(|cookie| bool::from(cookie.value().as_bytes().ct_eq(state.as_bytes())))
 }
 
 /// Whether the client asked for JSON rather than a page.
