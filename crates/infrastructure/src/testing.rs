@@ -101,6 +101,35 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// The process ids of the sessions on this database named `application` (their
+    /// `application_name`).
+    ///
+    /// # Panics
+    /// When the query fails: the test cannot go on.
+    pub fn pids_of(&self, application: &str) -> Vec<i64> {
+        #[derive(QueryableByName)]
+        struct Pid {
+            #[diesel(sql_type = BigInt)]
+            pid: i64,
+        }
+        let mut conn = self
+            .pool()
+            .get()
+            .unwrap_or_else(|error| panic!("no connection to {}: {error}", self.name));
+        diesel::sql_query(
+            "SELECT pid::bigint AS pid FROM pg_stat_activity \
+             WHERE application_name = $1 AND datname = current_database()",
+        )
+        .bind::<Text, _>(application)
+        .load::<Pid>(&mut conn)
+        .unwrap_or_else(|error| panic!("pg_stat_activity: {error}"))
+        .into_iter()
+        .map(|row| row.pid)
+        .collect()
+    }
+}
+
 /// How many rows `SELECT count(*) FROM {from}` counts on `pool` (`from` may carry a `WHERE`).
 ///
 /// # Panics

@@ -15,7 +15,7 @@ use super::changes::GrantChanges;
 
 /// An [`ApiKeyRepository`] whose grants are kept in memory, bounded in number and in age, and
 /// served only while they cannot be stale: while the instance hears other instances' changes
-/// ([`GrantChanges::listening`]) and no change happened since they were read (their epoch).
+/// ([`GrantChanges::trusted`]) and no change happened since they were read (their epoch).
 /// Unknown keys are not kept, so that a key works as soon as it is made.
 pub struct CachedGrants {
     inner: Arc<dyn ApiKeyRepository>,
@@ -75,7 +75,7 @@ impl ApiKeyRepository for CachedGrants {
     }
 
     async fn find_grant_by_hash(&self, hash: KeyHash) -> Result<Option<KeyGrant>, DomainError> {
-        if !self.changes.listening() {
+        if !self.changes.trusted() {
             return self.inner.find_grant_by_hash(hash).await;
         }
         // The epoch before the read: a change committed while the read runs moves it, and the
@@ -134,14 +134,21 @@ mod tests {
         )
     }
 
+    /// Changes heard, the connection proved alive for a minute.
+    fn listening() -> Arc<GrantChanges> {
+        let changes = GrantChanges::new();
+        changes.set_listening(true);
+        changes.alive_until(std::time::Instant::now() + Duration::from_mins(1));
+        changes
+    }
+
     fn hash() -> KeyHash {
         KeyHash::new(b"sk-hash".to_vec())
     }
 
     #[tokio::test]
     async fn a_grant_is_read_once_while_nothing_changes() {
-        let changes = GrantChanges::new();
-        changes.set_listening(true);
+        let changes = listening();
         let cache = cached(reads(1), &changes);
 
         for _ in 0..3 {
@@ -152,8 +159,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_change_makes_the_next_use_read_again() {
-        let changes = GrantChanges::new();
-        changes.set_listening(true);
+        let changes = listening();
         let cache = cached(reads(2), &changes);
 
         cache.find_grant_by_hash(hash()).await.unwrap();
@@ -174,8 +180,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_grant_read_while_a_change_commits_is_not_served() {
-        let changes = GrantChanges::new();
-        changes.set_listening(true);
+        let changes = listening();
         let mut keys = MockApiKeyRepository::new();
         let during = Arc::clone(&changes);
         // The change commits while the first read is under way.
@@ -193,8 +198,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_key_is_not_kept() {
-        let changes = GrantChanges::new();
-        changes.set_listening(true);
+        let changes = listening();
         let mut keys = MockApiKeyRepository::new();
         keys.expect_find_grant_by_hash()
             .times(2)

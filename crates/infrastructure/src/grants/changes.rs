@@ -2,8 +2,9 @@
 //! and whether it hears the changes other instances make.
 
 use std::cell::RefCell;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 /// The PostgreSQL channel every change that may alter a grant is announced on, in the
 /// transaction of the change (`NOTIFY` is delivered at commit, and only then).
@@ -16,6 +17,21 @@ pub const GRANT_CHANNEL: &str = "gatehouse_grants";
 pub struct GrantChanges {
     epoch: AtomicU64,
     listening: AtomicBool,
+    /// Until when the listening connection is known to be up, in nanoseconds after [`origin`]:
+    /// a connection can die without a word (a network cut), so its life is proved again and
+    /// again rather than presumed.
+    alive_until: AtomicU64,
+}
+
+/// The instant the liveness deadlines count from.
+fn origin() -> Instant {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
+
+/// `at`, in nanoseconds after [`origin`] (0 before it).
+fn nanos(at: Instant) -> u64 {
+    u64::try_from(at.saturating_duration_since(origin()).as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl GrantChanges {
@@ -40,9 +56,26 @@ impl GrantChanges {
         self.listening.load(Ordering::Acquire)
     }
 
+    /// Whether cached grants may be served now: the instance listens, and its connection was
+    /// proved alive recently enough ([`Self::alive_until`]) that every change committed before
+    /// that proof has been heard.
+    pub fn trusted(&self) -> bool {
+        self.listening() && nanos(Instant::now()) < self.alive_until.load(Ordering::Acquire)
+    }
+
+    /// Records that the listening connection answered a request sent at some instant: every
+    /// notification committed before then has been heard (PostgreSQL sends them ahead of the
+    /// answer), so cached grants may be trusted until `until`.
+    pub fn alive_until(&self, until: Instant) {
+        self.alive_until.fetch_max(nanos(until), Ordering::AcqRel);
+    }
+
     /// Records that the instance started or stopped hearing other instances' changes; either
     /// way, what was read before may be stale (changes may have gone unheard).
     pub fn set_listening(&self, listening: bool) {
+        if !listening {
+            self.alive_until.store(0, Ordering::Release);
+        }
         self.listening.store(listening, Ordering::Release);
         self.changed();
     }
@@ -83,6 +116,23 @@ mod tests {
         assert_eq!(changes.epoch(), before + 1);
         settle_pending();
         assert_eq!(changes.epoch(), before + 1);
+    }
+
+    #[test]
+    fn grants_are_trusted_only_while_listening_and_proved_alive() {
+        let changes = GrantChanges::new();
+        changes.alive_until(Instant::now() + std::time::Duration::from_mins(1));
+        assert!(!changes.trusted(), "not listening");
+
+        changes.set_listening(true);
+        changes.alive_until(Instant::now() + std::time::Duration::from_mins(1));
+        assert!(changes.trusted());
+
+        changes.set_listening(false);
+        changes.set_listening(true);
+        assert!(!changes.trusted(), "a new connection must prove itself");
+        changes.alive_until(Instant::now());
+        assert!(!changes.trusted(), "a proof that has run out");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::future::poll_fn;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio_postgres::{AsyncMessage, Config, NoTls};
 
@@ -19,9 +19,18 @@ pub const LISTENER_NAME: &str = "gatehouse-grant-listener";
 const RETRY_FIRST: Duration = Duration::from_millis(100);
 const RETRY_MOST: Duration = Duration::from_secs(5);
 
+/// How often the listening connection proves it is alive (a `SELECT 1` on it), and for how long
+/// each proof lets cached grants be served. A connection cut without a word (a network
+/// partition, a frozen server) stops the cache within `TRUST_FOR` instead of leaving it trusted
+/// until the kernel gives up on the socket; a change made meanwhile elsewhere is then seen within
+/// that time too, well inside the second the contract allows.
+const PROVE_EVERY: Duration = Duration::from_millis(100);
+const TRUST_FOR: Duration = Duration::from_millis(300);
+
 /// Listens for grant changes on the database of `url` for ever: each notification moves
-/// `changes`' epoch; `changes` is marked listening while the connection is up, and not listening
-/// as soon as it is lost, then the connection is made again.
+/// `changes`' epoch; `changes` is marked listening while the connection is up, trusted for a
+/// while after each proof that it still answers, and not listening as soon as it is lost, then
+/// the connection is made again.
 pub async fn listen(url: String, changes: Arc<GrantChanges>) {
     let config = match url.parse::<Config>() {
         Ok(mut config) => {
@@ -80,8 +89,27 @@ async fn session(
     }
     changes.set_listening(true);
     tracing::info!("listening for grant changes");
-    // The task ends with the connection; `client` lives until then.
-    let _ = driver.await;
+    let mut driver = driver;
+    loop {
+        let sent = Instant::now();
+        tokio::select! {
+            // The connection ended: the driver has marked the instance not listening.
+            _ = &mut driver => break,
+            proof = tokio::time::timeout(TRUST_FOR, client.simple_query("SELECT 1")) => {
+                if proof.is_ok_and(|answer| answer.is_ok()) {
+                    changes.alive_until(sent + TRUST_FOR);
+                } else {
+                    tracing::warn!("the grant listener's connection did not answer in time");
+                    driver.abort();
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            _ = &mut driver => break,
+            () = tokio::time::sleep(PROVE_EVERY) => {}
+        }
+    }
     drop(client);
     Ok(())
 }
