@@ -1752,7 +1752,7 @@ impl Cluster {
         let second = Server::start(&db);
         Self {
             servers: [first, second],
-            client: reqwest::Client::new(),
+            client: support::client(),
             _db: db,
         }
     }

@@ -98,7 +98,7 @@ impl Served {
         let address = wait_for_address(&lines, &mut child);
         let app = TestApp {
             address: format!("http://{address}"),
-            client: reqwest::Client::new(),
+            client: support::client(),
             db: Arc::new(db),
         };
         Self {

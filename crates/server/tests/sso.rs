@@ -20,6 +20,7 @@ use support::{Answer, TestApp, TestClock, unix_now};
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(gatehouse::startup::KEEP_ALIVE / 2)
         .build()
         .unwrap()
 }

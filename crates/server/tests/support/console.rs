@@ -38,6 +38,7 @@ impl Browser {
             client: reqwest::Client::builder()
                 .cookie_provider(jar.clone())
                 .redirect(reqwest::redirect::Policy::none())
+                .pool_idle_timeout(gatehouse::startup::KEEP_ALIVE / 2)
                 .build()
                 .unwrap(),
             jar,

@@ -69,7 +69,7 @@ impl TestApp {
         let address = start(&db, pool, configure);
         Self {
             address: format!("http://{address}"),
-            client: reqwest::Client::new(),
+            client: client(),
             db: Arc::new(db),
         }
     }
@@ -120,7 +120,7 @@ impl TestApp {
         tokio::spawn(application.run_until_stopped());
         Self {
             address: format!("http://{address}"),
-            client: reqwest::Client::new(),
+            client: client(),
             db,
         }
     }
@@ -133,7 +133,7 @@ impl TestApp {
         let address = start(&db, pool, |_| {});
         Self {
             address: format!("http://{address}"),
-            client: reqwest::Client::new(),
+            client: client(),
             db: Arc::new(db),
         }
     }
@@ -247,6 +247,16 @@ impl TestApp {
         let user = self.create_user(email, role, None).await;
         (user, self.create_key(user).await)
     }
+}
+
+/// The HTTP client of a test. It never reuses a connection idle for longer than the server keeps
+/// one: reusing one just as the server closes it fails the request (`IncompleteMessage`), a race
+/// every keep-alive client has, which slow tests on a busy machine met.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(gatehouse::startup::KEEP_ALIVE / 2)
+        .build()
+        .expect("an HTTP client")
 }
 
 /// A clock the test sets and moves; it starts at the real time.
